@@ -1,0 +1,1 @@
+"""pretrain: rebuild skllmselect's corpus and model from nothing."""
