@@ -1,0 +1,115 @@
+"""Ground truth of the UCI benchmark: every portfolio pipeline on all 55 datasets.
+
+Runs the one protocol of ``pretrain/runs.py`` (the same code that scores the corpus) and
+writes, under ``benchmarks/results/``:
+
+- ``uci_ground_truth/``: one JSON record per dataset (resumable: a rerun skips what is done);
+- ``uci_ground_truth.csv``: the long table (dataset, pipeline, status, metrics, times);
+- ``uci_ground_truth.md``: machine, versions, wall time, and the balanced-accuracy table.
+
+Usage::
+
+    python benchmarks/ground_truth.py [--uci-path ../shared/data/uci] [--n-jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from pretrain import runs
+from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci, read_manifest
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}"
+
+
+def write_report(records: list[dict], elapsed: float, n_jobs: int, out: Path) -> str:
+    table = runs.records_table(records)
+    table.to_csv(out / "uci_ground_truth.csv", index=False, float_format="%.6g")
+    scores = table.pivot(index="dataset", columns="pipeline", values="score")
+    scores = scores[[p for p in runs.PIPELINE_NAMES if p in scores.columns]]
+    scores.index = [d.removeprefix("uci/") for d in scores.index]
+    status = table[table["status"] != "ok"]
+    compute = sum(r["wall_time"] for r in records)
+    protocol = records[0]["protocol"] if records else {}
+    versions = records[0]["versions"] if records else {}
+    best = scores.idxmax(axis=1).value_counts()
+    lines = [
+        "# UCI benchmark ground truth",
+        "",
+        f"Made by `python benchmarks/ground_truth.py` with `pretrain/runs.py`, "
+        f"{time.strftime('%Y-%m-%d')}.",
+        "",
+        f"- Machine: {machine()}; {n_jobs} dataset(s) in parallel, one thread each.",
+        f"- Versions: {', '.join(f'{k} {v}' for k, v in versions.items())}.",
+        f"- Protocol: {protocol}.",
+        f"- Datasets: {len(records)}; pipelines: {scores.shape[1]}; "
+        f"(dataset, pipeline) pairs: {len(table)}.",
+        f"- Compute: {compute:.0f} s summed over datasets; this invocation's wall time "
+        f"{elapsed:.0f} s (a resumed run counts only what it computed).",
+        f"- Not ok: {len(status)} pairs ({status['status'].value_counts().to_dict()}); "
+        "their score is the chance level 1/n_classes, as the protocol says.",
+        "",
+        "Pipelines that win (best balanced accuracy, ties to the first) on most datasets: "
+        + ", ".join(f"{name} {count}" for name, count in best.items()) + ".",
+        "",
+        "## Mean balanced accuracy over 5-fold CV (score; chance level when not ok)",
+        "",
+        scores.round(3).to_markdown() if _has_tabulate() else scores.round(3).to_string(),
+        "",
+        "## Pipelines that failed or timed out",
+        "",
+    ]
+    for row in status.itertuples():
+        lines.append(f"- {row.dataset} / {row.pipeline}: {row.status}: {row.error}")
+    if not len(status):
+        lines.append("- none")
+    text = "\n".join(lines) + "\n"
+    (out / "uci_ground_truth.md").write_text(text)
+    return text
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401  (pandas.to_markdown needs it)
+    except ImportError:
+        return False
+    return True
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--uci-path", default=str(DEFAULT_UCI_PATH))
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    start = time.perf_counter()
+    summary = runs.run_all(iter_uci(args.uci_path), out / "uci_ground_truth", runs.Protocol(),
+                           n_jobs=args.n_jobs, total=len(read_manifest(args.uci_path)))
+    elapsed = time.perf_counter() - start
+    records = runs.read_records(out / "uci_ground_truth")
+    write_report(records, elapsed, args.n_jobs, out)
+    pd.set_option("display.width", 200)
+    print(runs.format_summary(summary))
+
+
+if __name__ == "__main__":
+    main()

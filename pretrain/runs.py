@@ -1,0 +1,408 @@
+"""The one ground-truth protocol: cross-validate every portfolio pipeline on a dataset.
+
+Corpus records and benchmark ground truth both come from :func:`evaluate_dataset`, so a
+selection metric always compares like with like. The protocol, step by step:
+
+1. Rows whose class is missing are dropped (counted in ``n_rows_unlabelled``): they can be
+   neither learnt from nor scored. Rows above ``Protocol.max_rows`` are then cut to a stratified subsample (seeded; every class
+   keeps at least ``n_splits`` rows when it has them).
+2. Stratified k-fold with ``n_splits`` folds, shuffled with ``Protocol.seed``. A class with
+   fewer rows than folds is missing from some test folds but present in every training fold
+   (each fold holds out at most one of its rows), so the folds stay at ``n_splits`` and the
+   training sets keep their size; per-fold balanced accuracy averages over the classes
+   present. A dataset whose smallest class has a single row is recorded with a
+   dataset-level error (that class could not be learnt in the fold that holds it out).
+3. Each pipeline is cloned per fold, fitted, and scored on the held-out fold: balanced
+   accuracy (the primary metric), accuracy, and log loss when it has ``predict_proba``.
+   Fit and predict seconds are summed over folds.
+4. Time limit: after each fold, a pipeline whose projected total (mean fold time x folds)
+   exceeds ``Protocol.time_limit`` stops and is recorded as ``"timeout"``. The check runs
+   between folds, so one fold is never interrupted; ``max_rows`` keeps folds short.
+5. A pipeline that raises is recorded as ``"failed"`` with the exception's type and message.
+   Failed and timed-out pipelines are never dropped: their metrics are NaN and their
+   ``score`` is the chance level of balanced accuracy, ``1 / n_classes`` (what a constant
+   prediction earns), so that selecting them is penalised like a useless model.
+
+Records are plain JSON, one file per dataset, written atomically (temporary file, then
+``os.replace``) by the process that launched the run; a rerun skips datasets already
+recorded. Work runs in parallel over datasets with joblib: local processes by default, a
+Dask cluster when given a scheduler address.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import time
+import warnings
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss
+from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
+
+from pretrain.sources import Dataset
+from skllmselect.portfolio import PIPELINE_NAMES, PORTFOLIO_VERSION, make_pipeline_by_name
+from skllmselect.sampling import stratified_subsample
+
+PROTOCOL_VERSION = "1"
+STATUSES = ("ok", "failed", "timeout")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How ground truth is measured; stored in every record and checked on resume."""
+
+    n_splits: int = 5
+    """Folds of the stratified k-fold (fewer when the smallest class is smaller)."""
+    seed: int = 0
+    """Seed of the row subsample, the fold shuffle and every pipeline's ``random_state``."""
+    max_rows: int = 2000
+    """Rows above this are cut to a stratified subsample before cross-validation."""
+    time_limit: float = 60.0
+    """Seconds a pipeline may take over all its folds (projected after each fold)."""
+    pipelines: tuple[str, ...] = PIPELINE_NAMES
+    """Which portfolio pipelines to score, by stable name."""
+    version: str = field(default=PROTOCOL_VERSION)
+    """Protocol version; records of another version are not mixed with these."""
+
+    def __post_init__(self):
+        if self.n_splits < 2:
+            raise ValueError(f"n_splits must be at least 2, got {self.n_splits}.")
+        if self.max_rows < 2 * self.n_splits:
+            raise ValueError(
+                f"max_rows must be at least 2 * n_splits = {2 * self.n_splits}, "
+                f"got {self.max_rows}."
+            )
+        if not self.time_limit > 0:
+            raise ValueError(f"time_limit must be positive seconds, got {self.time_limit}.")
+        unknown = sorted(set(self.pipelines) - set(PIPELINE_NAMES))
+        if unknown or not self.pipelines:
+            raise ValueError(
+                f"Unknown or empty pipelines {unknown or '()'}; choose from {PIPELINE_NAMES}."
+            )
+        object.__setattr__(self, "pipelines", tuple(self.pipelines))
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "pipelines": list(self.pipelines)}
+
+
+def library_versions() -> dict:
+    """Versions that change results; stored in every record."""
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "portfolio": PORTFOLIO_VERSION,
+    }
+
+
+def fingerprint(X: pd.DataFrame, y) -> str:
+    """Hash of the table's exact content (values, column names, labels), in row order."""
+    hashed = pd.util.hash_pandas_object(X, index=False).to_numpy()
+    hashed_y = pd.util.hash_pandas_object(pd.Series(np.asarray(y).astype(str)), index=False)
+    digest = joblib.hash((list(map(str, X.columns)), hashed, hashed_y.to_numpy()))
+    return str(digest)
+
+
+def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol()) -> dict:
+    """Score every pipeline of ``protocol`` on ``dataset``; return one JSON-ready record.
+
+    Never raises for a problem of the data or of a pipeline: such problems are recorded
+    (``record["error"]`` for the dataset, ``status``/``error`` per pipeline).
+    """
+    start = time.perf_counter()
+    X, y = dataset.X, pd.Series(np.asarray(dataset.y), name="target")
+    record = {
+        "dataset": dataset.id,
+        "provenance": dataset.provenance,
+        "fingerprint": fingerprint(X, y),
+        **dataset.shape_summary(),
+        "protocol": protocol.to_dict(),
+        "versions": library_versions(),
+        "error": None,
+        "pipelines": {},
+    }
+    labelled = y.notna().to_numpy()
+    record["n_rows_unlabelled"] = int((~labelled).sum())
+    X, y = X[labelled], y[labelled]
+    counts = y.value_counts()
+    if len(counts) < 2:
+        record["error"] = f"needs at least 2 classes, found {len(counts)}"
+        return _finish(record, start)
+    if counts.min() < 2:
+        record["error"] = (
+            f"class {counts.idxmin()!r} has a single row; stratified CV needs at least 2"
+        )
+        return _finish(record, start)
+
+    rows = stratified_subsample(
+        y.to_numpy(), protocol.max_rows, min_per_class=protocol.n_splits,
+        random_state=protocol.seed,
+    )
+    X, y = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
+    record.update(n_rows_used=len(y), n_splits=protocol.n_splits)
+    labels = np.unique(y)
+    # One thread per process: we parallelise over datasets (NOTES.md: HistGradientBoosting
+    # under thread contention ran 7-14x slower).
+    with threadpool_limits(1), warnings.catch_warnings():
+        # Convergence and small-class warnings are expected over thousands of datasets;
+        # what matters (failures) is recorded per pipeline.
+        warnings.simplefilter("ignore")
+        splitter = StratifiedKFold(protocol.n_splits, shuffle=True, random_state=protocol.seed)
+        folds = list(splitter.split(X, y))
+        for name in protocol.pipelines:
+            record["pipelines"][name] = _evaluate_pipeline(
+                name, X, y, folds, labels, protocol
+            )
+    return _finish(record, start)
+
+
+def _evaluate_pipeline(name, X, y, folds, labels, protocol) -> dict:
+    chance = 1.0 / len(labels)
+    result = {"status": "ok", "error": None, "n_folds_done": 0}
+    fold_scores = {"balanced_accuracy": [], "accuracy": [], "log_loss": []}
+    fit_time = predict_time = 0.0
+    try:
+        for done, (train, test) in enumerate(folds, start=1):
+            model = clone(make_pipeline_by_name(name, random_state=protocol.seed))
+            tick = time.perf_counter()
+            model.fit(X.iloc[train], y.iloc[train])
+            fit_time += time.perf_counter() - tick
+            tick = time.perf_counter()
+            predicted = model.predict(X.iloc[test])
+            proba = model.predict_proba(X.iloc[test]) if hasattr(model, "predict_proba") else None
+            predict_time += time.perf_counter() - tick
+            truth = y.iloc[test]
+            fold_scores["balanced_accuracy"].append(balanced_accuracy_score(truth, predicted))
+            fold_scores["accuracy"].append(accuracy_score(truth, predicted))
+            if proba is not None:
+                fold_scores["log_loss"].append(
+                    log_loss(truth, proba, labels=model.classes_)
+                )
+            result["n_folds_done"] = done
+            projected = (fit_time + predict_time) * len(folds) / done
+            if done < len(folds) and projected > protocol.time_limit:
+                result["status"] = "timeout"
+                result["error"] = (
+                    f"projected {projected:.1f}s over {len(folds)} folds exceeds the "
+                    f"{protocol.time_limit:g}s limit"
+                )
+                break
+    except Exception as error:  # noqa: BLE001 - any pipeline failure is data, not a crash
+        result["status"] = "failed"
+        result["error"] = f"{type(error).__name__}: {error}"[:500]
+
+    ok = result["status"] == "ok"
+    for metric, values in fold_scores.items():
+        result[metric] = float(np.mean(values)) if ok and values else float("nan")
+    result["score"] = result["balanced_accuracy"] if ok else chance
+    result["fit_time"] = fit_time
+    result["predict_time"] = predict_time
+    return result
+
+
+def _finish(record: dict, start: float) -> dict:
+    record["wall_time"] = time.perf_counter() - start
+    return record
+
+
+# --------------------------------------------------------------------------- records on disk
+
+
+def record_path(out_dir: str | Path, dataset_id: str) -> Path:
+    """File of one dataset's record: the id with unsafe characters replaced."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "__", dataset_id)
+    return Path(out_dir) / f"{safe}.json"
+
+
+def write_record(record: dict, out_dir: str | Path) -> Path:
+    """Write ``record`` atomically: a reader sees the old file, or the whole new one."""
+    path = record_path(out_dir, record["dataset"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as handle:
+        json.dump(record, handle, indent=1, allow_nan=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def read_records(out_dir: str | Path) -> list[dict]:
+    """Every record in ``out_dir``, sorted by dataset id (temporary files ignored)."""
+    records = [json.loads(p.read_text()) for p in Path(out_dir).glob("*.json")]
+    return sorted(records, key=lambda r: r["dataset"])
+
+
+def records_table(records: Iterable[dict]) -> pd.DataFrame:
+    """Long table: one row per (dataset, pipeline) with status, metrics and times."""
+    rows = []
+    for record in records:
+        for name, result in record["pipelines"].items():
+            rows.append({"dataset": record["dataset"], "pipeline": name, **result})
+    columns = ["dataset", "pipeline", "status", "score", "balanced_accuracy", "accuracy",
+               "log_loss", "fit_time", "predict_time", "n_folds_done", "error"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --------------------------------------------------------------------------- running many
+
+
+def run_all(
+    datasets: Iterable[Dataset],
+    out_dir: str | Path,
+    protocol: Protocol = Protocol(),
+    *,
+    n_jobs: int = 1,
+    scheduler: str | None = None,
+    progress: bool = True,
+    total: int | None = None,
+) -> dict:
+    """Evaluate every dataset not yet recorded in ``out_dir``; return a summary dict.
+
+    Parameters
+    ----------
+    datasets : iterable of Dataset
+        Consumed lazily; datasets whose record exists are skipped before any work.
+    out_dir : path
+        Folder of records, one JSON per dataset. Records made under another protocol
+        make this raise: mixing them would make the ground truth incomparable.
+    protocol : Protocol
+        The measurement protocol.
+    n_jobs : int, default=1
+        Datasets evaluated at once (joblib processes, or Dask tasks in flight).
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``); work then runs on that cluster
+        and records are still written here, by this process.
+    progress : bool, default=True
+        Show a progress bar.
+    total : int, optional
+        Number of datasets, for the progress bar when ``datasets`` has no length.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob(".*.tmp"):  # left by a run killed mid-write
+        stale.unlink()
+    done = {}
+    for record in read_records(out_dir):
+        if record["protocol"] != protocol.to_dict():
+            raise ValueError(
+                f"{out_dir} holds records made with another protocol "
+                f"({record['protocol']} vs {protocol.to_dict()}); write to a new folder."
+            )
+        done[record["dataset"]] = record
+    if total is None and hasattr(datasets, "__len__"):
+        total = len(datasets)
+
+    skipped = 0
+
+    def todo():
+        nonlocal skipped
+        for dataset in datasets:
+            if dataset.id in done:
+                skipped += 1
+                continue
+            yield joblib.delayed(evaluate_dataset)(dataset, protocol)
+
+    start = time.perf_counter()
+    new = 0
+    with _backend(scheduler, n_jobs) as parallel:
+        results = parallel(todo())
+        bar = _progress_bar(progress, total, len(done))
+        for record in results:
+            write_record(record, out_dir)
+            new += 1
+            bar.update(1)
+        bar.close()
+    records = read_records(out_dir)
+    return summarize(records, wall_time=time.perf_counter() - start, new=new, skipped=skipped)
+
+
+class _backend:
+    """joblib.Parallel over local processes, or over a Dask cluster given its address."""
+
+    def __init__(self, scheduler, n_jobs):
+        self.scheduler, self.n_jobs = scheduler, n_jobs
+        self.client = self.config = None
+
+    def __enter__(self):
+        if self.scheduler is None:
+            return joblib.Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
+        from distributed import Client  # optional dependency: the pretrain extra
+
+        self.client = Client(self.scheduler)
+        self.config = joblib.parallel_config(backend="dask")
+        self.config.__enter__()
+        return joblib.Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
+
+    def __exit__(self, *exc):
+        if self.config is not None:
+            self.config.__exit__(*exc)
+        if self.client is not None:
+            self.client.close()
+
+
+def _progress_bar(enabled, total, initial):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # the bar is a nicety; the run does not need it
+        enabled = False
+    if not enabled:
+        class _Silent:
+            def update(self, n):
+                pass
+
+            def close(self):
+                pass
+
+        return _Silent()
+    return tqdm(total=total, initial=0, unit="dataset", desc="runs",
+                postfix={"already recorded": initial})
+
+
+def summarize(records: list[dict], *, wall_time: float = float("nan"), new: int = 0,
+              skipped: int = 0) -> dict:
+    """Counts and per-pipeline statistics over ``records``."""
+    table = records_table(records)
+    per_pipeline = pd.DataFrame()
+    if len(table):
+        per_pipeline = table.groupby("pipeline").agg(
+            ok=("status", lambda s: int((s == "ok").sum())),
+            failed=("status", lambda s: int((s == "failed").sum())),
+            timeout=("status", lambda s: int((s == "timeout").sum())),
+            mean_score=("score", "mean"),
+            mean_fit_time=("fit_time", "mean"),
+        ).reindex([p for p in PIPELINE_NAMES if p in set(table["pipeline"])])
+    return {
+        "datasets": len(records),
+        "new": new,
+        "skipped_already_recorded": skipped,
+        "dataset_errors": {r["dataset"]: r["error"] for r in records if r["error"]},
+        "wall_time": wall_time,
+        "per_pipeline": per_pipeline,
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """Human-readable text of :func:`summarize`'s result."""
+    lines = [
+        f"datasets recorded: {summary['datasets']} (new {summary['new']}, "
+        f"already recorded {summary['skipped_already_recorded']}), "
+        f"wall time {summary['wall_time']:.1f}s",
+    ]
+    for dataset, error in summary["dataset_errors"].items():
+        lines.append(f"  dataset error: {dataset}: {error}")
+    if len(summary["per_pipeline"]):
+        lines.append(summary["per_pipeline"].round(3).to_string())
+    return "\n".join(lines)

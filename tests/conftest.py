@@ -1,0 +1,30 @@
+"""Shared fixtures: small hand-made tables that exercise every column kind."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def make_mixed_frame(n_rows: int = 120, n_classes: int = 3, seed: int = 0):
+    """A frame with numeric, categorical, bool and nullable columns, NaN, and a signal."""
+    rng = np.random.default_rng(seed)
+    y = np.array([f"class_{i % n_classes}" for i in range(n_rows)], dtype=object)
+    codes = np.array([i % n_classes for i in range(n_rows)])
+    X = pd.DataFrame({
+        "signal": codes + rng.normal(0, 0.5, n_rows),
+        "noise": rng.normal(size=n_rows),
+        "with_nan": np.where(rng.random(n_rows) < 0.2, np.nan, rng.normal(size=n_rows)),
+        "colour": pd.Series(rng.choice(["red", "green", "blue", None], n_rows), dtype=object),
+        "size": pd.Categorical(rng.choice(["S", "M", "L"], n_rows)),
+        "flag": rng.random(n_rows) < 0.5,
+        "count": pd.array(np.where(rng.random(n_rows) < 0.1, None, rng.integers(0, 9, n_rows)),
+                          dtype="Int64"),
+    })
+    return X, pd.Series(y, name="target")
+
+
+@pytest.fixture
+def mixed_frame():
+    return make_mixed_frame()
