@@ -1,0 +1,565 @@
+"""Dataset meta-features for algorithm selection (the only module that imports pymfe)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from threadpoolctl import threadpool_limits
+
+from skllmselect.sampling import stratified_subsample
+
+# Bump whenever a name, its order, or the way a value is computed changes: a model trained on
+# one version's vectors must not be fed another's.
+METAFEATURES_VERSION = "1"
+
+# The vector's layout, a contract with every stored corpus and trained model, so it is written
+# out here rather than computed from whatever pymfe offers. Groups come in extraction order
+# (cheap and valuable first); a tight ``time_budget`` leaves the last groups NaN.
+# ``.mean``/``.sd`` are pymfe's NaN-ignoring summaries (``nanmean``/``nansd``), so one
+# degenerate column (constant, all missing) does not turn a whole summary into NaN.
+METAFEATURE_NAMES: tuple[str, ...] = (
+    # shape: our own, on the FULL data (pymfe only sees the row subsample and the column cap).
+    # Sizes as log10; class_imbalance is minority / majority class count; cat_levels_log_max
+    # is log10(1 + most levels of a categorical column), 0 without one (ID-like columns).
+    "n_rows_log",
+    "n_features_log",
+    "rows_per_feature_log",
+    "n_classes",
+    "class_imbalance",
+    "categorical_share",
+    "cat_levels_log_max",
+    "missing_share",
+    "missing_rows_share",
+    # general (pymfe): the rest of the group is a size or count the shape features give for
+    # the full data (nr_inst, nr_attr, nr_class, nr_cat, nr_num, attr_to_inst, inst_to_attr),
+    # or a ratio that is inf/NaN when one column kind is absent (cat_to_num, num_to_cat);
+    # freq_class.mean is exactly 1 / n_classes.
+    "freq_class.sd",
+    "nr_bin",
+    # model-based (pymfe): one decision tree, about 0.1 s; the structure of the tree says how
+    # axis-aligned and how noisy the concept is. Dropped summaries are constants given another
+    # feature: leaves_corrob.mean = 1 / leaves, leaves_per_class.mean = 1 / n_classes,
+    # var_importance.mean = 1 / number of (encoded) columns.
+    "leaves",
+    "nodes",
+    "nodes_per_attr",
+    "nodes_per_inst",
+    "leaves_branch.mean",
+    "leaves_branch.sd",
+    "leaves_corrob.sd",
+    "leaves_homo.mean",
+    "leaves_homo.sd",
+    "leaves_per_class.sd",
+    "nodes_per_level.mean",
+    "nodes_per_level.sd",
+    "nodes_repeated.mean",
+    "nodes_repeated.sd",
+    "tree_depth.mean",
+    "tree_depth.sd",
+    "tree_imbalance.mean",
+    "tree_imbalance.sd",
+    "tree_shape.mean",
+    "tree_shape.sd",
+    "var_importance.sd",
+    # statistical (pymfe): distribution shape (the assumptions of naive Bayes and LDA),
+    # redundancy, and class separability by discriminant analysis. Dropped: location and
+    # scale in the data's own units (mean, median, min, max, range, t_mean, var, cov,
+    # eigenvalues, iq_range, mad; sd is kept as the one scale descriptor, for scale-sensitive
+    # models), g_mean/h_mean (undefined for non-positive data: NaN or 0), sd_ratio (pymfe
+    # 0.4.4 np.flip's each class covariance upside down, which negates its determinant when
+    # columns // 2 is odd: NaN for 2, 3, 6, 7, 10, ... columns even on clean data; also NaN
+    # for any singular covariance), can_cor.sd (NaN for every binary task: one canonical
+    # correlation), nr_disc (min(columns, classes - 1)).
+    "can_cor.mean",
+    "cor.mean",
+    "cor.sd",
+    "kurtosis.mean",
+    "kurtosis.sd",
+    "skewness.mean",
+    "skewness.sd",
+    "sparsity.mean",
+    "sparsity.sd",
+    "sd.mean",
+    "sd.sd",
+    "lh_trace",
+    "p_trace",
+    "roy_root",
+    "w_lambda",
+    "nr_cor_attr",
+    "nr_norm",
+    "nr_outliers",
+    # landmarking (pymfe): cross-validated balanced accuracy (the project's primary metric) of
+    # seven cheap models, mean and spread over the folds; the most direct evidence of which
+    # model families suit the data.
+    "best_node.mean",
+    "best_node.sd",
+    "elite_nn.mean",
+    "elite_nn.sd",
+    "linear_discr.mean",
+    "linear_discr.sd",
+    "naive_bayes.mean",
+    "naive_bayes.sd",
+    "one_nn.mean",
+    "one_nn.sd",
+    "random_node.mean",
+    "random_node.sd",
+    "worst_node.mean",
+    "worst_node.sd",
+    # info-theory (pymfe): last because it is the most expensive per column (a pandas crosstab
+    # per column for class_conc and for the joint entropy behind mut_inf). Dropped: attr_conc
+    # (pairwise: 132 crosstabs over 12 columns that pymfe samples with the global numpy RNG,
+    # 0.38 s at 1,000 x 20, more than the rest of the group), joint_ent (= attr_ent +
+    # class_ent - mut_inf exactly).
+    "attr_ent.mean",
+    "attr_ent.sd",
+    "class_conc.mean",
+    "class_conc.sd",
+    "class_ent",
+    "eq_num_attr",
+    "mut_inf.mean",
+    "mut_inf.sd",
+    "ns_ratio",
+)
+
+# Group of each name, in the same order as METAFEATURE_NAMES (a test checks they agree).
+METAFEATURE_GROUP: dict[str, str] = {
+    **dict.fromkeys(METAFEATURE_NAMES[0:9], "shape"),
+    **dict.fromkeys(METAFEATURE_NAMES[9:11], "general"),
+    **dict.fromkeys(METAFEATURE_NAMES[11:32], "model-based"),
+    **dict.fromkeys(METAFEATURE_NAMES[32:50], "statistical"),
+    **dict.fromkeys(METAFEATURE_NAMES[50:64], "landmarking"),
+    **dict.fromkeys(METAFEATURE_NAMES[64:73], "info-theory"),
+}
+
+# The pymfe groups in the order they are computed and, under a tight time_budget, dropped
+# from the end. Seconds on one core for 10,000 x 100 (subsampled to 1,000 rows; the narrow
+# groups see 50 columns): general 0.002, model-based 0.05, statistical 0.04, landmarking
+# 0.36, info-theory 0.31. Landmarking is worth its cost; info-theory is the most expensive
+# per column (pandas crosstabs) and the least specific, so it goes last.
+_PYMFE_GROUPS = ("general", "model-based", "statistical", "landmarking", "info-theory")
+# The groups whose cost grows fastest with the number of columns see at most ``max_cols``
+# of them; the others see up to _WIDE_COLS_FACTOR times as many.
+_NARROW_GROUPS = frozenset({"statistical", "info-theory"})
+_WIDE_COLS_FACTOR = 4
+# Categorical columns keep their most frequent levels (missing counts as a level); the rest
+# share one code. This bounds the one-hot width pymfe builds for statistical, model-based and
+# landmarking features (an ID-like column would otherwise add a column per row).
+_MAX_LEVELS = 10
+_MISSING_LEVEL = "\x00missing"
+_CV_FOLDS = 5
+_SUMMARIES = {"nanmean": "mean", "nansd": "sd"}
+
+
+def metafeature_groups() -> dict[str, tuple[str, ...]]:
+    """Return the meta-feature names of each group, groups in extraction order.
+
+    Returns
+    -------
+    dict of str to tuple of str
+        ``{"shape": ("n_rows_log", ...), "general": (...), ...}``; the tuples, concatenated,
+        are ``METAFEATURE_NAMES``.
+
+    Examples
+    --------
+    >>> from skllmselect.metafeatures import metafeature_groups
+    >>> list(metafeature_groups())
+    ['shape', 'general', 'model-based', 'statistical', 'landmarking', 'info-theory']
+    """
+    groups: dict[str, tuple[str, ...]] = {}
+    for name, group in METAFEATURE_GROUP.items():
+        groups[group] = (*groups.get(group, ()), name)
+    return groups
+
+
+def extract(
+    X,
+    y,
+    *,
+    max_rows: int = 1000,
+    max_cols: int = 50,
+    time_budget: float | None = 5.0,
+    random_state: int = 0,
+) -> np.ndarray:
+    """Compute the meta-feature vector of a classification dataset.
+
+    The shape features (sizes, class balance, categorical and missing shares) describe the
+    full data. Everything else comes from pymfe on a stratified subsample of at most
+    ``max_rows`` rows, after imputation (numbers: median; categories: a "missing" level).
+    Columns are put in an order fixed by their content (a hash), never by their position, so
+    a column-permuted copy of a dataset gets exactly the same vector; when there are too many
+    columns, the same order decides which ones the column-hungry groups see.
+
+    Parameters
+    ----------
+    X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+        Features: numbers, categories, booleans, strings, nullable dtypes and missing values
+        (NaN, None, ``pd.NA``; ``+/-inf`` counts as missing). In a DataFrame, object,
+        category, string and bool columns are categorical. In a numpy object array, a column
+        is numeric when all its non-missing values are numbers, categorical otherwise.
+    y : array-like of shape (n_samples,)
+        Class labels (any type, at least two classes, no missing values).
+    max_rows : int, default=1000
+        Larger datasets are stratified-subsampled to this many rows before pymfe runs; a
+        class with a single row always keeps it. ``n_rows_log`` still reports the full size.
+    max_cols : int, default=50
+        At most this many columns go into the statistical and info-theory groups, whose cost
+        grows fastest with the column count; general, model-based and landmarking see up to
+        ``4 * max_cols``. The share of categorical columns is kept in each selection.
+    time_budget : float or None, default=5.0
+        Seconds for the whole call. The clock is checked before each pymfe group (cheapest and
+        most valuable first); groups not started in time are left NaN, with a
+        ``RuntimeWarning`` naming them. ``None`` means no limit. The defaults keep typical calls
+        (up to 50,000 x 200 rows x columns) well under it on one core.
+    random_state : int, default=0
+        Seed of the row subsample and of pymfe's randomness (folds, landmarking models). The
+        result is fully determined by the data and the arguments, unless the budget runs out.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (len(METAFEATURE_NAMES),)
+        Values in the order of ``METAFEATURE_NAMES``. A feature that is undefined for this
+        dataset, fails inside pymfe, or is infinite is NaN; no error is raised for it.
+
+    Raises
+    ------
+    ValueError
+        If X is not a 2-D table or is empty, y is not 1-D, their lengths differ, y has missing
+        values or fewer than two classes, or an argument is out of range.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skllmselect.metafeatures import METAFEATURE_NAMES, extract
+    >>> X, y = load_iris(return_X_y=True)
+    >>> vector = extract(X, y)
+    >>> vector.shape == (len(METAFEATURE_NAMES),)
+    True
+    >>> float(vector[METAFEATURE_NAMES.index("n_classes")])
+    3.0
+    """
+    start = time.perf_counter()
+    _check_arguments(max_rows, max_cols, time_budget, random_state)
+    frame, is_cat = _as_frame(X)
+    codes, class_counts = _encode_target(y, n_rows=frame.shape[0])
+    rows = _subsample_rows(codes, max_rows, random_state)
+    columns, values = _encode_columns(frame, is_cat, rows)
+
+    n_rows, n_cols = frame.shape
+    values.update(
+        n_rows_log=math.log10(n_rows),
+        n_features_log=math.log10(n_cols),
+        rows_per_feature_log=math.log10(n_rows / n_cols),
+        n_classes=float(len(class_counts)),
+        class_imbalance=class_counts.min() / class_counts.max(),
+        categorical_share=float(np.mean(is_cat)),
+    )
+
+    # Canonical column order: numeric before categorical, each by content hash.
+    numeric = sorted((digest, j) for j, (digest, cat, _) in enumerate(columns) if not cat)
+    categorical = sorted((digest, j) for j, (digest, cat, _) in enumerate(columns) if cat)
+    y_sub = codes[rows]
+    sub_counts = np.bincount(y_sub)
+    n_folds = int(min(_CV_FOLDS, sub_counts.max()))
+
+    deadline = None if time_budget is None else start + time_budget
+    skipped = []
+    rng_state = np.random.get_state()  # noqa: NPY002 (undoing pymfe's global reseeding)
+    try:
+        # pymfe warns freely (constant columns, small classes) and reseeds numpy's global RNG
+        # (np.random.seed in landmarking); neither may leak to the caller. One BLAS/OpenMP
+        # thread: on this 2-core machine more threads made pymfe's linear algebra 10-100x
+        # slower (statistical's fit 0.7 s instead of 0.013 s, LDA 0.77 s instead of 0.007 s),
+        # and the values then do not depend on the caller's core count.
+        with warnings.catch_warnings(), np.errstate(all="ignore"), threadpool_limits(limits=1):
+            warnings.simplefilter("ignore")
+            for group in _PYMFE_GROUPS:
+                if deadline is not None and time.perf_counter() > deadline:
+                    skipped.append(group)
+                    continue
+                if group == "landmarking" and n_folds < 2:
+                    continue  # every class has one row: nothing to cross-validate
+                limit = max_cols if group in _NARROW_GROUPS else _WIDE_COLS_FACTOR * max_cols
+                n_num, n_cat = _split_cap(len(numeric), len(categorical), limit)
+                chosen = [j for _, j in numeric[:n_num]] + [j for _, j in categorical[:n_cat]]
+                X_group = np.column_stack([columns[j][2] for j in chosen])
+                try:
+                    values.update(_pymfe_group(group, X_group, n_cat, y_sub, random_state, n_folds))
+                except Exception:  # a failing group must cost its features, not the call
+                    pass
+    finally:
+        np.random.set_state(rng_state)  # noqa: NPY002
+
+    if skipped:
+        warnings.warn(
+            f"extract: time_budget={time_budget:g} s was used up after "
+            f"{time.perf_counter() - start:.2f} s; the groups {', '.join(skipped)} were not "
+            "computed and are NaN. Raise time_budget, or lower max_rows or max_cols.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    vector = np.array([values.get(name, np.nan) for name in METAFEATURE_NAMES], dtype=float)
+    vector[~np.isfinite(vector)] = np.nan
+    return vector
+
+
+def extract_series(X, y, **kwargs) -> pd.Series:
+    """Like :func:`extract`, but return a Series indexed by ``METAFEATURE_NAMES``.
+
+    Parameters
+    ----------
+    X, y
+        As for :func:`extract`.
+    **kwargs
+        Keyword arguments of :func:`extract` (``max_rows``, ``max_cols``, ``time_budget``,
+        ``random_state``).
+
+    Returns
+    -------
+    pandas.Series of float64
+        One value per meta-feature, named ``"metafeatures"``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skllmselect.metafeatures import extract_series
+    >>> X, y = load_iris(return_X_y=True)
+    >>> float(extract_series(X, y)["categorical_share"])
+    0.0
+    """
+    return pd.Series(extract(X, y, **kwargs), index=list(METAFEATURE_NAMES), name="metafeatures")
+
+
+def _check_arguments(max_rows, max_cols, time_budget, random_state) -> None:
+    def is_int(value):
+        return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+    if not is_int(max_rows) or max_rows < 2:
+        raise ValueError(f"max_rows must be an integer >= 2; got {max_rows!r}.")
+    if not is_int(max_cols) or max_cols < 1:
+        raise ValueError(f"max_cols must be an integer >= 1; got {max_cols!r}.")
+    if time_budget is not None and not (isinstance(time_budget, int | float) and time_budget > 0):
+        raise ValueError(
+            f"time_budget must be a positive number of seconds or None; got {time_budget!r}."
+        )
+    # pymfe hands the seed to np.random.seed, which takes 0 <= seed < 2**32.
+    if not is_int(random_state) or not 0 <= random_state < 2**32:
+        raise ValueError(
+            f"random_state must be an integer in [0, 2**32); got {random_state!r}. "
+            "The meta-features are meant to be reproducible, so None is not accepted."
+        )
+
+
+def _as_frame(X) -> tuple[pd.DataFrame, np.ndarray]:
+    """Return X as a DataFrame and a boolean mask of its categorical columns."""
+    if sparse.issparse(X):
+        raise ValueError(
+            f"X is a scipy sparse matrix ({X.shape[0]} x {X.shape[1]}); meta-features need "
+            "dense data. Pass X.toarray() or a pandas DataFrame."
+        )
+    if isinstance(X, pd.DataFrame):
+        frame = X
+        is_cat = np.array(
+            [
+                pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype)
+                for dtype in frame.dtypes
+            ],
+            dtype=bool,
+        )
+    else:
+        try:
+            array = np.asarray(X)
+        except ValueError as err:  # ragged nested lists
+            raise ValueError(
+                f"X could not be read as a 2-D table ({err}). Pass a 2-D numpy array or a "
+                "pandas DataFrame of shape (n_samples, n_features)."
+            ) from err
+        if array.ndim != 2:
+            raise ValueError(
+                f"X must be 2-D, of shape (n_samples, n_features); got a {array.ndim}-D "
+                f"input of shape {array.shape}. Reshape a single feature with "
+                "X.reshape(-1, 1), or a single sample with X.reshape(1, -1)."
+            )
+        frame = pd.DataFrame(array, copy=False)
+        if array.dtype.kind in "iuf":
+            is_cat = np.zeros(array.shape[1], dtype=bool)
+        elif array.dtype.kind == "O":
+            # A column is numeric when its non-missing values are all numbers (ints, floats,
+            # decimals); strings, booleans and mixtures make it categorical.
+            is_cat = np.array(
+                [
+                    pd.api.types.infer_dtype(frame.iloc[:, j], skipna=True)
+                    not in ("integer", "floating", "mixed-integer-float", "decimal", "empty")
+                    for j in range(array.shape[1])
+                ],
+                dtype=bool,
+            )
+        else:  # strings, booleans, datetimes, ...
+            is_cat = np.ones(array.shape[1], dtype=bool)
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError(
+            f"X is empty: got {frame.shape[0]} rows and {frame.shape[1]} columns. "
+            "Meta-features need at least one row and one column."
+        )
+    return frame, is_cat
+
+
+def _encode_target(y, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return integer class codes of y and the row count of each class."""
+    if isinstance(y, pd.DataFrame) and y.shape[1] == 1:
+        y = y.iloc[:, 0]
+    labels = y.to_numpy(dtype=object) if isinstance(y, pd.Series | pd.Index) else np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels.ravel()
+    if labels.ndim != 1:
+        raise ValueError(
+            f"y must be 1-D, of shape (n_samples,); got shape {labels.shape}. "
+            "Pass a single column of class labels."
+        )
+    if len(labels) != n_rows:
+        raise ValueError(
+            f"X and y must have the same number of rows; got {n_rows} rows in X and "
+            f"{len(labels)} labels in y."
+        )
+    missing = pd.isna(labels)
+    if missing.any():
+        raise ValueError(
+            f"y has {int(missing.sum())} missing label(s) (NaN/None/pd.NA); every row needs a "
+            "class. Drop those rows first, e.g. keep = pd.notna(y); X, y = X[keep], y[keep]."
+        )
+    try:
+        classes, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    except TypeError:  # labels of mixed types (1 and "a") do not sort: compare as text
+        classes, codes, counts = np.unique(
+            labels.astype(str), return_inverse=True, return_counts=True
+        )
+    if len(classes) < 2:
+        raise ValueError(
+            f"y must hold at least 2 classes; got {len(classes)} ({classes[0]!r}). "
+            "Meta-features describe a classification task: pass labels of two or more classes."
+        )
+    return codes.ravel(), counts
+
+
+def _subsample_rows(codes: np.ndarray, max_rows: int, random_state: int) -> np.ndarray:
+    """Return sorted positions of a stratified subsample of at most about ``max_rows`` rows.
+
+    Every class keeps at least two rows when it has them, so landmarking can still
+    cross-validate; the draw depends only on the labels and the seed (not on the columns).
+    """
+    return stratified_subsample(codes, max_rows, min_per_class=2, random_state=random_state)
+
+
+def _encode_columns(frame: pd.DataFrame, is_cat: np.ndarray, rows: np.ndarray):
+    """Encode the subsampled columns for pymfe and measure missingness on the full data.
+
+    Returns a list of ``(content hash, is categorical, float64 column of len(rows))`` and the
+    full-data shape features it measured on the way.
+    """
+    n_rows = frame.shape[0]
+    missing_cells = 0
+    missing_rows = np.zeros(n_rows, dtype=bool)
+    max_levels = 0
+    columns = []
+    for j in range(frame.shape[1]):
+        col = frame.iloc[:, j]
+        if is_cat[j]:
+            missing = col.isna().to_numpy(dtype=bool)
+            try:
+                levels = col.nunique(dropna=True)
+            except TypeError:  # unhashable cells (lists, dicts): count their text instead
+                levels = col.astype(str).mask(pd.Series(missing, index=col.index)).nunique()
+            max_levels = max(max_levels, int(levels))
+            encoded = _encode_categories(col.iloc[rows], missing[rows])
+        else:
+            try:
+                full = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError):  # object column of numbers and None/pd.NA
+                full = pd.to_numeric(col, errors="coerce").to_numpy(
+                    dtype=np.float64, na_value=np.nan
+                )
+            missing = ~np.isfinite(full)
+            encoded = full[rows]
+            gaps = missing[rows]
+            if gaps.any():
+                encoded[gaps] = np.median(encoded[~gaps]) if not gaps.all() else 0.0
+        missing_cells += int(missing.sum())
+        missing_rows |= missing
+        digest = hashlib.blake2b(encoded.tobytes(), digest_size=16).digest()
+        columns.append((digest, bool(is_cat[j]), encoded))
+    shape = {
+        "missing_share": missing_cells / (n_rows * frame.shape[1]),
+        "missing_rows_share": float(missing_rows.mean()),
+        "cat_levels_log_max": math.log10(1 + max_levels),
+    }
+    return columns, shape
+
+
+def _encode_categories(col: pd.Series, missing: np.ndarray) -> np.ndarray:
+    """Code levels by frequency rank (ties: by text), rare levels pooled, as float64."""
+    keys = col.astype(str).to_numpy(dtype=object)
+    keys[missing] = _MISSING_LEVEL
+    levels, inverse, counts = np.unique(keys.astype(str), return_inverse=True, return_counts=True)
+    rank = np.empty(len(levels), dtype=np.int64)
+    rank[np.argsort(-counts, kind="stable")] = np.arange(len(levels))
+    return np.minimum(rank, _MAX_LEVELS - 1)[inverse.ravel()].astype(np.float64)
+
+
+def _split_cap(n_num: int, n_cat: int, limit: int) -> tuple[int, int]:
+    """How many numeric and categorical columns to keep under ``limit``, shares preserved."""
+    total = n_num + n_cat
+    if total <= limit:
+        return n_num, n_cat
+    keep_cat = round(limit * n_cat / total)
+    if n_cat and keep_cat == 0:
+        keep_cat = 1  # never lose a whole column kind
+    if n_num and keep_cat == limit and limit > 1:
+        keep_cat = limit - 1
+    return min(limit - keep_cat, n_num), keep_cat
+
+
+def _pymfe_group(
+    group: str, X: np.ndarray, n_cat: int, y: np.ndarray, random_state: int, n_folds: int
+) -> dict[str, float]:
+    """Run one pymfe group on X (numeric columns first, then ``n_cat`` coded categories)."""
+    from pymfe.mfe import MFE  # imported here: it costs about a second
+
+    names = [name for name, owner in METAFEATURE_GROUP.items() if owner == group]
+    n_cols = X.shape[1]
+    mfe = MFE(
+        groups=[group],
+        features=sorted({name.split(".")[0] for name in names}),
+        summary=list(_SUMMARIES),
+        num_cv_folds=n_folds,
+        shuffle_cv_folds=True,  # folds must not depend on the row order of the data
+        score="balanced-accuracy",
+        random_state=random_state,
+        suppress_warnings=True,
+    )
+    mfe.fit(
+        X,
+        y,
+        # Discretised numbers are needed only by info-theory, one-hot categories only by the
+        # groups that read numeric data; skipping them saves most of pymfe's fit time.
+        transform_num=group == "info-theory",
+        # "one-hot-full" because pymfe's "one-hot" raises on a single-level column and
+        # "gray" (patsy) gives the first categorical column a different coding than the rest.
+        transform_cat="one-hot-full" if n_cat and group != "info-theory" else None,
+        cat_cols=list(range(n_cols - n_cat, n_cols)),
+        suppress_warnings=True,
+    )
+    found, found_values = mfe.extract(suppress_warnings=True)
+    out = {}
+    for name, value in zip(found, found_values, strict=True):
+        base, _, summary = name.partition(".")
+        key = f"{base}.{_SUMMARIES[summary]}" if summary in _SUMMARIES else name
+        try:
+            out[key] = float(value)
+        except (TypeError, ValueError):
+            out[key] = np.nan
+    return {name: out.get(name, np.nan) for name in names}

@@ -1,0 +1,282 @@
+"""Tests for skllmselect.metafeatures: layout, determinism, robustness, invariance, errors."""
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skllmselect import metafeatures as mf
+from skllmselect.metafeatures import (
+    METAFEATURE_GROUP,
+    METAFEATURE_NAMES,
+    extract,
+    extract_series,
+    metafeature_groups,
+)
+
+N_FEATURES = len(METAFEATURE_NAMES)
+SHAPE = metafeature_groups()["shape"]
+PYMFE_NAMES = [name for name in METAFEATURE_NAMES if name not in SHAPE]
+
+
+def mixed_frame(n_rows=300, seed=0):
+    """A small table with every column kind extract must read, and a 3-class string target."""
+    rng = np.random.default_rng(seed)
+    y = rng.choice(["yes", "no", "maybe"], size=n_rows, p=[0.5, 0.3, 0.2])
+    signal = rng.normal(size=n_rows) + (y == "yes")
+    with_nan = 2 * signal + rng.normal(size=n_rows)
+    with_nan[rng.random(n_rows) < 0.1] = np.nan
+    text = pd.Series(rng.choice(["a", "b", "c"], size=n_rows), dtype=object)
+    text[rng.random(n_rows) < 0.1] = None
+    counts = rng.integers(0, 5, size=n_rows).astype(object)
+    counts[rng.random(n_rows) < 0.1] = None
+    frame = pd.DataFrame(
+        {
+            "signal": signal,
+            "with_nan": with_nan,
+            "skewed": rng.exponential(size=n_rows),
+            "text": text,
+            "category": pd.Categorical(rng.choice(["u", "v"], size=n_rows)),
+            "flag": rng.random(n_rows) < 0.5,
+            "count": pd.array(counts, dtype="Int64"),
+        }
+    )
+    return frame, y
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    return mixed_frame()
+
+
+@pytest.fixture(scope="module")
+def mixed_vector(mixed):
+    return extract(*mixed)
+
+
+def value(vector, name):
+    return vector[METAFEATURE_NAMES.index(name)]
+
+
+# --- layout -------------------------------------------------------------------------------
+
+
+def test_names_are_unique_and_grouped():
+    assert len(set(METAFEATURE_NAMES)) == N_FEATURES
+    assert tuple(METAFEATURE_GROUP) == METAFEATURE_NAMES
+    groups = metafeature_groups()
+    assert list(groups) == [
+        "shape",
+        "general",
+        "model-based",
+        "statistical",
+        "landmarking",
+        "info-theory",
+    ]
+    assert sum(groups.values(), ()) == METAFEATURE_NAMES
+    # pymfe's own size features describe the subsample, and f1v is always NaN (NOTES.md).
+    for dropped in ("nr_inst", "nr_attr", "attr_to_inst", "inst_to_attr", "attr_conc", "f1v"):
+        assert not any(name.split(".")[0] == dropped for name in METAFEATURE_NAMES)
+
+
+def test_vector_has_the_layout_of_the_names(mixed, mixed_vector):
+    assert mixed_vector.shape == (N_FEATURES,)
+    assert mixed_vector.dtype == np.float64
+    series = extract_series(*mixed)
+    assert tuple(series.index) == METAFEATURE_NAMES
+    np.testing.assert_array_equal(series.to_numpy(), mixed_vector)
+
+
+# --- determinism and invariance -----------------------------------------------------------
+
+
+def test_same_seed_gives_the_same_vector(mixed, mixed_vector):
+    np.testing.assert_array_equal(extract(*mixed), mixed_vector)  # NaN == NaN here
+
+
+def test_numpy_global_random_state_is_left_alone(mixed):
+    # pymfe calls np.random.seed internally; the caller's stream must not notice.
+    np.random.seed(123)  # noqa: NPY002 (the legacy global stream is what is under test)
+    expected = np.random.random(3)  # noqa: NPY002
+    np.random.seed(123)  # noqa: NPY002
+    extract(*mixed)
+    np.testing.assert_array_equal(np.random.random(3), expected)  # noqa: NPY002
+
+
+@pytest.mark.parametrize("max_cols", [50, 4])
+def test_column_permutation_gives_the_identical_vector(max_cols):
+    frame, y = mixed_frame(seed=1)
+    rng = np.random.default_rng(7)
+    wide = frame.assign(
+        **{f"noise{i}": rng.normal(size=len(frame)) for i in range(6)},
+        copy_of_signal=frame["signal"],
+        level=pd.Categorical(rng.choice(list("pqrstuvwxyz"), size=len(frame))),
+    )
+    permuted = wide.iloc[:, rng.permutation(wide.shape[1])]
+    # With max_cols=4 the cap is active and must pick the same columns from the permuted copy.
+    original = extract(wide, y, max_cols=max_cols)
+    np.testing.assert_array_equal(extract(permuted, y, max_cols=max_cols), original)
+    assert np.isfinite(original).mean() > 0.9
+
+
+def test_string_and_integer_labels_give_the_same_vector(mixed):
+    frame, y = mixed
+    _, codes = np.unique(y, return_inverse=True)  # same classes, same sorted order
+    np.testing.assert_array_equal(extract(frame, codes), extract(frame, y))
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+def test_mixed_frame_is_described(mixed, mixed_vector):
+    frame, _ = mixed
+    assert value(mixed_vector, "n_classes") == 3
+    assert value(mixed_vector, "categorical_share") == pytest.approx(3 / 7)  # text, category, flag
+    expected_missing = frame.isna().to_numpy().mean()
+    assert value(mixed_vector, "missing_share") == pytest.approx(expected_missing)
+    assert value(mixed_vector, "missing_rows_share") == pytest.approx(
+        frame.isna().any(axis=1).mean()
+    )
+    assert np.isfinite(mixed_vector).all()
+
+
+def test_typical_mixed_dataset_has_few_nan_features(mixed_vector):
+    # Guard against shipping a feature that is always NaN (like complexity's f1v).
+    missing = [n for n, v in zip(METAFEATURE_NAMES, mixed_vector, strict=True) if np.isnan(v)]
+    assert len(missing) < 0.1 * N_FEATURES, missing
+
+
+def test_numpy_float_array_matches_its_frame():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 6))
+    y = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    vector = extract(X, y)
+    np.testing.assert_array_equal(extract(pd.DataFrame(X), y), vector)
+    assert value(vector, "categorical_share") == 0
+    assert np.isfinite(vector).mean() > 0.9
+
+
+def test_numpy_object_array_types_columns_by_content():
+    X = np.array(
+        [[1, "a", None, True], [2.5, "b", 3, False], [None, None, 4, True], [4, "a", pd.NA, False]]
+        * 10,
+        dtype=object,
+    )
+    vector = extract(X, ["x", "y"] * 20)
+    # Columns 0 and 2 hold numbers (and missing values); 1 is text, 3 booleans.
+    assert value(vector, "categorical_share") == 0.5
+    assert value(vector, "missing_share") == pytest.approx(4 / 16)
+
+
+def test_degenerate_columns_give_nan_not_errors(mixed):
+    frame, y = mixed
+    n_rows = len(frame)
+    degenerate = frame.assign(
+        constant=1.0,
+        all_missing=np.nan,
+        one_value=[5.0] + [np.nan] * (n_rows - 1),
+        constant_text="z",
+        all_missing_text=pd.Series([None] * n_rows, dtype=object),
+    )
+    vector = extract(degenerate, y)
+    assert np.isfinite(vector).mean() > 0.9
+
+
+@pytest.mark.parametrize(
+    ("X", "y"),
+    [
+        (np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), [0, 1, 0, 1]),  # 4 rows
+        (np.arange(10.0).reshape(5, 2), [0, 1, 2, 3, 4]),  # one row per class: no CV possible
+        (np.full((10, 2), np.nan), [0, 1] * 5),  # nothing but missing values
+    ],
+)
+def test_tiny_and_hopeless_datasets_give_a_vector(X, y):
+    vector = extract(X, y)
+    assert vector.shape == (N_FEATURES,)
+    assert np.isfinite([value(vector, name) for name in SHAPE]).all()
+
+
+def test_large_dataset_is_subsampled_but_shape_describes_all_rows():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(20_000, 30))
+    y = np.digitize(X[:, 0] + X[:, 1], [-1.0, 0.5])  # 3 imbalanced classes
+    vector = extract(X, y)
+    assert value(vector, "n_rows_log") == pytest.approx(math.log10(20_000))
+    assert value(vector, "n_features_log") == pytest.approx(math.log10(30))
+    assert np.isfinite(vector).mean() > 0.9
+
+
+def test_subsample_is_stratified_and_keeps_single_member_classes():
+    codes = np.r_[np.zeros(2000, dtype=int), np.ones(999, dtype=int), 2]
+    rows = mf._subsample_rows(codes, max_rows=300, random_state=0)
+    assert np.all(np.diff(rows) > 0)
+    assert 2999 in rows  # the only row of class 2
+    # Each class keeps its share of 300 (200 and 99.9), and the singleton its one row.
+    assert np.bincount(codes[rows]).tolist() == [200, 100, 1]
+    np.testing.assert_array_equal(mf._subsample_rows(codes, 300, random_state=0), rows)
+
+
+def test_failing_pymfe_group_costs_only_its_features(mixed, monkeypatch):
+    real = mf._pymfe_group
+
+    def broken_landmarking(group, *args):
+        if group == "landmarking":
+            raise RuntimeError("simulated pymfe failure")
+        return real(group, *args)
+
+    monkeypatch.setattr(mf, "_pymfe_group", broken_landmarking)
+    vector = extract(*mixed)
+    groups = np.array([METAFEATURE_GROUP[name] for name in METAFEATURE_NAMES])
+    assert np.isnan(vector[groups == "landmarking"]).all()
+    assert np.isfinite(vector[groups != "landmarking"]).all()
+
+
+def test_tiny_time_budget_skips_groups_with_a_warning(mixed):
+    with pytest.warns(RuntimeWarning, match="time_budget.*not computed"):
+        vector = extract(*mixed, time_budget=1e-6)
+    assert vector.shape == (N_FEATURES,)
+    assert np.isfinite([value(vector, name) for name in SHAPE]).all()
+    assert np.isnan([value(vector, name) for name in PYMFE_NAMES]).all()
+
+
+def test_no_warnings_escape_on_a_normal_call(mixed):
+    frame, y = mixed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        extract(frame.assign(constant=0.0), y)
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "match"),
+    [
+        (np.arange(6.0), [0, 1] * 3, r"X must be 2-D.*got a 1-D input of shape \(6,\)"),
+        (np.zeros((4, 2)), [0, 1, 0], r"same number of rows; got 4 rows in X and 3 labels"),
+        (np.zeros((4, 2)), [1, 1, 1, 1], r"at least 2 classes; got 1"),
+        (np.zeros((0, 3)), [], r"X is empty: got 0 rows and 3 columns"),
+        (pd.DataFrame(index=range(4)), [0, 1, 0, 1], r"X is empty: got 4 rows and 0 columns"),
+        (np.zeros((4, 2)), [0, 1, np.nan, 1], r"y has 1 missing label"),
+        (np.zeros((4, 2)), np.zeros((4, 2)), r"y must be 1-D"),
+    ],
+)
+def test_invalid_data_raises_a_clear_error(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        extract(X, y)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"max_rows": 1}, r"max_rows must be an integer >= 2; got 1"),
+        ({"max_cols": 0}, r"max_cols must be an integer >= 1; got 0"),
+        ({"time_budget": 0}, r"time_budget must be a positive number"),
+        ({"random_state": None}, r"random_state must be an integer"),
+    ],
+)
+def test_invalid_arguments_raise_a_clear_error(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        extract(np.zeros((4, 2)), [0, 1, 0, 1], **kwargs)
