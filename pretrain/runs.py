@@ -4,8 +4,9 @@ Corpus records and benchmark ground truth both come from :func:`evaluate_dataset
 selection metric always compares like with like. The protocol, step by step:
 
 1. Rows whose class is missing are dropped (counted in ``n_rows_unlabelled``): they can be
-   neither learnt from nor scored. Rows above ``Protocol.max_rows`` are then cut to a stratified subsample (seeded; every class
-   keeps at least ``n_splits`` rows when it has them).
+   neither learnt from nor scored. Rows above ``Protocol.max_rows`` are then cut to a
+   stratified subsample (seeded; every class keeps at least ``n_splits`` rows when it has
+   them).
 2. Stratified k-fold with ``n_splits`` folds, shuffled with ``Protocol.seed``. A class with
    fewer rows than folds is missing from some test folds but present in every training fold
    (each fold holds out at most one of its rows), so the folds stay at ``n_splits`` and the
