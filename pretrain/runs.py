@@ -32,14 +32,12 @@ Dask cluster when given a scheduler address.
 
 from __future__ import annotations
 
-import json
-import os
 import platform
-import re
 import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import joblib
@@ -51,6 +49,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
+from pretrain.parallel import map_to_records, read_records
 from pretrain.sources import Dataset
 from skllmselect.portfolio import PIPELINE_NAMES, PORTFOLIO_VERSION, make_pipeline_by_name
 from skllmselect.sampling import stratified_subsample
@@ -134,25 +133,13 @@ def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol()) -> dict:
         "error": None,
         "pipelines": {},
     }
-    labelled = y.notna().to_numpy()
-    record["n_rows_unlabelled"] = int((~labelled).sum())
-    X, y = X[labelled], y[labelled]
-    counts = y.value_counts()
-    if len(counts) < 2:
-        record["error"] = f"needs at least 2 classes, found {len(counts)}"
+    try:
+        X, y, n_unlabelled = protocol_rows(X, y, protocol)
+    except ValueError as error:
+        record["error"] = str(error)
         return _finish(record, start)
-    if counts.min() < 2:
-        record["error"] = (
-            f"class {counts.idxmin()!r} has a single row; stratified CV needs at least 2"
-        )
-        return _finish(record, start)
-
-    rows = stratified_subsample(
-        y.to_numpy(), protocol.max_rows, min_per_class=protocol.n_splits,
-        random_state=protocol.seed,
-    )
-    X, y = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
-    record.update(n_rows_used=len(y), n_splits=protocol.n_splits)
+    record.update(n_rows_unlabelled=n_unlabelled, n_rows_used=len(y),
+                  n_splits=protocol.n_splits)
     labels = np.unique(y)
     # One thread per process: we parallelise over datasets (NOTES.md: HistGradientBoosting
     # under thread contention ran 7-14x slower).
@@ -167,6 +154,40 @@ def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol()) -> dict:
                 name, X, y, folds, labels, protocol
             )
     return _finish(record, start)
+
+
+def protocol_rows(X: pd.DataFrame, y, protocol: Protocol):
+    """The rows the protocol scores: labelled, and capped by a seeded stratified subsample.
+
+    The corpus computes meta-features on exactly these rows, so that a dataset's
+    meta-features and its scores describe the same data.
+
+    Returns
+    -------
+    X, y, n_unlabelled
+        The rows kept (fresh 0..n-1 index) and how many rows had no label.
+
+    Raises
+    ------
+    ValueError
+        When fewer than 2 classes remain, or a class has a single row.
+    """
+    y = pd.Series(np.asarray(y), name="target")
+    labelled = y.notna().to_numpy()
+    X, y = X[labelled], y[labelled]
+    counts = y.value_counts()
+    if len(counts) < 2:
+        raise ValueError(f"needs at least 2 classes, found {len(counts)}")
+    if counts.min() < 2:
+        raise ValueError(
+            f"class {counts.idxmin()!r} has a single row; stratified CV needs at least 2"
+        )
+    rows = stratified_subsample(
+        y.to_numpy(), protocol.max_rows, min_per_class=protocol.n_splits,
+        random_state=protocol.seed,
+    )
+    X, y = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
+    return X, y, int((~labelled).sum())
 
 
 def _evaluate_pipeline(name, X, y, folds, labels, protocol) -> dict:
@@ -218,32 +239,7 @@ def _finish(record: dict, start: float) -> dict:
     return record
 
 
-# --------------------------------------------------------------------------- records on disk
-
-
-def record_path(out_dir: str | Path, dataset_id: str) -> Path:
-    """File of one dataset's record: the id with unsafe characters replaced."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "__", dataset_id)
-    return Path(out_dir) / f"{safe}.json"
-
-
-def write_record(record: dict, out_dir: str | Path) -> Path:
-    """Write ``record`` atomically: a reader sees the old file, or the whole new one."""
-    path = record_path(out_dir, record["dataset"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as handle:
-        json.dump(record, handle, indent=1, allow_nan=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    return path
-
-
-def read_records(out_dir: str | Path) -> list[dict]:
-    """Every record in ``out_dir``, sorted by dataset id (temporary files ignored)."""
-    records = [json.loads(p.read_text()) for p in Path(out_dir).glob("*.json")]
-    return sorted(records, key=lambda r: r["dataset"])
+# --------------------------------------------------------------------------- records
 
 
 def records_table(records: Iterable[dict]) -> pd.DataFrame:
@@ -291,85 +287,23 @@ def run_all(
     total : int, optional
         Number of datasets, for the progress bar when ``datasets`` has no length.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob(".*.tmp"):  # left by a run killed mid-write
-        stale.unlink()
-    done = {}
-    for record in read_records(out_dir):
+    done = set()
+    for record in read_records(out_dir) if Path(out_dir).is_dir() else []:
         if record["protocol"] != protocol.to_dict():
             raise ValueError(
                 f"{out_dir} holds records made with another protocol "
                 f"({record['protocol']} vs {protocol.to_dict()}); write to a new folder."
             )
-        done[record["dataset"]] = record
+        done.add(record["dataset"])
     if total is None and hasattr(datasets, "__len__"):
         total = len(datasets)
-
-    skipped = 0
-
-    def todo():
-        nonlocal skipped
-        for dataset in datasets:
-            if dataset.id in done:
-                skipped += 1
-                continue
-            yield joblib.delayed(evaluate_dataset)(dataset, protocol)
-
     start = time.perf_counter()
-    new = 0
-    with _backend(scheduler, n_jobs) as parallel:
-        results = parallel(todo())
-        bar = _progress_bar(progress, total, len(done))
-        for record in results:
-            write_record(record, out_dir)
-            new += 1
-            bar.update(1)
-        bar.close()
-    records = read_records(out_dir)
-    return summarize(records, wall_time=time.perf_counter() - start, new=new, skipped=skipped)
-
-
-class _backend:
-    """joblib.Parallel over local processes, or over a Dask cluster given its address."""
-
-    def __init__(self, scheduler, n_jobs):
-        self.scheduler, self.n_jobs = scheduler, n_jobs
-        self.client = self.config = None
-
-    def __enter__(self):
-        if self.scheduler is None:
-            return joblib.Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
-        from distributed import Client  # optional dependency: the pretrain extra
-
-        self.client = Client(self.scheduler)
-        self.config = joblib.parallel_config(backend="dask")
-        self.config.__enter__()
-        return joblib.Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
-
-    def __exit__(self, *exc):
-        if self.config is not None:
-            self.config.__exit__(*exc)
-        if self.client is not None:
-            self.client.close()
-
-
-def _progress_bar(enabled, total, initial):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # the bar is a nicety; the run does not need it
-        enabled = False
-    if not enabled:
-        class _Silent:
-            def update(self, n):
-                pass
-
-            def close(self):
-                pass
-
-        return _Silent()
-    return tqdm(total=total, initial=0, unit="dataset", desc="runs",
-                postfix={"already recorded": initial})
+    new, skipped = map_to_records(
+        partial(evaluate_dataset, protocol=protocol), datasets, out_dir, done=done,
+        n_jobs=n_jobs, scheduler=scheduler, progress=progress, total=total, desc="runs",
+    )
+    return summarize(read_records(out_dir), wall_time=time.perf_counter() - start, new=new,
+                     skipped=skipped)
 
 
 def summarize(records: list[dict], *, wall_time: float = float("nan"), new: int = 0,

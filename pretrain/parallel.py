@@ -1,0 +1,126 @@
+"""Resumable parallel work over datasets: one JSON record per dataset, written atomically.
+
+Workers (joblib processes, or a Dask cluster) compute; this process writes each record as it
+arrives (temporary file, then ``os.replace``), so a run killed at any moment loses only the
+datasets in flight, and a rerun skips every dataset already recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import joblib
+
+
+def record_path(out_dir: str | Path, dataset_id: str) -> Path:
+    """File of one dataset's record: the id with unsafe characters replaced."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "__", dataset_id)
+    return Path(out_dir) / f"{safe}.json"
+
+
+def write_record(record: dict, out_dir: str | Path) -> Path:
+    """Write ``record`` (keyed by ``record["dataset"]``) atomically: readers see all or nothing."""
+    path = record_path(out_dir, record["dataset"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as handle:
+        json.dump(record, handle, indent=1, allow_nan=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def read_records(out_dir: str | Path) -> list[dict]:
+    """Every record in ``out_dir``, sorted by dataset id (temporary files ignored)."""
+    records = [json.loads(p.read_text()) for p in Path(out_dir).glob("*.json")]
+    return sorted(records, key=lambda r: r["dataset"])
+
+
+def map_to_records(
+    task: Callable,
+    datasets: Iterable,
+    out_dir: str | Path,
+    *,
+    done: set[str],
+    n_jobs: int = 1,
+    scheduler: str | None = None,
+    progress: bool = True,
+    total: int | None = None,
+    desc: str = "datasets",
+) -> tuple[int, int]:
+    """Run ``task(dataset)`` for each dataset whose id is not in ``done``; write each record.
+
+    Returns
+    -------
+    (new, skipped)
+        Records written now, and datasets skipped because already recorded.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob(".*.tmp"):  # left by a run killed mid-write
+        stale.unlink()
+    skipped = 0
+
+    def todo():
+        nonlocal skipped
+        for dataset in datasets:
+            if dataset.id in done:
+                skipped += 1
+                continue
+            yield joblib.delayed(task)(dataset)
+
+    new = 0
+    with _Backend(scheduler, n_jobs) as parallel:
+        bar = _progress_bar(progress, total, desc)
+        for record in parallel(todo()):
+            write_record(record, out_dir)
+            new += 1
+            bar.update(1)
+        bar.close()
+    return new, skipped
+
+
+class _Backend:
+    """joblib.Parallel over local processes, or over a Dask cluster given its address."""
+
+    def __init__(self, scheduler, n_jobs):
+        self.scheduler, self.n_jobs = scheduler, n_jobs
+        self.client = self.config = None
+
+    def __enter__(self):
+        if self.scheduler is not None:
+            from distributed import Client  # optional dependency: the pretrain extra
+
+            self.client = Client(self.scheduler)
+            self.config = joblib.parallel_config(backend="dask")
+            self.config.__enter__()
+        return joblib.Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
+
+    def __exit__(self, *exc):
+        if self.config is not None:
+            self.config.__exit__(*exc)
+        if self.client is not None:
+            self.client.close()
+
+
+class _Silent:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress_bar(enabled, total, desc):
+    if not enabled:
+        return _Silent()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # the bar is a nicety; the run does not need it
+        return _Silent()
+    return tqdm(total=total, unit="dataset", desc=desc)
