@@ -5,7 +5,9 @@ writes, under ``benchmarks/results/``:
 
 - ``uci_ground_truth/``: one JSON record per dataset (resumable: a rerun skips what is done);
 - ``uci_ground_truth.csv``: the long table (dataset, pipeline, status, metrics, times);
-- ``uci_ground_truth.md``: machine, versions, wall time, and the balanced-accuracy table.
+- ``uci_ground_truth.md``: machine, versions, wall time, and the balanced-accuracy table;
+- ``uci_metafeatures/``: each dataset's meta-feature vector on the rows the protocol scored
+  (``pretrain/corpus.py``, the same computation as for the corpus), for evaluation.
 
 Usage::
 
@@ -15,6 +17,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import time
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pretrain import runs
+from pretrain import corpus, runs
 from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci, read_manifest
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -40,7 +43,17 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}"
 
 
-def write_report(records: list[dict], elapsed: float, n_jobs: int, out: Path) -> str:
+def log_invocation(out: Path, summary: dict, elapsed: float, n_jobs: int) -> list[dict]:
+    """Append this invocation to ``uci_ground_truth.log.jsonl``; return every entry."""
+    log = out / "uci_ground_truth.log.jsonl"
+    entry = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "new_records": summary["new"],
+             "wall_time": round(elapsed, 1), "n_jobs": n_jobs, "machine": machine()}
+    with open(log, "a") as handle:
+        handle.write(json.dumps(entry) + "\n")
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def write_report(records: list[dict], invocations: list[dict], out: Path) -> str:
     table = runs.records_table(records)
     table.to_csv(out / "uci_ground_truth.csv", index=False, float_format="%.6g")
     scores = table.pivot(index="dataset", columns="pipeline", values="score")
@@ -48,6 +61,12 @@ def write_report(records: list[dict], elapsed: float, n_jobs: int, out: Path) ->
     scores.index = [d.removeprefix("uci/") for d in scores.index]
     status = table[table["status"] != "ok"]
     compute = sum(r["wall_time"] for r in records)
+    computing = [i for i in invocations if i["new_records"]]
+    computing_wall = sum(i["wall_time"] for i in computing)
+    runs_text = ", ".join(
+        f"{i['new_records']} records in {i['wall_time']:.0f} s with {i['n_jobs']} jobs"
+        for i in computing
+    )
     protocol = records[0]["protocol"] if records else {}
     versions = records[0]["versions"] if records else {}
     best = scores.idxmax(axis=1).value_counts()
@@ -57,13 +76,14 @@ def write_report(records: list[dict], elapsed: float, n_jobs: int, out: Path) ->
         f"Made by `python benchmarks/ground_truth.py` with `pretrain/runs.py`, "
         f"{time.strftime('%Y-%m-%d')}.",
         "",
-        f"- Machine: {machine()}; {n_jobs} dataset(s) in parallel, one thread each.",
+        f"- Machine: {machine()}; one thread per dataset, datasets in parallel.",
         f"- Versions: {', '.join(f'{k} {v}' for k, v in versions.items())}.",
         f"- Protocol: {protocol}.",
         f"- Datasets: {len(records)}; pipelines: {scores.shape[1]}; "
         f"(dataset, pipeline) pairs: {len(table)}.",
-        f"- Compute: {compute:.0f} s summed over datasets; this invocation's wall time "
-        f"{elapsed:.0f} s (a resumed run counts only what it computed).",
+        f"- Compute: {compute:.0f} s summed over datasets (one core each); wall time "
+        f"{computing_wall:.0f} s over the invocations that computed records "
+        f"({runs_text}).",
         f"- Not ok: {len(status)} pairs ({status['status'].value_counts().to_dict()}); "
         "their score is the chance level 1/n_classes, as the protocol says.",
         "",
@@ -105,8 +125,11 @@ def main(argv=None) -> None:
     summary = runs.run_all(iter_uci(args.uci_path), out / "uci_ground_truth", runs.Protocol(),
                            n_jobs=args.n_jobs, total=len(read_manifest(args.uci_path)))
     elapsed = time.perf_counter() - start
+    corpus.compute_metafeatures(iter_uci(args.uci_path), out / "uci_metafeatures",
+                                runs.Protocol(), n_jobs=args.n_jobs,
+                                total=len(read_manifest(args.uci_path)))
     records = runs.read_records(out / "uci_ground_truth")
-    write_report(records, elapsed, args.n_jobs, out)
+    write_report(records, log_invocation(out, summary, elapsed, args.n_jobs), out)
     pd.set_option("display.width", 200)
     print(runs.format_summary(summary))
 

