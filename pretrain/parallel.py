@@ -124,3 +124,28 @@ def _progress_bar(enabled, total, desc):
     except ImportError:  # the bar is a nicety; the run does not need it
         return _Silent()
     return tqdm(total=total, unit="dataset", desc=desc)
+
+
+def pack_records(out_dir: str | Path, archive: str | Path) -> int:
+    """Write every record of ``out_dir`` into one gzip JSON-lines file (for committing)."""
+    import gzip
+
+    records = read_records(out_dir)
+    with gzip.open(archive, "wt", compresslevel=9) as handle:
+        for record in records:
+            handle.write(json.dumps(record, allow_nan=True) + "\n")
+    return len(records)
+
+
+def unpack_records(archive: str | Path, out_dir: str | Path) -> int:
+    """Restore records from :func:`pack_records`'s file; existing records are kept."""
+    import gzip
+
+    count = 0
+    with gzip.open(archive, "rt") as handle:
+        for line in handle:
+            record = json.loads(line)
+            if not record_path(out_dir, record["dataset"]).exists():
+                write_record(record, out_dir)
+                count += 1
+    return count
