@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-#: (column, label, log scale) of the coverage axes.
+#: (column, label, scale) of the coverage axes: log, integer (None) or a share (False).
 AXES = (
     ("n_rows", "rows", True),
     ("n_features", "features", True),
-    ("n_classes", "classes", True),
+    ("n_classes", "classes", None),
     ("mf.categorical_share", "categorical share of columns", False),
     ("mf.missing_share", "missing share of cells", False),
     ("mf.class_imbalance", "class imbalance (smallest / largest class)", False),
@@ -94,6 +94,8 @@ def _plot(corpus: pd.DataFrame, benchmark: pd.DataFrame, path: Path) -> None:
         if log:
             bins = np.logspace(np.log10(max(finite.min(), 1)), np.log10(finite.max() + 1), 30)
             ax.set_xscale("log")
+        elif log is None:
+            bins = np.arange(1.5, max(finite.max(), benchmark[column].max()) + 1.5)
         else:
             bins = np.linspace(0, 1, 26)
         ax.hist([values[~real].dropna(), values[real].dropna()], bins=bins, stacked=True,
