@@ -16,7 +16,7 @@ change under row order, column order or an affine rescaling of a numeric column:
 - numeric columns: standardized quantiles around the median, orientation-free (so ``-x`` is
   ``x`` too), plus the missing share and the share of the most frequent value.
 
-and the table gets the matrix of pairwise associations between columns (Cramér's V on
+and the table gets the matrix of pairwise associations between columns (Cramér's V of
 rank-binned columns: invariant to monotone transforms and relabellings). Two fingerprints are
 compared by :func:`compare`: columns are paired one to one (Hungarian assignment, refined once
 with the association structure), each difference is measured in units of its sampling noise
@@ -63,8 +63,6 @@ ASSOC_MAX_COLUMNS = 128
 #: than ASSOC_MIN_ROWS) are a content-keyed subsample, the same whatever the row order.
 ASSOC_CELL_BUDGET = 40_000_000
 ASSOC_MIN_ROWS = 2000
-#: Levels rarer than this join the most frequent level in the association matrix.
-ASSOC_MIN_LEVEL_ROWS = 5
 #: Row hashes kept per fingerprint (a bottom-k sketch).
 ROW_SKETCH_SIZE = 256
 #: Row overlap is evidence only when rows are this specific (log2 of the possible rows).
@@ -105,6 +103,10 @@ class CurateConfig:
     and corrected copies (R's iris: 0.1) are far below; small unrelated tables come as close
     as 0.6 (a table of 30 rows is "within noise" of much), so re-samples and subsets are left
     to row evidence."""
+    leak_max_rank_distance: float = 0.3
+    """The same for a pairing on ranks only (continuous columns compared by ties and
+    associations, not shapes), which catches monotone transforms; stricter, since shapes
+    no longer tell columns apart."""
     leak_min_row_ratio: float = 0.8
     """Content evidence needs similar row counts (smaller / larger): it detects copies; a
     30-row table that fits one column pattern of a 452-row benchmark is chance."""
@@ -219,7 +221,10 @@ def _phone_ok(text: str) -> bool:
     groups = re.findall(r"\d+", text)
     if "(" in text:
         return True
-    if len(groups) >= 3:
+    if len(groups) == 3:
+        # 555-123-4567, 020 7946 0958; not 22-06-35428 (a date-like code, a band number)
+        return len(groups[0]) >= 3 and len(groups[-1]) >= 3
+    if len(groups) > 3:
         # "10 20 30 40 50" is a list of numbers; "01 23 45 67 89" (French) starts with 0
         return not all(len(g) == 2 for g in groups) or groups[0].startswith("0")
     return len(groups) == 2 and groups[0].startswith("0") and digits >= 10
@@ -353,14 +358,14 @@ def redact(dataset: Dataset) -> tuple[Dataset, dict]:
 
 def _unique_names(names: list) -> list:
     """Column names made unique again after redaction (``<NAME>``, ``<NAME>_1``, ...)."""
-    seen: Counter = Counter()
+    taken = set()
     out = []
     for name in names:
-        candidate = name
-        while candidate in seen:
-            seen[name] += 1
-            candidate = f"{name}_{seen[name]}"
-        seen[candidate] += 1
+        candidate, k = name, 0
+        while candidate in taken:
+            k += 1
+            candidate = f"{name}_{k}"
+        taken.add(candidate)
         out.append(candidate)
     return out
 
@@ -647,11 +652,7 @@ def _shape(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def _assoc_codes(series: pd.Series, numeric: np.ndarray | None) -> np.ndarray:
-    """Codes in [0, ASSOC_BINS]: rank bins or top levels; ASSOC_BINS is "missing".
-
-    Levels with fewer than ``ASSOC_MIN_LEVEL_ROWS`` rows (or 1% of them) join the most
-    frequent level: a level of one or two rows inflates chi-squared without telling anything.
-    """
+    """Codes in [0, ASSOC_BINS]: rank bins or top levels; ASSOC_BINS is "missing"."""
     bins = ASSOC_BINS
     out = np.full(len(series), bins, dtype=np.int64)
     if numeric is not None:
@@ -673,16 +674,15 @@ def _assoc_codes(series: pd.Series, numeric: np.ndarray | None) -> np.ndarray:
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
         out[present] = np.minimum(rank[codes[present]], bins - 1)
-    counts = np.bincount(out, minlength=bins + 1)
-    rare = (counts > 0) & (counts < max(ASSOC_MIN_LEVEL_ROWS, 0.01 * len(out)))
-    if rare.any() and not rare.all():
-        common = np.argmax(counts)
-        out = np.where(rare[out], common, out)
     return out
 
 
-def _cramers_v(codes: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """Cramér's V between the given columns of a (n, p) code matrix with values < L."""
+def _association_matrix(codes: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Cramér's V between the given columns of a (n, p) code matrix with values < L.
+
+    Not bias-corrected: a corrected V is clipped at 0 for independent columns, and two
+    independent draws of independent columns would then agree exactly, like copies do.
+    """
     levels = ASSOC_BINS + 1
     sub = codes[:, columns]
     n, m = sub.shape
@@ -700,17 +700,10 @@ def _cramers_v(codes: np.ndarray, columns: np.ndarray) -> np.ndarray:
         expected = marginals[i][None, :, None] * marginals[i + 1:][:, None, :] / n
         with np.errstate(divide="ignore", invalid="ignore"):
             chi2 = np.where(expected > 0, (table - expected) ** 2 / expected, 0).sum(axis=(1, 2))
-            # Bergsma's bias correction: V of independent columns is ~0 whatever the rows,
-            # so that tables of different sizes (a subset and its superset) compare
-            k_i, k_j = k[i], k[i + 1:]
-            phi2 = np.maximum(chi2 / n - (k_i - 1) * (k_j - 1) / max(n - 1, 1), 0)
-            r_i = k_i - (k_i - 1) ** 2 / max(n - 1, 1)
-            r_j = k_j - (k_j - 1) ** 2 / max(n - 1, 1)
-            dof = np.minimum(r_i, r_j) - 1
-            v = np.where(dof > 0, np.sqrt(phi2 / np.maximum(dof, 1e-9)), 0.0)
-        v = np.clip(v, 0.0, 1.0)
-        out[i, i + 1:] = v
-        out[i + 1:, i] = v
+        dof = np.minimum(k[i], k[i + 1:]) - 1
+        v = np.where(dof > 0, np.sqrt(chi2 / (n * np.maximum(dof, 1))), 0.0)
+        out[i, i + 1:] = np.clip(v, 0.0, 1.0)
+        out[i + 1:, i] = out[i, i + 1:]
     return out
 
 
@@ -845,14 +838,22 @@ def fingerprint(dataset: Dataset, *, max_assoc_columns: int | None = ASSOC_MAX_C
     bits = float(entropy[:-1].sum())
     return Fingerprint(
         id=dataset.id, n_rows=n,
-        real=dataset.provenance.get("source") != "synthetic",
-        exact=_exact_hash(X, y), numeric=numeric_mask, has_profile=has_profile, levels=levels,
-        profile=profile, shape=shape, shape_noise=shape_noise, shape_gap=shape_gap, top=top, missing=missing,
+        real=is_real(dataset), exact=_exact_hash(X, y), numeric=numeric_mask,
+        has_profile=has_profile, levels=levels, profile=profile, shape=shape,
+        shape_noise=shape_noise, shape_gap=shape_gap, top=top, missing=missing,
         assoc_columns=assoc_columns, assoc=assoc, assoc_rows=assoc_rows,
         tokens=np.unique(np.array(unique_tokens, dtype=np.uint64)),
         row_sketch=rows[:ROW_SKETCH_SIZE], n_distinct_rows=len(rows), entropy=entropy,
         row_bits=bits,
     )
+
+
+def is_real(dataset: Dataset) -> bool:
+    """Real data, as opposed to a synthetic prior's draw (``source`` "synthetic..." or a
+    ``generator`` in the provenance)."""
+    provenance = dataset.provenance or {}
+    return not (str(provenance.get("source", "")).startswith("synthetic")
+                or "generator" in provenance)
 
 
 def _column_tokens(has_profile, profile, shape, top, levels) -> list[int]:
@@ -881,19 +882,28 @@ def _association(codes: np.ndarray, max_columns: int | None
         codes = codes[np.argsort(keys, kind="stable")[:max_rows]]
     columns = np.arange(p)
     if max_columns is not None and p > max_columns:
-        with_target = np.array([_cramers_v(codes, np.array([j, p - 1]))[0, 1]
+        with_target = np.array([_association_matrix(codes, np.array([j, p - 1]))[0, 1]
                                 for j in range(p - 1)])
         best = np.argsort(-with_target, kind="stable")[:max_columns - 1]
         columns = np.append(np.sort(best), p - 1)
-    return columns, _cramers_v(codes, columns), len(codes)
+    return columns, _association_matrix(codes, columns), len(codes)
 
 
 # ============================================================================ comparison
 
 #: A column pair is "paired" when its marginal distance is at most this (noise units).
 PAIR_TOLERANCE = 4.0
-#: Sampling sd of Cramér's V times sqrt(rows) used to scale association differences.
-ASSOC_NOISE = 0.5
+#: Share of the largest association differences left out of the association distance.
+ASSOC_TRIM = 0.1
+#: Noise scales, calibrated so that two independent draws of one population are about 1
+#: apart in each part (continuous, categorical and integer columns, independent and
+#: dependent pairs; 300 to 3,000 rows): the expected total variation between two level
+#: profiles is PROFILE_NOISE * sum(sqrt(p(1 - p))) * sqrt(1/n_a + 1/n_b); quantile noise
+#: is SHAPE_NOISE times its asymptotic estimate; an association's sd is
+#: ASSOC_NOISE * sqrt(1/n_a + 1/n_b).
+PROFILE_NOISE = 0.3
+SHAPE_NOISE = 0.5
+ASSOC_NOISE = 0.4
 
 
 @dataclass(frozen=True)
@@ -915,6 +925,8 @@ class Match:
     association_distance: float
     association_coverage: float = 1.0
     """Share of the paired column pairs whose association was compared on both sides."""
+    n_association_pairs: int = 0
+    """Paired column pairs whose association was compared."""
     pairs: tuple = ()
     """(column of a, column of b) pairs; the last column of each is its target."""
 
@@ -924,8 +936,13 @@ class Match:
         return max(self.share_a, self.share_b)
 
 
-def _column_costs(a: Fingerprint, b: Fingerprint) -> np.ndarray:
-    """(p_a, p_b) marginal distances between the columns of two fingerprints."""
+def _column_costs(a: Fingerprint, b: Fingerprint, rank_only: bool = False) -> np.ndarray:
+    """(p_a, p_b) marginal distances between the columns of two fingerprints.
+
+    ``rank_only`` ignores the quantile shapes of continuous columns (what a monotone
+    transform such as log changes) and keeps their tie and missing shares; a continuous
+    column then pairs with no discrete one.
+    """
     sigma2 = 1.0 / max(a.n_rows, 1) + 1.0 / max(b.n_rows, 1)
     cost = np.full((a.n_columns, b.n_columns), np.inf)
     # level profiles: total variation over its expected size for two independent samples
@@ -934,17 +951,20 @@ def _column_costs(a: Fingerprint, b: Fingerprint) -> np.ndarray:
         pa, pb = a.profile[:, None, :], b.profile[None, :, :]
         tv = 0.5 * np.abs(pa - pb).sum(axis=2)
         mean = 0.5 * (pa + pb)
-        expected = 0.4 * np.sqrt(mean * (1 - mean)).sum(axis=2) * math.sqrt(sigma2)
+        expected = PROFILE_NOISE * np.sqrt(mean * (1 - mean)).sum(axis=2) * math.sqrt(sigma2)
         cost = np.where(both, tv / np.maximum(expected, NOISE_FLOOR), cost)
     # numeric shapes, where at least one side has no profile (continuous)
     shaped = (a.numeric[:, None] & b.numeric[None, :]) & ~both
     if shaped.any():
         ia, ib = np.nonzero(shaped)
         diff = a.shape[ia] - b.shape[ib]
-        noise = np.sqrt(a.shape_noise[ia] ** 2 / a.n_rows + b.shape_noise[ib] ** 2 / b.n_rows)
+        noise = SHAPE_NOISE * np.sqrt(a.shape_noise[ia] ** 2 / a.n_rows
+                                      + b.shape_noise[ib] ** 2 / b.n_rows)
         noise = np.maximum(noise, NOISE_FLOOR * (1 + np.abs(a.shape[ia])))
         noise = np.maximum(noise, np.maximum(a.shape_gap[ia], b.shape_gap[ib])[:, None])
         z = diff / noise
+        if rank_only:
+            z = np.full_like(z, np.nan)
         share_z = []
         for share_a, share_b in ((a.top[ia], b.top[ib]), (a.missing[ia], b.missing[ib])):
             mean = 0.5 * (share_a + share_b)
@@ -954,7 +974,11 @@ def _column_costs(a: Fingerprint, b: Fingerprint) -> np.ndarray:
         continuous = ~a.has_profile[ia] & ~b.has_profile[ib]
         share_z[0] = np.where(continuous[:, None], share_z[0], np.nan)
         z = np.concatenate([z, *share_z], axis=1)
-        values = np.sqrt(np.nanmean(z ** 2, axis=1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no common part
+            values = np.sqrt(np.nanmean(z ** 2, axis=1))
+        if rank_only:
+            values = np.where(continuous, values, np.nan)
         cost[ia, ib] = np.where(np.isnan(values), np.inf, values)
     return cost
 
@@ -1057,7 +1081,7 @@ def _score_pairs(a, b, finite, va, vb, sigma_v, rows, cols) -> Match:
         assoc_sq = diff[~np.isnan(diff)] ** 2
         coverage = len(assoc_sq) / len(diff)
     column_distance = float(np.sqrt(column_sq.mean())) if n_paired else math.inf
-    assoc_distance = float(np.sqrt(assoc_sq.mean())) if len(assoc_sq) else 0.0
+    assoc_distance = math.sqrt(_trimmed_mean(assoc_sq)) if len(assoc_sq) else 0.0
     if n_paired and len(assoc_sq):
         distance = math.sqrt(0.5 * (column_distance ** 2 + assoc_distance ** 2))
     else:
@@ -1067,8 +1091,17 @@ def _score_pairs(a, b, finite, va, vb, sigma_v, rows, cols) -> Match:
         n_paired=n_paired, share_a=n_paired / p_a, share_b=n_paired / p_b,
         jaccard=n_paired / (p_a + p_b - n_paired), distance=distance,
         column_distance=column_distance, association_distance=assoc_distance,
-        association_coverage=coverage, pairs=tuple(zip(rows.tolist(), cols.tolist(), strict=True)),
+        association_coverage=coverage, n_association_pairs=len(assoc_sq),
+        pairs=tuple(zip(rows.tolist(), cols.tolist(), strict=True)),
     )
+
+
+def _trimmed_mean(values: np.ndarray, trim: float = ASSOC_TRIM) -> float:
+    """Mean without the largest ``trim`` share: a handful of unstable associations (a level
+    of a few rows crossing a bin edge) must not make a copy look like another table."""
+    values = np.sort(values)
+    cut = int(len(values) * trim)
+    return float(values[:len(values) - cut].mean())
 
 
 def row_containment(a: Fingerprint, b: Fingerprint | np.ndarray) -> float:
@@ -1170,31 +1203,68 @@ class LeakageGuard:
             self._cells[key] = _cell_hashes(self.datasets[name].X.iloc[:, column])
         return self._cells[key]
 
-    def _overlap(self, candidate: Dataset, b: Fingerprint, pairs: list) -> tuple[float, float]:
+    def _overlap(self, cells: Callable[[int], np.ndarray], n: int, b: Fingerprint,
+                 pairs: list) -> tuple[float, float]:
         """Share of the candidate's distinct rows, on the given (candidate column, benchmark
         column) pairs, found among the benchmark's rows (or the reverse, for the table with
         fewer distinct rows); and the same after shuffling each candidate column on its own,
         which keeps the columns' values but breaks the rows: the share expected by chance.
         """
-        n = len(candidate.X)
-        cells = [_cell_hashes(candidate.X.iloc[:, i]) for i, _ in pairs]
         theirs = _row_hashes([self._benchmark_cells(b.id, j) for _, j in pairs], b.n_rows)
         rng = np.random.default_rng(0)
         shares = []
         for shuffled in (False, True):
-            mine = _row_hashes([rng.permutation(c) if shuffled else c for c in cells], n)
+            mine = _row_hashes([rng.permutation(cells(i)) if shuffled else cells(i)
+                                for i, _ in pairs], n)
             small, large = (mine, theirs) if len(mine) <= len(theirs) else (theirs, mine)
             shares.append(float(np.isin(small, large, assume_unique=True).mean())
                           if len(small) >= 30 else 0.0)
         return shares[0], shares[1]
 
-    def _row_evidence(self, candidate: Dataset, f: Fingerprint, b: Fingerprint,
-                      pairs: list) -> float:
+    def _benchmark_values(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct raw-value hashes of every benchmark feature column, concatenated, and
+        the column each comes from."""
+        key = (name, "values")
+        if key not in self._cells:
+            distinct = [np.unique(self._benchmark_cells(name, j))
+                        for j in range(self.datasets[name].X.shape[1])]
+            self._cells[key] = (np.concatenate(distinct), np.repeat(
+                np.arange(len(distinct)), [len(d) for d in distinct]))
+        return self._cells[key]
+
+    def _value_pairs(self, values: Callable[[int], np.ndarray], f: Fingerprint,
+                     b: Fingerprint) -> list[tuple[int, int]]:
+        """Feature columns paired by their raw values: one to one, maximising the share of
+        the candidate column's distinct values found in the benchmark column (at least
+        90%). Unlike marginals, this survives a biased row subset (Pima.tr keeps only
+        complete cases, which shifts every distribution)."""
+        everything, owner = self._benchmark_values(b.id)
+        share = np.zeros((f.n_columns - 1, b.n_columns - 1))
+        for i in range(f.n_columns - 1):
+            mine = values(i)
+            if len(mine):
+                found = np.isin(everything, mine)
+                share[i] = np.bincount(owner[found], minlength=b.n_columns - 1) / len(mine)
+        usable = share.max(axis=1) >= 0.9
+        if usable.sum() < self.config.leak_min_columns - 1 \
+                or f.entropy[:-1][usable].sum() < ROW_MIN_BITS:
+            return []
+        rows, cols = linear_sum_assignment(-share)
+        return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if share[i, j] >= 0.9]
+
+    def _row_evidence(self, cells: Callable[[int], np.ndarray], f: Fingerprint,
+                      b: Fingerprint, pairs: list) -> float:
         """Row overlap on ``pairs`` if it is well above chance, else 0."""
         if f.entropy[[i for i, _ in pairs]].sum() < ROW_MIN_BITS:
             return 0.0
-        observed, chance = self._overlap(candidate, b, pairs)
+        observed, chance = self._overlap(cells, f.n_rows, b, pairs)
         return observed if observed >= 4 * chance else 0.0
+
+    def _paired(self, match: Match) -> bool:
+        """Enough columns paired, with their associations compared."""
+        return (match.n_paired >= self.config.leak_min_columns
+                and match.containment >= self.config.leak_min_share
+                and (match.association_coverage >= 0.5 or match.n_association_pairs >= 45))
 
     def check(self, candidate: Dataset | Fingerprint, *,
               precomputed: Fingerprint | None = None) -> list[LeakMatch]:
@@ -1209,21 +1279,38 @@ class LeakageGuard:
           shuffled, permuted, relabelled or affinely rescaled, or a corrected one;
         - ``rows``: ``leak_min_row_share`` of the distinct (specific) feature rows of one
           table are rows of the other: a row subset (digits in optdigits);
-        - ``paired_rows`` (needs the dataset, not only its fingerprint): the same on the
-          paired columns only, when the pairing is within ``leak_max_pair_distance``: a row
-          and column subset (Pima.tr in diabetes, spam7 in spambase).
+        - ``paired_rows`` (needs the dataset, not only its fingerprint): when the columns
+          pair up within ``leak_max_pair_distance``, the same on the feature columns whose
+          raw values are found in a benchmark column (at least ``leak_min_columns - 1``
+          of them): a row and column subset (Pima.tr in diabetes, spam7 in spambase).
+
+        Row evidence must also be four times what shuffling each candidate column on its
+        own gives (rows of a few skewed binary columns coincide by chance).
         """
         dataset = None if isinstance(candidate, Fingerprint) else candidate
         f = candidate if dataset is None else precomputed or fingerprint(dataset)
         config = self.config
         matches = []
+        cache: dict = {}
+
+        def cells(i: int) -> np.ndarray:
+            if i not in cache:
+                cache[i] = _cell_hashes(dataset.X.iloc[:, i])
+            return cache[i]
+
+        def values(i: int) -> np.ndarray:
+            if ("values", i) not in cache:
+                cache["values", i] = np.unique(cells(i))
+            return cache["values", i]
+
         for b in self.fingerprints:
             overlap = 0.0
             if dataset is not None and f.n_columns == b.n_columns:
                 # same columns: exact row lookup, checked against chance
-                pairs = [(i, i) for i in range(f.n_columns - 1)]
-                same = self._overlap(dataset, b, pairs) if rows_are_specific(f) else (0, 1)
-                overlap = same[0] if same[0] >= 4 * same[1] else 0.0
+                if rows_are_specific(f):
+                    pairs = [(i, i) for i in range(f.n_columns - 1)]
+                    observed, chance = self._overlap(cells, f.n_rows, b, pairs)
+                    overlap = observed if observed >= 4 * chance else 0.0
             if dataset is None or f.n_columns != b.n_columns:
                 if rows_are_specific(f, b.n_rows):
                     overlap = row_containment(f, self._rows[b.id])
@@ -1233,25 +1320,37 @@ class LeakageGuard:
             costs = _column_costs(f, b)
             needed = max(config.leak_min_columns,
                          math.ceil(config.leak_min_share * min(f.n_columns, b.n_columns)))
-            close = costs <= PAIR_TOLERANCE
-            if not by_rows and min(close.any(axis=1).sum(), close.any(axis=0).sum()) < needed:
-                continue
-            match = compare(f, b, costs)
-            paired = (match.n_paired >= config.leak_min_columns
-                      and match.containment >= config.leak_min_share
-                      and match.association_coverage >= 0.5)
             ratio = min(f.n_rows, b.n_rows) / max(f.n_rows, b.n_rows, 1)
             width = max(f.n_columns, b.n_columns) / min(f.n_columns, b.n_columns)
-            by_content = (paired and ratio >= config.leak_min_row_ratio
-                          and width <= config.leak_max_width_ratio
-                          and match.distance <= config.leak_max_distance)
+            content_possible = (ratio >= config.leak_min_row_ratio
+                                and width <= config.leak_max_width_ratio)
+            rank_costs = None
+            if content_possible and (~f.has_profile & f.numeric).any():
+                rank_costs = _column_costs(f, b, rank_only=True)
+            close = costs <= PAIR_TOLERANCE
+            if rank_costs is not None:
+                close |= rank_costs <= PAIR_TOLERANCE
+            subset_possible = dataset is not None and f.row_bits >= ROW_MIN_BITS
+            if not by_rows and (
+                    min(close.any(axis=1).sum(), close.any(axis=0).sum()) < needed
+                    or not (content_possible or subset_possible)):
+                continue
+            match = compare(f, b, costs)
+            paired = self._paired(match)
+            by_content = paired and content_possible and \
+                match.distance <= config.leak_max_distance
+            if not by_content and rank_costs is not None:
+                # a monotone transform (log, exp) of continuous columns: pair by ties and
+                # associations only, and ask for a closer match
+                ranked = compare(f, b, rank_costs)
+                if self._paired(ranked) and ranked.distance <= config.leak_max_rank_distance:
+                    match, paired, by_content = ranked, True, True
             evidence = "content" if by_content else "rows" if by_rows else None
-            if evidence is None and dataset is not None and paired \
+            if evidence is None and subset_possible and paired \
                     and match.distance <= config.leak_max_pair_distance:
-                pairs = [(i, j) for i, j in match.pairs
-                         if i < f.n_columns - 1 and j < b.n_columns - 1]
-                if pairs:
-                    overlap = self._row_evidence(dataset, f, b, pairs)
+                pairs = self._value_pairs(values, f, b)
+                if len(pairs) >= config.leak_min_columns - 1:
+                    overlap = self._row_evidence(cells, f, b, pairs)
                     if overlap >= config.leak_min_row_share:
                         evidence = "paired_rows"
             if evidence is not None:
@@ -1374,3 +1473,375 @@ def find_duplicates(fingerprints: Sequence[Fingerprint],
             near_out.append(group_ids)
     return {"exact_groups": sorted(exact_out), "near_groups": sorted(near_out),
             "drop": drop, "pairs": confirmed, "n_candidate_pairs": len(candidates)}
+
+
+# ============================================================================ worthless filter
+
+#: Cheap meta-features of the worthless filter, in order.
+WORTHLESS_FEATURES = (
+    "log_rows", "log_features", "n_classes", "categorical_share", "missing_share",
+    "class_entropy", "majority_share", "max_target_assoc", "mean_target_assoc",
+    "stump_lift", "nn1_lift", "naive_bayes_lift",
+)
+#: Rows of the stratified subsample the landmarks are computed on.
+LANDMARK_ROWS = 300
+
+
+def worthless_label(record: dict, *, chance_margin: float = 0.02,
+                    trivial_score: float = 0.995) -> bool | None:
+    """Whether a scored record (``runs.evaluate_dataset``) shows a dataset worthless.
+
+    Worthless: no pipeline beats chance (``1 / n_classes`` balanced accuracy) by more than
+    ``chance_margin`` (failed pipelines count at chance, as the protocol scores them), or
+    every pipeline that ran scores at least ``trivial_score`` (nothing to choose between).
+    None when the record has no usable score (a dataset-level error).
+    """
+    if record.get("error") or not record.get("pipelines"):
+        return None
+    pipelines = record["pipelines"].values()
+    scores = [p["score"] for p in pipelines]
+    ok = [p["score"] for p in pipelines if p.get("status") == "ok"]
+    n_classes = record.get("n_classes") or 2
+    if max(scores) <= 1.0 / n_classes + chance_margin:
+        return True
+    return bool(ok) and min(ok) >= trivial_score
+
+
+def _encoded(X: pd.DataFrame) -> np.ndarray:
+    """Numbers for landmarks: numeric as is (median-imputed), categories by frequency rank."""
+    columns = []
+    for position in range(X.shape[1]):
+        series = X.iloc[:, position]
+        values = _numeric_values(series)
+        if values is None:
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            rank = np.empty(len(uniques))
+            rank[np.argsort(-counts, kind="stable")] = np.arange(len(uniques))
+            values = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1.0)
+        else:
+            fill = np.nanmedian(values) if np.isfinite(values).any() else 0.0
+            values = np.where(np.isnan(values), fill, values)
+        columns.append(values)
+    encoded = np.column_stack(columns).astype(float)
+    scale = encoded.std(axis=0)
+    return (encoded - encoded.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+
+
+def meta_features(dataset: Dataset, random_state: int = 0) -> np.ndarray:
+    """Cheap meta-features (:data:`WORTHLESS_FEATURES`) of a cleaned dataset, in ~20 ms.
+
+    Landmarks are 3-fold balanced accuracies of a decision stump, 1-nearest-neighbour and
+    Gaussian naive Bayes on a stratified subsample of ``LANDMARK_ROWS`` rows, as lifts over
+    chance: ``(score - 1/k) / (1 - 1/k)``.
+    """
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    from skllmselect.sampling import stratified_subsample
+
+    X = dataset.X
+    y = pd.Series(np.asarray(dataset.y, dtype=object)).astype(str).to_numpy()
+    n, p = X.shape
+    labels, y_codes, counts = np.unique(y, return_inverse=True, return_counts=True)
+    k = len(labels)
+    shares = counts / counts.sum()
+    categorical = sum(_is_text(X.iloc[:, i]) for i in range(p))
+    target_codes = np.minimum(y_codes, ASSOC_BINS - 1)
+    assoc = []
+    for i in range(p):
+        series = X.iloc[:, i]
+        codes = np.column_stack([_assoc_codes(series, _numeric_values(series)), target_codes])
+        assoc.append(_association_matrix(codes, np.array([0, 1]))[0, 1])
+    rows = stratified_subsample(y, LANDMARK_ROWS, min_per_class=3, random_state=random_state)
+    Xs, ys = _encoded(X.iloc[rows]), y_codes[rows]
+    lifts = []
+    folds = min(3, int(np.bincount(ys).min()))
+    models = (DecisionTreeClassifier(max_depth=1, random_state=random_state),
+              KNeighborsClassifier(n_neighbors=1), GaussianNB())
+    for model in models:
+        if folds < 2 or k < 2:
+            lifts.append(0.0)
+            continue
+        scores = []
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=random_state)
+        for train, test in splitter.split(Xs, ys):
+            predicted = model.fit(Xs[train], ys[train]).predict(Xs[test])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                scores.append(balanced_accuracy_score(ys[test], predicted))
+        lifts.append((np.mean(scores) - 1 / k) / (1 - 1 / k))
+    return np.array([
+        math.log10(max(n, 1)), math.log10(max(p, 1)), k, categorical / max(p, 1),
+        float(np.asarray(X.isna()).mean()) if p else 0.0,
+        float(-(shares * np.log2(shares)).sum() / math.log2(k)) if k > 1 else 0.0,
+        float(shares.max()), float(max(assoc, default=0.0)), float(np.mean(assoc) if assoc
+                                                                    else 0.0),
+        *lifts,
+    ])
+
+
+def _worthless_table(datasets: Iterable[Dataset], records: Iterable[dict], *,
+                     chance_margin: float, trivial_score: float,
+                     random_state: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    labels = {}
+    for record in records:
+        label = worthless_label(record, chance_margin=chance_margin,
+                                trivial_score=trivial_score)
+        if label is not None:
+            labels[record["dataset"]] = label
+    rows, y, ids = [], [], []
+    for dataset in datasets:
+        if dataset.id in labels:
+            rows.append(meta_features(dataset, random_state))
+            y.append(labels[dataset.id])
+            ids.append(dataset.id)
+    if not rows:
+        raise ValueError("No dataset has a usable record: pass records whose 'dataset' field "
+                         "equals the datasets' ids, from runs.evaluate_dataset.")
+    return np.vstack(rows), np.array(y, dtype=bool), ids
+
+
+class WorthlessFilter:
+    """Predicts, before the expensive CV, that a dataset is worthless for learning.
+
+    A random forest on :func:`meta_features`, trained on datasets already scored, with the
+    labels of :func:`worthless_label` (everything at chance, or everything near perfect).
+
+    Parameters
+    ----------
+    threshold : float, default=0.5
+        :meth:`predict` says worthless when :meth:`predict_proba` is at least this.
+    n_estimators : int, default=200
+    chance_margin, trivial_score : float
+        Label definition, see :func:`worthless_label`.
+    random_state : int, default=0
+    """
+
+    def __init__(self, threshold: float = 0.5, n_estimators: int = 200, *,
+                 chance_margin: float = 0.02, trivial_score: float = 0.995,
+                 random_state: int = 0):
+        self.threshold = threshold
+        self.n_estimators = n_estimators
+        self.chance_margin = chance_margin
+        self.trivial_score = trivial_score
+        self.random_state = random_state
+
+    def _model(self):
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(
+            n_estimators=self.n_estimators, min_samples_leaf=2, class_weight="balanced",
+            random_state=self.random_state, n_jobs=1,
+        )
+
+    def fit(self, datasets: Iterable[Dataset], records: Iterable[dict]) -> WorthlessFilter:
+        """Learn from cleaned datasets and their records (matched by dataset id)."""
+        X, y, ids = _worthless_table(datasets, records, chance_margin=self.chance_margin,
+                                     trivial_score=self.trivial_score,
+                                     random_state=self.random_state)
+        if len(np.unique(y)) < 2:
+            raise ValueError(
+                f"All {len(y)} labelled datasets are {'worthless' if y[0] else 'useful'}; "
+                "the filter needs examples of both."
+            )
+        self.model_ = self._model().fit(X, y)
+        self.n_train_ = len(y)
+        return self
+
+    def predict_proba(self, dataset: Dataset) -> float:
+        """Probability that ``dataset`` is worthless."""
+        if not hasattr(self, "model_"):
+            raise RuntimeError("This WorthlessFilter is not fitted yet; call fit first.")
+        proba = self.model_.predict_proba(meta_features(dataset, self.random_state)[None, :])
+        return float(proba[0, list(self.model_.classes_).index(True)])
+
+    def predict(self, dataset: Dataset) -> bool:
+        """Whether ``dataset`` is predicted worthless (probability >= ``threshold``)."""
+        return self.predict_proba(dataset) >= self.threshold
+
+
+def worthless_filter_scores(datasets: Iterable[Dataset], records: Iterable[dict], *,
+                            threshold: float = 0.5, cv: int = 5,
+                            filter_: WorthlessFilter | None = None) -> dict:
+    """Cross-validated precision and recall of the worthless filter on scored records.
+
+    Each dataset is predicted by a filter trained without it (stratified ``cv`` folds), as
+    it would be on new data. Returns precision, recall, counts of the confusion matrix, and
+    the number of labelled datasets.
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    filter_ = filter_ or WorthlessFilter(threshold=threshold)
+    X, y, _ = _worthless_table(datasets, records, chance_margin=filter_.chance_margin,
+                               trivial_score=filter_.trivial_score,
+                               random_state=filter_.random_state)
+    folds = min(cv, int(min(y.sum(), (~y).sum())))
+    if folds < 2:
+        raise ValueError("Cross-validation needs at least 2 worthless and 2 useful datasets.")
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=filter_.random_state)
+    proba = cross_val_predict(filter_._model(), X, y, cv=splitter, method="predict_proba")
+    predicted = proba[:, 1] >= threshold
+    tp, fp = int((predicted & y).sum()), int((predicted & ~y).sum())
+    fn, tn = int((~predicted & y).sum()), int((~predicted & ~y).sum())
+    return {"precision": tp / (tp + fp) if tp + fp else float("nan"),
+            "recall": tp / (tp + fn) if tp + fn else float("nan"),
+            "tp": tp, "fp": fp, "fn": fn, "tn": tn, "n": len(y), "n_worthless": int(y.sum()),
+            "threshold": threshold, "folds": folds}
+
+
+# ============================================================================ the pipeline
+
+#: Why :func:`curate` drops a dataset, in pipeline order (with :data:`CLEAN_REASONS`).
+DROP_REASONS = (*CLEAN_REASONS, "worthless", "leakage", "exact_duplicate", "near_duplicate")
+
+
+def _prepare(dataset: Dataset, config: CurateConfig, report: dict | None,
+             worthless: WorthlessFilter | None) -> tuple[Dataset | None, str | None]:
+    """Redaction, cleaning and the worthless filter; counts go into ``report``."""
+    redacted, counts = redact(dataset)
+    result = clean(redacted, config)
+    if report is not None:
+        for kind, count in counts.items():
+            report["redacted"][kind] += count
+        for reason, columns in result.dropped_columns.items():
+            report["columns_dropped"][reason] += len(columns)
+        for reason, count in result.dropped_rows.items():
+            report["rows_dropped"][reason] += count
+    if result.dataset is None:
+        return None, result.reason
+    cleaned = result.dataset
+    if counts and any(counts.values()):
+        curation = {**cleaned.provenance.get("curation", {}),
+                    "redacted": {k: v for k, v in counts.items() if v}}
+        cleaned = replace(cleaned, provenance={**cleaned.provenance, "curation": curation})
+    if worthless is not None:
+        proba = worthless.predict_proba(cleaned)
+        if report is not None:
+            report["worthless_proba"][cleaned.id] = round(proba, 4)
+        if proba >= worthless.threshold:
+            return None, "worthless"
+    return cleaned, None
+
+
+def curate(
+    datasets: Iterable[Dataset] | Callable[[], Iterable[Dataset]],
+    benchmark_path: str | Path | None = DEFAULT_UCI_PATH,
+    *,
+    config: CurateConfig = CurateConfig(),
+    guard: LeakageGuard | None = None,
+    worthless: WorthlessFilter | None = None,
+) -> tuple[list[Dataset] | Iterator[Dataset], dict]:
+    """Curate datasets before the CV runs: redact, clean, guard against leakage, dedup.
+
+    Parameters
+    ----------
+    datasets : iterable of Dataset, or a callable returning a fresh iterable
+        With a callable, no table is kept: a first pass keeps fingerprints only (memory
+        grows with the number of datasets, not their size), and the returned iterator
+        re-reads the source and re-runs redaction and cleaning (deterministic) for the
+        kept ones. With an iterable, the curated datasets are kept and returned in a list.
+    benchmark_path : path or None
+        Benchmark folder for the leakage guard (default ``../shared/data/uci``); None
+        turns the guard off (the report says so). Ignored when ``guard`` is given.
+    config : CurateConfig
+    guard : LeakageGuard, optional
+        A prebuilt guard (its fingerprints take a few seconds to make).
+    worthless : WorthlessFilter, optional
+        A fitted filter; datasets it predicts worthless are dropped.
+
+    Returns
+    -------
+    kept : list of Dataset, or iterator of Dataset
+        Curated datasets, in input order.
+    report : dict
+        ``n_input``, ``n_kept``; ``rejected`` (reason -> count, reasons in
+        :data:`DROP_REASONS`) and ``rejected_ids``; ``columns_dropped`` and ``rows_dropped``
+        (reason -> count); ``redacted`` (kind -> count); ``leakage`` (candidate id -> list of
+        matches: benchmark, score, distance, evidence); ``exact_duplicate_groups`` and
+        ``near_duplicate_groups`` (id lists, the kept one first) and ``near_duplicate_pairs``;
+        ``worthless_proba``; ``seconds`` per stage; ``config``.
+    """
+    from dataclasses import asdict
+
+    lazy = callable(datasets)
+    report = {
+        "n_input": 0, "n_kept": 0,
+        "rejected": dict.fromkeys(DROP_REASONS, 0),
+        "rejected_ids": {reason: [] for reason in DROP_REASONS},
+        "columns_dropped": dict.fromkeys(COLUMN_REASONS, 0),
+        "rows_dropped": dict.fromkeys(ROW_REASONS, 0),
+        "redacted": dict.fromkeys((*PII_KINDS, "columns_renamed"), 0),
+        "leakage": {}, "leakage_guard": None,
+        "exact_duplicate_groups": [], "near_duplicate_groups": [], "near_duplicate_pairs": [],
+        "worthless_proba": {},
+        "seconds": dict.fromkeys(("guard", "prepare", "fingerprint", "leakage", "dedup"), 0.0),
+        "config": asdict(config),
+    }
+    clock = time.perf_counter
+    tick = clock()
+    if guard is None and benchmark_path is not None:
+        guard = LeakageGuard.from_benchmark(benchmark_path, config)
+    report["leakage_guard"] = (
+        None if guard is None else sorted(f.id for f in guard.fingerprints))
+    report["seconds"]["guard"] = clock() - tick
+
+    def drop(dataset_id: str, reason: str):
+        report["rejected"][reason] += 1
+        report["rejected_ids"][reason].append(dataset_id)
+
+    fingerprints: list[Fingerprint] = []
+    kept: list[Dataset] = []
+    seen: set[str] = set()
+    for dataset in datasets() if lazy else datasets:
+        if dataset.id in seen:
+            raise ValueError(f"Dataset id {dataset.id!r} occurs twice; ids must be unique.")
+        seen.add(dataset.id)
+        report["n_input"] += 1
+        tick = clock()
+        cleaned, reason = _prepare(dataset, config, report, worthless)
+        report["seconds"]["prepare"] += clock() - tick
+        if cleaned is None:
+            drop(dataset.id, reason)
+            continue
+        tick = clock()
+        f = fingerprint(cleaned)
+        report["seconds"]["fingerprint"] += clock() - tick
+        if guard is not None:
+            tick = clock()
+            matches = guard.check(cleaned, precomputed=f)
+            report["seconds"]["leakage"] += clock() - tick
+            if matches:
+                report["leakage"][cleaned.id] = [m.to_dict() for m in matches]
+                drop(dataset.id, "leakage")
+                continue
+        fingerprints.append(f)
+        if not lazy:
+            kept.append(cleaned)
+
+    tick = clock()
+    duplicates = find_duplicates(fingerprints, config)
+    report["seconds"]["dedup"] = clock() - tick
+    report["exact_duplicate_groups"] = duplicates["exact_groups"]
+    report["near_duplicate_groups"] = duplicates["near_groups"]
+    report["near_duplicate_pairs"] = duplicates["pairs"]
+    exact_dropped = {i for group in duplicates["exact_groups"] for i in group[1:]}
+    for f in fingerprints:
+        if f.id in duplicates["drop"]:
+            drop(f.id, "exact_duplicate" if f.id in exact_dropped else "near_duplicate")
+    keep_ids = {f.id for f in fingerprints} - duplicates["drop"]
+    report["n_kept"] = len(keep_ids)
+    if not lazy:
+        return [d for d in kept if d.id in keep_ids], report
+
+    def second_pass() -> Iterator[Dataset]:
+        for dataset in datasets():
+            if dataset.id in keep_ids:
+                cleaned, _ = _prepare(dataset, config, None, None)
+                if cleaned is not None:
+                    yield cleaned
+
+    return second_pass(), report
