@@ -42,6 +42,7 @@ def metafeature_record(dataset: Dataset, protocol: runs.Protocol) -> dict:
     """Meta-features of the rows ``protocol`` scores on ``dataset`` (NaN vector on error)."""
     start = time.perf_counter()
     record = {"dataset": dataset.id, "version": METAFEATURES_VERSION, "error": None,
+              "fingerprint": runs.fingerprint(dataset.X, dataset.y),
               "metafeatures": [float("nan")] * len(METAFEATURE_NAMES)}
     try:
         X, y, _ = runs.protocol_rows(dataset.X, dataset.y, protocol)
@@ -55,7 +56,7 @@ def metafeature_record(dataset: Dataset, protocol: runs.Protocol) -> dict:
 def compute_metafeatures(datasets: Iterable[Dataset], out_dir, protocol: runs.Protocol, *,
                          n_jobs=1, scheduler=None, progress=True, total=None) -> int:
     """Meta-feature records for every dataset not yet done in ``out_dir``; returns new count."""
-    done = set()
+    recorded = {}
     if Path(out_dir).is_dir():
         for record in read_records(out_dir):
             if record["version"] != METAFEATURES_VERSION:
@@ -63,7 +64,10 @@ def compute_metafeatures(datasets: Iterable[Dataset], out_dir, protocol: runs.Pr
                     f"{out_dir} holds meta-features of version {record['version']}, not "
                     f"{METAFEATURES_VERSION}; write to a new folder."
                 )
-            done.add(record["dataset"])
+            recorded[record["dataset"]] = record.get("fingerprint")
+
+    def done(dataset) -> bool:  # only a record of this very table counts
+        return recorded.get(dataset.id, "") == runs.fingerprint(dataset.X, dataset.y)
     new, _ = map_to_records(
         partial(metafeature_record, protocol=protocol), datasets, out_dir, done=done,
         n_jobs=n_jobs, scheduler=scheduler, progress=progress, total=total,
@@ -201,18 +205,24 @@ def build(collection_dir, runs_dir, out_dir, *, metafeatures_dir=None,
         raise ValueError(f"{runs_dir} mixes {len(protocols)} protocols; use one folder each.")
     protocol = runs.Protocol(**{k: tuple(v) if k == "pipelines" else v
                                 for k, v in run_records[0]["protocol"].items()})
+    # Ground truth counts only for the table it measured (curation may have changed since).
+    current = {d.id: runs.fingerprint(d.X, d.y) for d in iter_collection(collection_dir)}
+    stale = sorted(r["dataset"] for r in run_records if r["fingerprint"] != current[r["dataset"]])
+    run_records = [r for r in run_records if r["dataset"] not in set(stale)]
     scored = {r["dataset"] for r in run_records if r["error"] is None}
     mf_dir = Path(metafeatures_dir) if metafeatures_dir else runs_dir.parent / "metafeatures"
     compute_metafeatures((d for d in iter_collection(collection_dir) if d.id in scored),
                          mf_dir, protocol, n_jobs=n_jobs, progress=progress,
                          total=len(scored))
-    mf_records = [r for r in read_records(mf_dir) if r["dataset"] in scored]
+    mf_records = [r for r in read_records(mf_dir)
+                  if r["dataset"] in scored and r.get("fingerprint") == current[r["dataset"]]]
     table = assemble(run_records, mf_records)
     report = dict(index["report"])
     report["ground_truth_errors"] = {r["dataset"]: r["error"] for r in run_records
                                      if r["error"] is not None}
     report["metafeature_errors"] = {r["dataset"]: r["error"] for r in mf_records
                                     if r["error"] is not None}
+    report["stale_ground_truth"] = stale
     report["not_yet_scored"] = len(in_collection) - len(run_records)
     manifest = write_corpus(table, out_dir, protocol=protocol, collection_report=report)
     pack_records(runs_dir, out_dir / "runs.jsonl.gz")

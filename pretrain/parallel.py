@@ -46,14 +46,17 @@ def map_to_records(
     datasets: Iterable,
     out_dir: str | Path,
     *,
-    done: set[str],
+    done: set[str] | Callable[[object], bool],
     n_jobs: int = 1,
     scheduler: str | None = None,
     progress: bool = True,
     total: int | None = None,
     desc: str = "datasets",
 ) -> tuple[int, int]:
-    """Run ``task(dataset)`` for each dataset whose id is not in ``done``; write each record.
+    """Run ``task(dataset)`` for each dataset not ``done``; write each record.
+
+    ``done`` is a set of recorded ids, or a predicate on the dataset (to redo a record whose
+    dataset has changed since).
 
     Returns
     -------
@@ -65,11 +68,12 @@ def map_to_records(
     for stale in out_dir.glob(".*.tmp"):  # left by a run killed mid-write
         stale.unlink()
     skipped = 0
+    is_done = done if callable(done) else (lambda dataset: dataset.id in done)
 
     def todo():
         nonlocal skipped
         for dataset in datasets:
-            if dataset.id in done:
+            if is_done(dataset):
                 skipped += 1
                 continue
             yield joblib.delayed(task)(dataset)

@@ -325,14 +325,22 @@ def run_all(
     total : int, optional
         Number of datasets, for the progress bar when ``datasets`` has no length.
     """
-    done = set()
+    recorded = {}
     for record in read_records(out_dir) if Path(out_dir).is_dir() else []:
         if record["protocol"] != protocol.to_dict():
             raise ValueError(
                 f"{out_dir} holds records made with another protocol "
                 f"({record['protocol']} vs {protocol.to_dict()}); write to a new folder."
             )
-        done.add(record["dataset"])
+        recorded[record["dataset"]] = record["fingerprint"]
+
+    def done(dataset) -> bool:
+        # A record counts only for the very table it measured: a dataset whose content
+        # changed since (new curation rules, new source version) is measured again.
+        if dataset.id not in recorded:
+            return False
+        return isinstance(dataset, Dataset) and recorded[dataset.id] == fingerprint(
+            dataset.X, dataset.y)
     if total is None and hasattr(datasets, "__len__"):
         total = len(datasets)
     start = time.perf_counter()

