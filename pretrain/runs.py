@@ -115,11 +115,14 @@ def fingerprint(X: pd.DataFrame, y) -> str:
     return str(digest)
 
 
-def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol()) -> dict:
+def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol(),
+                     screen=None) -> dict:
     """Score every pipeline of ``protocol`` on ``dataset``; return one JSON-ready record.
 
     Never raises for a problem of the data or of a pipeline: such problems are recorded
-    (``record["error"]`` for the dataset, ``status``/``error`` per pipeline).
+    (``record["error"]`` for the dataset, ``status``/``error`` per pipeline). ``screen``, a
+    fitted ``curate.WorthlessFilter``, skips the CV of a dataset it predicts worthless
+    (every pipeline at chance, or every one perfect); the record says so in ``error``.
     """
     start = time.perf_counter()
     X, y = dataset.X, pd.Series(np.asarray(dataset.y), name="target")
@@ -133,6 +136,12 @@ def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol()) -> dict:
         "error": None,
         "pipelines": {},
     }
+    if screen is not None:
+        proba = screen.predict_proba(dataset)
+        record["worthless_proba"] = proba
+        if proba >= screen.threshold:
+            record["error"] = f"skipped: predicted worthless by the filter (p={proba:.2f})"
+            return _finish(record, start)
     try:
         X, y, n_unlabelled = protocol_rows(X, y, protocol)
     except ValueError as error:
@@ -303,6 +312,7 @@ def run_all(
     scheduler: str | None = None,
     progress: bool = True,
     total: int | None = None,
+    screen=None,
 ) -> dict:
     """Evaluate every dataset not yet recorded in ``out_dir``; return a summary dict.
 
@@ -324,6 +334,8 @@ def run_all(
         Show a progress bar.
     total : int, optional
         Number of datasets, for the progress bar when ``datasets`` has no length.
+    screen : curate.WorthlessFilter, optional
+        Skip (and record as skipped) the datasets it predicts worthless.
     """
     recorded = {}
     for record in read_records(out_dir) if Path(out_dir).is_dir() else []:
@@ -345,7 +357,8 @@ def run_all(
         total = len(datasets)
     start = time.perf_counter()
     new, skipped = map_to_records(
-        partial(evaluate_dataset, protocol=protocol), datasets, out_dir, done=done,
+        partial(evaluate_dataset, protocol=protocol, screen=screen), datasets, out_dir,
+        done=done,
         n_jobs=n_jobs, scheduler=scheduler, progress=progress, total=total, desc="runs",
     )
     return summarize(read_records(out_dir), wall_time=time.perf_counter() - start, new=new,
