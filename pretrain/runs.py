@@ -63,7 +63,7 @@ class Protocol:
     """How ground truth is measured; stored in every record and checked on resume."""
 
     n_splits: int = 5
-    """Folds of the stratified k-fold (fewer when the smallest class is smaller)."""
+    """Folds of the stratified k-fold, always this many (a rarer class misses some test folds)."""
     seed: int = 0
     """Seed of the row subsample, the fold shuffle and every pipeline's ``random_state``."""
     max_rows: int = 2000
