@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 UCI ?= ../shared/data/uci
 
-.PHONY: test lint ground-truth clean
+.PHONY: test lint ground-truth corpus clean
 
 # torch first, pinned: a looser requirement would download a several-GB CUDA build.
 $(BIN)/.installed: pyproject.toml
@@ -23,6 +23,16 @@ test: lint
 # Every portfolio pipeline on the 55 UCI datasets (about 5 minutes on 2 cores).
 ground-truth: $(BIN)/.installed
 	$(BIN)/python benchmarks/ground_truth.py --uci-path $(UCI) --n-jobs 2
+
+# The pretraining corpus (hours on 2 cores; every step resumes where it stopped).
+# A committed corpus is restored first, so only what is missing is computed.
+corpus: $(BIN)/.installed
+	$(BIN)/python -m pretrain collect --registry --synthetic 3000 --seed 0 --out work/collection --n-jobs 2
+	test ! -f pretrain/data/corpus/runs.jsonl.gz || $(BIN)/python -m pretrain unpack \
+		--corpus pretrain/data/corpus --runs work/runs --metafeatures work/metafeatures
+	$(BIN)/python -m pretrain runs --source collection --path work/collection --out work/runs --n-jobs 2
+	$(BIN)/python -m pretrain corpus --collection work/collection --runs work/runs \
+		--metafeatures work/metafeatures --out pretrain/data/corpus --n-jobs 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
