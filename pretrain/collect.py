@@ -58,15 +58,14 @@ def curate_dataset(item, *, out_dir: str, benchmark_path: str) -> dict:
     dataset = item.load() if isinstance(item, LazyDataset) else item
     record = {"dataset": dataset.id, "provenance": dataset.provenance, "status": None,
               "reason": None, "redactions": {}, "leakage": []}
-    redacted, counts = curate.redact(dataset)
-    record["redactions"] = dict(counts)
-    result = curate.clean(redacted)
-    record["dropped_columns"] = {k: len(v) for k, v in result.dropped_columns.items() if v}
-    record["dropped_rows"] = {k: v for k, v in result.dropped_rows.items() if v}
-    if result.dataset is None:
-        record.update(status="rejected", reason=result.reason)
+    prepared = curate.prepare(dataset)
+    record["redactions"] = prepared.redacted
+    record["dropped_columns"] = {k: v for k, v in prepared.dropped_columns.items() if v}
+    record["dropped_rows"] = {k: v for k, v in prepared.dropped_rows.items() if v}
+    if prepared.dataset is None:
+        record.update(status="rejected", reason=prepared.reason)
         return _timed(record, start)
-    cleaned = _cap_rows(result.dataset)
+    cleaned = _cap_rows(prepared.dataset)
     fingerprint = curate.fingerprint(cleaned)
     # The dataset itself, not only its fingerprint: row lookups on a subset of the columns
     # (MASS's Pima tables inside UCI diabetes) need the values.

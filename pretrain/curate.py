@@ -1735,32 +1735,62 @@ def worthless_filter_scores(datasets: Iterable[Dataset], records: Iterable[dict]
 DROP_REASONS = (*CLEAN_REASONS, "worthless", "leakage", "exact_duplicate", "near_duplicate")
 
 
-def _prepare(dataset: Dataset, config: CurateConfig, report: dict | None,
-             worthless: WorthlessFilter | None) -> tuple[Dataset | None, str | None]:
-    """Redaction, cleaning and the worthless filter; counts go into ``report``."""
+@dataclass
+class Prepared:
+    """Outcome of :func:`prepare` for one dataset: the table to keep, or why not, and counts."""
+
+    dataset: Dataset | None
+    reason: str | None
+    redacted: dict
+    dropped_columns: dict
+    dropped_rows: dict
+    worthless_proba: float | None = None
+
+
+def prepare(dataset: Dataset, config: CurateConfig = CurateConfig(),
+            worthless: WorthlessFilter | None = None) -> Prepared:
+    """Redaction, cleaning and the optional worthless filter for one dataset.
+
+    The per-dataset half of curation, shared by :func:`curate` (in memory) and
+    ``pretrain.collect`` (parallel, on disk); the leakage guard and deduplication follow.
+    """
     redacted, counts = redact(dataset)
     result = clean(redacted, config)
-    if report is not None:
-        for kind, count in counts.items():
-            report["redacted"][kind] += count
-        for reason, columns in result.dropped_columns.items():
-            report["columns_dropped"][reason] += len(columns)
-        for reason, count in result.dropped_rows.items():
-            report["rows_dropped"][reason] += count
+    prepared = Prepared(
+        None, result.reason, dict(counts),
+        {reason: len(columns) for reason, columns in result.dropped_columns.items()},
+        dict(result.dropped_rows),
+    )
     if result.dataset is None:
-        return None, result.reason
+        return prepared
     cleaned = result.dataset
     if counts and any(counts.values()):
         curation = {**cleaned.provenance.get("curation", {}),
                     "redacted": {k: v for k, v in counts.items() if v}}
         cleaned = replace(cleaned, provenance={**cleaned.provenance, "curation": curation})
     if worthless is not None:
-        proba = worthless.predict_proba(cleaned)
-        if report is not None:
-            report["worthless_proba"][cleaned.id] = round(proba, 4)
-        if proba >= worthless.threshold:
-            return None, "worthless"
-    return cleaned, None
+        prepared.worthless_proba = worthless.predict_proba(cleaned)
+        if prepared.worthless_proba >= worthless.threshold:
+            prepared.reason = "worthless"
+            return prepared
+    prepared.dataset = cleaned
+    return prepared
+
+
+def _prepare(dataset: Dataset, config: CurateConfig, report: dict | None,
+             worthless: WorthlessFilter | None) -> tuple[Dataset | None, str | None]:
+    """:func:`prepare`, with its counts added into ``report``."""
+    prepared = prepare(dataset, config, worthless)
+    if report is not None:
+        for kind, count in prepared.redacted.items():
+            report["redacted"][kind] += count
+        for reason, count in prepared.dropped_columns.items():
+            report["columns_dropped"][reason] += count
+        for reason, count in prepared.dropped_rows.items():
+            report["rows_dropped"][reason] += count
+        if prepared.worthless_proba is not None:
+            report["worthless_proba"][dataset.id] = round(prepared.worthless_proba, 4)
+    return prepared.dataset, prepared.reason
 
 
 def curate(
