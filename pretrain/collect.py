@@ -151,7 +151,18 @@ def write_index(outcomes: list[dict], out_dir: Path, *, wall_time: float, new: i
         path = (out_dir / "tables" / record["table"]).with_suffix(".fingerprint.pkl")
         with open(path, "rb") as handle:
             fingerprints.append(pickle.load(handle))  # our own file, written by collect
-    duplicates = curate.find_duplicates(fingerprints)
+    # Near duplicates are searched among real tables only. Synthetic tables come from
+    # distinct (generator, seed) draws, so two can coincide only exactly; comparing their
+    # thousands of look-alike columns pairwise took over ten minutes for nothing.
+    duplicates = curate.find_duplicates([f for f in fingerprints if f.real])
+    by_content = {}
+    for f in fingerprints:
+        if not f.real:
+            by_content.setdefault(f.exact, []).append(f.id)
+    for ids in by_content.values():
+        if len(ids) > 1:
+            duplicates["exact_groups"].append(ids)
+            duplicates["drop"].update(ids[1:])
     final = [r for r in kept if r["dataset"] not in duplicates["drop"]]
     redactions = Counter()
     dropped_columns = Counter()
