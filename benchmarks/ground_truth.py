@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from pretrain import corpus, runs
+from pretrain.diversity import markdown_table
 from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci, read_manifest
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -92,7 +93,7 @@ def write_report(records: list[dict], invocations: list[dict], out: Path) -> str
         "",
         "## Mean balanced accuracy over 5-fold CV (score; chance level when not ok)",
         "",
-        scores.round(3).to_markdown() if _has_tabulate() else scores.round(3).to_string(),
+        markdown_table(scores.round(3)),
         "",
         "## Pipelines that failed or timed out",
         "",
@@ -104,14 +105,6 @@ def write_report(records: list[dict], invocations: list[dict], out: Path) -> str
     text = "\n".join(lines) + "\n"
     (out / "uci_ground_truth.md").write_text(text)
     return text
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401  (pandas.to_markdown needs it)
-    except ImportError:
-        return False
-    return True
 
 
 def main(argv=None) -> None:

@@ -51,18 +51,18 @@ def write_report(corpus: pd.DataFrame, benchmark: pd.DataFrame, out_dir) -> Path
         "",
         "## Datasets per source and domain",
         "",
-        _markdown(corpus.groupby(["source", "domain"]).size().rename("datasets").to_frame()),
+        markdown_table(corpus.groupby(["source", "domain"]).size().rename("datasets").to_frame()),
         "",
         "## Synthetic datasets per generator",
         "",
-        _markdown(corpus["generator"].dropna().value_counts().rename("datasets").to_frame()),
+        markdown_table(corpus["generator"].dropna().value_counts().rename("datasets").to_frame()),
         "",
         "## Coverage beside the UCI benchmark",
         "",
         "The last column counts benchmark datasets outside the corpus's 1st-99th percentile "
         "on that axis: the gaps.",
         "",
-        _markdown(coverage.round(3)),
+        markdown_table(coverage.round(3)),
         "",
         "![coverage](diversity.png)",
         "",
@@ -73,7 +73,8 @@ def write_report(corpus: pd.DataFrame, benchmark: pd.DataFrame, out_dir) -> Path
     return path
 
 
-def _markdown(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A frame as a markdown table, or as plain text in a code block without tabulate."""
     try:
         return frame.to_markdown()
     except ImportError:  # tabulate missing: plain text still reads
