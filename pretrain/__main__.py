@@ -6,6 +6,7 @@ Steps:
     runs     cross-validate the portfolio on every dataset of a source (the ground truth)
     corpus   meta-features + ground truth -> corpus table, manifest, diversity report
     unpack   restore record folders from a committed corpus, to resume or extend it
+    train    tokenizer + transformer on the corpus -> checkpoints, metrics, exported model
 
 Examples
 --------
@@ -14,6 +15,7 @@ Examples
     python -m pretrain corpus --collection work/collection --runs work/runs \\
         --out pretrain/data/corpus
     python -m pretrain runs --source uci --out work/uci --scheduler tcp://10.0.0.5:8786
+    python -m pretrain train --preset debug --corpus pretrain/data/corpus --out runs/debug
 """
 
 from __future__ import annotations
@@ -200,6 +202,85 @@ def _run_unpack(args):
             print(f"{name}: {count} records restored into {target}")
 
 
+def _add_train(subparsers):
+    parser = subparsers.add_parser("train", help="train the selector transformer")
+    parser.add_argument("--preset", choices=["debug", "small", "full"], default="debug")
+    parser.add_argument("--corpus", default="pretrain/data/corpus",
+                        help="folder with corpus.parquet and manifest.json")
+    parser.add_argument("--out", help="run folder (default: runs/<preset>)")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"])
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--max-steps", type=int, help="optimizer steps (preset's by default)")
+    parser.add_argument("--distributed", choices=["none", "ddp", "zero1", "fsdp"],
+                        help="strategy under torchrun (default: none)")
+    parser.add_argument("--no-resume", action="store_true",
+                        help="delete the run's checkpoints and start over")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(func=_run_train)
+
+
+def _run_train(args):
+    from dataclasses import replace
+
+    from pretrain import presets
+    from pretrain.train import train
+
+    config = presets.PRESETS[args.preset](corpus=args.corpus)
+    if args.out:
+        config = replace(config, out_dir=args.out)
+    if args.precision or args.device:
+        config = replace(config, precision=replace(
+            config.precision, **{k: v for k, v in (("precision", args.precision),
+                                                   ("device", args.device)) if v}))
+    if args.max_steps is not None:
+        config = replace(config, optim=replace(
+            config.optim, max_steps=args.max_steps,
+            warmup_steps=min(config.optim.warmup_steps, args.max_steps)))
+    if args.distributed:
+        config = replace(config, distributed=args.distributed)
+    hooks = [] if args.no_progress else [_TrainProgress(config.optim.max_steps)]
+    try:
+        summary = train(config, resume=not args.no_resume, hooks=hooks)
+    finally:
+        for hook in hooks:
+            hook.close()
+    last = summary["eval"] or {}
+    print(f"{summary['steps']} steps in {summary['elapsed_s']:.0f} s on {summary['device']} "
+          f"({summary['precision']}), {summary['n_parameters']:,} parameters, "
+          f"{summary['skips']} skipped steps, {summary['rollbacks']} rollbacks")
+    if last.get("n_datasets"):
+        print(f"validation ({last['n_datasets']} datasets): loss {last['val_loss']:.4f}, "
+              f"perplexity {last['val_perplexity']:.2f}, top-1 regret "
+              f"{last['val_regret']:.4f} (baseline {last['baseline_regret']:.4f}), "
+              f"spearman {last['val_spearman']:.3f} (baseline {last['baseline_spearman']:.3f}), "
+              f"top-1 hit {last['val_top1']:.3f} (baseline {last['baseline_top1']:.3f})")
+    print(f"model: {summary['model_dir']}, metrics: {summary['out_dir']}/metrics.jsonl")
+
+
+class _TrainProgress:
+    """A tqdm bar fed by train()'s hooks."""
+
+    def __init__(self, total: int):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="step", dynamic_ncols=True)
+
+    def on_step(self, row):
+        self.bar.n = row["step"]
+        if row.get("loss") is not None:
+            self.bar.set_postfix(loss=f"{row['loss']:.3f}", lr=f"{row['lr']:.1e}",
+                                 refresh=False)
+        self.bar.refresh()
+
+    def on_eval(self, row):
+        if row.get("n_datasets"):
+            self.bar.write(f"step {row['step']}: val loss {row['val_loss']:.4f}, regret "
+                           f"{row['val_regret']:.4f} (baseline {row['baseline_regret']:.4f})")
+
+    def close(self):
+        self.bar.close()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pretrain", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -208,6 +289,7 @@ def main(argv=None) -> int:
     _add_runs(subparsers)
     _add_corpus(subparsers)
     _add_unpack(subparsers)
+    _add_train(subparsers)
     args = parser.parse_args(argv)
     try:
         args.func(args)

@@ -1,0 +1,528 @@
+"""The selector network: a small transformer that reads a dataset's meta-feature tokens and
+scores every portfolio pipeline.
+
+One config dataclass (`ModelConfig`) and one module (`SelectorTransformer`). A sequence is
+``[CLS]`` followed by one token per meta-feature (see `skllmselect.tokenizer`); the network
+predicts, per pipeline, a cross-validated score, the log variance of that prediction and a log
+fit time, plus token logits for masked-token (encoder) or next-token (decoder) pretraining.
+The ``"encoder-decoder"`` architecture also writes the ranking itself as a sequence of pipeline
+tokens. No training code and no parallelism here: those live in ``pretrain``.
+
+Saving and loading go through `huggingface_hub.PyTorchModelHubMixin`: ``save_pretrained(dir)``
+writes ``model.safetensors`` and a plain-JSON ``config.json`` holding every `ModelConfig` field
+(including the names of the meta-features and pipelines, the tokenizer and library versions),
+and ``SelectorTransformer.from_pretrained(dir)`` rebuilds the same model from them.
+"""
+
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
+
+import torch
+import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
+from torch import Tensor, nn
+
+ARCHITECTURES = ("encoder", "decoder", "encoder-decoder")
+NORMS = ("layernorm", "rmsnorm")
+NORM_POSITIONS = ("pre", "post")
+ACTIVATIONS = ("gelu", "swiglu")
+POSITIONS = ("learned", "rope", "alibi")
+
+# score_log_var is clamped to this range: exp(-12) is a standard deviation of about 0.0025 on a
+# score in [0, 1], exp(4) one of about 7; beyond either the Gaussian likelihood only misbehaves.
+LOG_VAR_MIN, LOG_VAR_MAX = -12.0, 4.0
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a `SelectorTransformer`; saved as its ``config.json``."""
+
+    vocab_size: int
+    """Number of token ids: 5 special tokens, the pipeline tokens, the meta-feature value tokens."""
+    sequence_length: int
+    """L, the input length including [CLS] (1 + number of meta-features)."""
+    n_pipelines: int
+    """P, the number of portfolio pipelines scored (and, for "encoder-decoder", ranked)."""
+    pipeline_token_offset: int = 5
+    """Id of the first pipeline token; pipeline p is token ``pipeline_token_offset + p``."""
+    architecture: str = "encoder"
+    """"encoder" (bidirectional), "decoder" (causal mask) or "encoder-decoder" (a decoder writes
+    the ranking as pipeline tokens, attending to the encoder output)."""
+    d_model: int = 128
+    """Width of the residual stream."""
+    n_layers: int = 4
+    """Number of blocks in the (encoder or decoder) stack that reads the meta-features."""
+    n_heads: int = 4
+    """Attention heads per layer; must divide d_model."""
+    d_ff: int | None = None
+    """Hidden width of the MLP; None means 4 * d_model (gelu) or the multiple of 8 at or above
+    8/3 * d_model (swiglu, so both have about the same number of parameters)."""
+    n_decoder_layers: int = 2
+    """Blocks in the ranking decoder; used only by "encoder-decoder"."""
+    dropout: float = 0.0
+    """Dropout on embeddings, attention weights and residual branches, in [0, 1)."""
+    norm: str = "layernorm"
+    """"layernorm" or "rmsnorm"."""
+    norm_position: str = "pre"
+    """"pre" (x + f(norm(x)), then a final norm) or "post" (norm(x + f(x)), as the original
+    transformer)."""
+    activation: str = "gelu"
+    """"gelu" (two-layer MLP) or "swiglu" (w2(silu(w1 x) * w3 x))."""
+    positions: str = "learned"
+    """"learned" absolute embeddings, "rope" (rotary, on queries and keys) or "alibi" (linear
+    attention biases). Meta-features have a fixed order, so any of them can tell them apart."""
+    mask_missing: bool = False
+    """Metadata for the caller: when True, the model was trained with an attention_mask that
+    excludes missing-value tokens, and must be used the same way. The network itself only
+    honours the attention_mask it is given."""
+    tie_embeddings: bool = True
+    """Whether the token head (and the ranking head) share the input embedding matrix."""
+    pad_id: int = 0
+    """Id of [PAD]."""
+    mask_id: int = 1
+    """Id of [MASK], the masked-token pretraining placeholder."""
+    cls_id: int = 2
+    """Id of [CLS], the first token of every input; its final state is the pooled vector."""
+    bos_id: int = 3
+    """Id of [BOS], the first input of the ranking decoder."""
+    eos_id: int = 4
+    """Id of [EOS]."""
+    metafeature_names: list[str] = field(default_factory=list)
+    """Metadata: the meta-feature read at positions 1..L-1, in order (empty or L - 1 names)."""
+    pipeline_names: list[str] = field(default_factory=list)
+    """Metadata: the portfolio pipeline behind each pipeline index (empty or P names)."""
+    tokenizer: dict = field(default_factory=dict)
+    """Metadata: the fitted tokenizer's state (bins), so that a model file describes itself."""
+    versions: dict = field(default_factory=dict)
+    """Metadata: library versions the model was trained with."""
+
+    def __post_init__(self):
+        for name in ("vocab_size", "sequence_length", "n_pipelines", "d_model", "n_layers",
+                     "n_heads", "n_decoder_layers"):
+            _check_int(name, getattr(self, name), minimum=1)
+        for name in ("pipeline_token_offset", "pad_id", "mask_id", "cls_id", "bos_id", "eos_id"):
+            _check_int(name, getattr(self, name), minimum=0)
+        if self.d_ff is not None:
+            _check_int("d_ff", self.d_ff, minimum=1)
+        for name, allowed in (("architecture", ARCHITECTURES), ("norm", NORMS),
+                              ("norm_position", NORM_POSITIONS), ("activation", ACTIVATIONS),
+                              ("positions", POSITIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
+        if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
+            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}.")
+        for name in ("mask_missing", "tie_embeddings"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads "
+                             f"({self.n_heads}); change one of them.")
+        if self.positions == "rope" and self.head_dim % 2:
+            raise ValueError(f"positions='rope' needs an even head dimension, got d_model / "
+                             f"n_heads = {self.d_model} / {self.n_heads} = {self.head_dim}.")
+        specials = {"pad_id": self.pad_id, "mask_id": self.mask_id, "cls_id": self.cls_id,
+                    "bos_id": self.bos_id, "eos_id": self.eos_id}
+        if len(set(specials.values())) != len(specials):
+            raise ValueError(f"special token ids must be distinct, got {specials}.")
+        first, last = self.pipeline_token_offset, self.pipeline_token_offset + self.n_pipelines
+        if last > self.vocab_size:
+            raise ValueError(f"pipeline tokens {first}..{last - 1} do not fit in vocab_size "
+                             f"{self.vocab_size}; vocab_size must be at least {last}.")
+        for name, value in specials.items():
+            if value >= self.vocab_size or first <= value < last:
+                raise ValueError(f"{name}={value} must be below vocab_size ({self.vocab_size}) "
+                                 f"and outside the pipeline tokens {first}..{last - 1}.")
+        if self.metafeature_names and len(self.metafeature_names) != self.sequence_length - 1:
+            raise ValueError(f"metafeature_names has {len(self.metafeature_names)} names, but "
+                             f"sequence_length {self.sequence_length} means "
+                             f"{self.sequence_length - 1} meta-features after [CLS].")
+        if self.pipeline_names and len(self.pipeline_names) != self.n_pipelines:
+            raise ValueError(f"pipeline_names has {len(self.pipeline_names)} names, but "
+                             f"n_pipelines is {self.n_pipelines}.")
+
+    @property
+    def head_dim(self) -> int:
+        """Width of one attention head."""
+        return self.d_model // self.n_heads
+
+    @property
+    def ff_dim(self) -> int:
+        """The MLP hidden width actually used (`d_ff` resolved)."""
+        if self.d_ff is not None:
+            return self.d_ff
+        if self.activation == "swiglu":
+            return 8 * math.ceil(8 * self.d_model / 3 / 8)
+        return 4 * self.d_model
+
+    def to_dict(self) -> dict:
+        """All fields as plain JSON-able values (a deep copy)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        """Inverse of `to_dict`; an unknown or missing key is an error, never ignored."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown ModelConfig keys {unknown}; known keys are {sorted(known)}."
+                             " Was this config written by another version of skllmselect?")
+        required = {f.name for f in fields(cls)
+                    if f.default is MISSING and f.default_factory is MISSING}
+        missing = sorted(required - set(d))
+        if missing:
+            raise ValueError(f"ModelConfig needs the keys {missing}, which are missing.")
+        return cls(**d)
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+
+
+@dataclass
+class SelectorOutput:
+    """What `SelectorTransformer.forward` returns. The (B, P) heads are float32 even under
+    autocast; the logits stay in the compute dtype (cross_entropy upcasts them anyway)."""
+
+    scores: Tensor
+    """(B, P) predicted cross-validated score of each pipeline."""
+    score_log_var: Tensor
+    """(B, P) log variance of that prediction, clamped to [LOG_VAR_MIN, LOG_VAR_MAX]."""
+    log_fit_time: Tensor
+    """(B, P) predicted log(seconds) to fit each pipeline."""
+    token_logits: Tensor
+    """(B, L, V) masked-token logits at every position (encoder, encoder-decoder), or
+    next-token logits (decoder: position i predicts token i + 1)."""
+    ranking_logits: Tensor | None = None
+    """(B, T, V) encoder-decoder given decoder_input_ids: the next pipeline token at each
+    decoder step; None otherwise."""
+
+
+# ---------------------------------------------------------------------------------------------
+# building blocks
+
+
+def _norm(config: ModelConfig) -> nn.Module:
+    if config.norm == "rmsnorm":
+        return nn.RMSNorm(config.d_model, eps=1e-5)
+    return nn.LayerNorm(config.d_model, eps=1e-5)
+
+
+def _alibi_slopes(n_heads: int) -> list[float]:
+    """Per-head ALiBi slopes (Press et al. 2022): a geometric sequence starting at 2^(-8/n);
+    for n not a power of two, the closest power's slopes plus every other one of the next."""
+    def powers(n):
+        start = 2.0 ** (-8.0 / n)
+        return [start ** (i + 1) for i in range(n)]
+    closest = 2 ** math.floor(math.log2(n_heads))
+    return powers(closest) + powers(2 * closest)[0::2][: n_heads - closest]
+
+
+def _rotate_half(x: Tensor) -> Tensor:
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def _apply_rope(x: Tensor, rope: tuple[Tensor, Tensor]) -> Tensor:
+    cos, sin = rope  # (T, hd) float32
+    return (x.float() * cos + _rotate_half(x.float()) * sin).type_as(x)
+
+
+class Attention(nn.Module):
+    """Multi-head attention; self-attention when ``memory`` is None, else cross-attention."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.n_heads, self.dropout = config.n_heads, config.dropout
+        self.q_proj = nn.Linear(config.d_model, config.d_model, bias=False)
+        self.kv_proj = nn.Linear(config.d_model, 2 * config.d_model, bias=False)
+        self.out_proj = nn.Linear(config.d_model, config.d_model, bias=False)
+        self.resid_dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x, mask=None, rope=None, memory=None):
+        B, T, C = x.shape
+        source = x if memory is None else memory
+        S = source.shape[1]
+        q = self.q_proj(x).view(B, T, self.n_heads, -1).transpose(1, 2)  # (B, H, T, hd)
+        k, v = self.kv_proj(source).split(C, dim=2)
+        k = k.view(B, S, self.n_heads, -1).transpose(1, 2)  # (B, H, S, hd)
+        v = v.view(B, S, self.n_heads, -1).transpose(1, 2)  # (B, H, S, hd)
+        if rope is not None:
+            q, k = _apply_rope(q, rope), _apply_rope(k, rope)
+        if mask is not None and mask.dtype != torch.bool:
+            mask = mask.to(q.dtype)  # an additive float mask must match the (autocast) dtype
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
+        return self.resid_dropout(self.out_proj(y))
+
+
+class MLP(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.swiglu = config.activation == "swiglu"
+        self.w1 = nn.Linear(config.d_model, config.ff_dim, bias=False)
+        self.w3 = nn.Linear(config.d_model, config.ff_dim, bias=False) if self.swiglu else None
+        self.w2 = nn.Linear(config.ff_dim, config.d_model, bias=False)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x):
+        h = F.silu(self.w1(x)) * self.w3(x) if self.swiglu else F.gelu(self.w1(x))
+        return self.dropout(self.w2(h))
+
+
+class Block(nn.Module):
+    """Self-attention (+ cross-attention to ``memory`` when ``cross``) + MLP, each a residual
+    branch, normalized before (pre) or after (post) the residual addition."""
+
+    def __init__(self, config: ModelConfig, cross: bool = False):
+        super().__init__()
+        self.pre = config.norm_position == "pre"
+        self.norm1, self.attn = _norm(config), Attention(config)
+        self.norm_cross = _norm(config) if cross else None
+        self.cross_attn = Attention(config) if cross else None
+        self.norm2, self.mlp = _norm(config), MLP(config)
+
+    def forward(self, x, mask=None, rope=None, memory=None, memory_mask=None):
+        branches = [(self.norm1, lambda h: self.attn(h, mask, rope))]
+        if self.cross_attn is not None:
+            branches.append((self.norm_cross, lambda h: self.cross_attn(h, memory_mask,
+                                                                        memory=memory)))
+        branches.append((self.norm2, self.mlp))
+        for norm, f in branches:
+            x = x + f(norm(x)) if self.pre else norm(x + f(x))
+        return x
+
+
+# ---------------------------------------------------------------------------------------------
+# the network
+
+
+class SelectorTransformer(nn.Module, PyTorchModelHubMixin, library_name="skllmselect",
+                          tags=["algorithm-selection", "meta-learning", "tabular"]):
+    """Scores (and optionally ranks) the portfolio pipelines from meta-feature tokens.
+
+    Parameters
+    ----------
+    config : ModelConfig or dict
+        A dict (as read from ``config.json``) goes through `ModelConfig.from_dict`.
+
+    Notes
+    -----
+    Key position 0 ([CLS]) can always be attended to, whatever ``attention_mask`` says, so
+    that a fully masked row still gives finite outputs (it then reads only [CLS]). Causal
+    masks are unaffected by this: position 0 precedes every query.
+
+    Examples
+    --------
+    >>> config = ModelConfig(vocab_size=64, sequence_length=9, n_pipelines=4, d_model=32,
+    ...                      n_layers=2)
+    >>> model = SelectorTransformer(config).eval()
+    >>> ids = torch.randint(9, 64, (3, 9)); ids[:, 0] = config.cls_id
+    >>> model(ids).scores.shape
+    torch.Size([3, 4])
+    >>> model.rank(ids).shape
+    torch.Size([3, 4])
+    """
+
+    def __init__(self, config: ModelConfig | dict):
+        super().__init__()
+        if isinstance(config, dict):
+            config = ModelConfig.from_dict(config)
+        if not isinstance(config, ModelConfig):
+            raise ValueError(f"config must be a ModelConfig or a dict, got {type(config)}.")
+        self.config = config
+        # What save_pretrained writes to config.json: every field, whatever was passed.
+        self._hub_mixin_config = config
+        C, V = config.d_model, config.vocab_size
+        self.tok_emb = nn.Embedding(V, C)
+        self.pos_emb = (nn.Embedding(config.sequence_length, C)
+                        if config.positions == "learned" else None)
+        self.emb_dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
+        self.norm_f = _norm(config) if config.norm_position == "pre" else nn.Identity()
+        self.score_head = nn.Linear(C, config.n_pipelines)
+        self.log_var_head = nn.Linear(C, config.n_pipelines)
+        self.fit_time_head = nn.Linear(C, config.n_pipelines)
+        self.token_head = nn.Linear(C, V, bias=False)
+        if config.architecture == "encoder-decoder":
+            # Decoder inputs: [BOS] + up to P pipeline tokens (+1 spare, e.g. for [EOS]).
+            self.dec_pos_emb = (nn.Embedding(config.n_pipelines + 2, C)
+                                if config.positions == "learned" else None)
+            self.dec_blocks = nn.ModuleList(Block(config, cross=True)
+                                            for _ in range(config.n_decoder_layers))
+            self.dec_norm_f = _norm(config) if config.norm_position == "pre" else nn.Identity()
+            self.ranking_head = nn.Linear(C, V, bias=False)
+        self.apply(self._init_weights)
+        # nanoGPT: scale the residual output projections down by depth.
+        for name, p in self.named_parameters():
+            if name.endswith(("out_proj.weight", "mlp.w2.weight")):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layers))
+        if config.tie_embeddings:  # after init: the tied matrix keeps the embedding's init
+            self.token_head.weight = self.tok_emb.weight
+            if config.architecture == "encoder-decoder":
+                self.ranking_head.weight = self.tok_emb.weight
+
+    @staticmethod
+    def _init_weights(module):
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    @classmethod
+    def _from_pretrained(cls, *, strict: bool = True, **kwargs):
+        # The mixin defaults to strict=False, which would load a mismatched file silently.
+        return super()._from_pretrained(strict=strict, **kwargs)
+
+    def num_parameters(self, exclude_embeddings: bool = False) -> int:
+        """Number of parameters (a tied matrix counted once); ``exclude_embeddings`` leaves out
+        the token embedding and the learned position tables."""
+        n = sum(p.numel() for p in self.parameters())
+        if exclude_embeddings:
+            for emb in (self.tok_emb, self.pos_emb, getattr(self, "dec_pos_emb", None)):
+                n -= emb.weight.numel() if emb is not None else 0
+        return n
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _embed(self, ids: Tensor, pos_emb: nn.Embedding | None) -> Tensor:
+        x = self.tok_emb(ids)  # (B, T, C)
+        if pos_emb is not None:
+            if ids.shape[1] > pos_emb.num_embeddings:
+                raise ValueError(f"sequence of length {ids.shape[1]} is longer than the "
+                                 f"{pos_emb.num_embeddings} learned positions.")
+            x = x + pos_emb(torch.arange(ids.shape[1], device=ids.device))
+        return self.emb_dropout(x)
+
+    def _rope(self, T: int, device) -> tuple[Tensor, Tensor] | None:
+        if self.config.positions != "rope":
+            return None
+        hd = self.config.head_dim
+        inv_freq = 1.0 / 10000 ** (torch.arange(0, hd, 2, device=device, dtype=torch.float32) / hd)
+        angles = torch.outer(torch.arange(T, device=device, dtype=torch.float32), inv_freq)
+        angles = torch.cat((angles, angles), dim=-1)  # (T, hd)
+        return angles.cos(), angles.sin()
+
+    def _self_mask(self, key_mask: Tensor | None, T: int, causal: bool, device) -> Tensor | None:
+        """Mask for self-attention over T positions: bool (True = may attend) or, with ALiBi,
+        an additive float32 bias; shape broadcastable to (B, H, T, T)."""
+        alibi = self.config.positions == "alibi"
+        if key_mask is None and not causal and not alibi:
+            return None
+        allowed = torch.ones(1, 1, T, T, dtype=torch.bool, device=device)
+        if key_mask is not None:
+            allowed = allowed & key_mask[:, None, None, :]  # (B, 1, T, T)
+        i = torch.arange(T, device=device)
+        distance = i[:, None] - i[None, :]  # (T, T): query i minus key j
+        if causal:
+            allowed = allowed & (distance >= 0)
+        if not alibi:
+            return allowed
+        slopes = torch.tensor(_alibi_slopes(self.config.n_heads), device=device)
+        bias = -slopes[:, None, None] * (distance if causal else distance.abs())  # (H, T, T)
+        return bias[None].masked_fill(~allowed, float("-inf"))  # (B or 1, H, T, T)
+
+    def _encode(self, input_ids: Tensor, attention_mask: Tensor | None):
+        """The stack that reads the meta-features -> final states (B, L, C) and key mask."""
+        if input_ids.ndim != 2:
+            raise ValueError(f"input_ids must be (batch, length), got shape "
+                             f"{tuple(input_ids.shape)}.")
+        B, L = input_ids.shape
+        key_mask = None
+        if attention_mask is not None:
+            if attention_mask.shape != input_ids.shape:
+                raise ValueError(f"attention_mask shape {tuple(attention_mask.shape)} differs "
+                                 f"from input_ids shape {tuple(input_ids.shape)}.")
+            key_mask = attention_mask.to(torch.bool).clone()
+            key_mask[:, 0] = True  # [CLS] always attendable: no fully masked row, no NaN
+        causal = self.config.architecture == "decoder"
+        mask = self._self_mask(key_mask, L, causal, input_ids.device)
+        rope = self._rope(L, input_ids.device)
+        x = self._embed(input_ids, self.pos_emb)
+        for block in self.blocks:
+            x = block(x, mask, rope)
+        return self.norm_f(x), key_mask  # (B, L, C)
+
+    def _decode(self, decoder_input_ids: Tensor, memory: Tensor, key_mask: Tensor | None):
+        """Ranking decoder: causal over its own tokens, cross-attending to ``memory``."""
+        T = decoder_input_ids.shape[1]
+        mask = self._self_mask(None, T, True, decoder_input_ids.device)
+        memory_mask = None if key_mask is None else key_mask[:, None, None, :]  # (B, 1, 1, L)
+        rope = self._rope(T, decoder_input_ids.device)
+        y = self._embed(decoder_input_ids, self.dec_pos_emb)
+        for block in self.dec_blocks:
+            y = block(y, mask, rope, memory, memory_mask)
+        return self.ranking_head(self.dec_norm_f(y))  # (B, T, V)
+
+    # -- public -----------------------------------------------------------------------------
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None,
+                decoder_input_ids: Tensor | None = None) -> SelectorOutput:
+        """Score every pipeline.
+
+        Parameters
+        ----------
+        input_ids : LongTensor of shape (B, L)
+            [CLS] then one token per meta-feature.
+        attention_mask : BoolTensor of shape (B, L), optional
+            True for a token to attend to; False for padding or an excluded missing value.
+        decoder_input_ids : LongTensor of shape (B, T), optional
+            Encoder-decoder only: [BOS] then pipeline tokens (teacher forcing).
+
+        Returns
+        -------
+        SelectorOutput
+        """
+        if decoder_input_ids is not None and self.config.architecture != "encoder-decoder":
+            raise ValueError("decoder_input_ids is only accepted by the 'encoder-decoder' "
+                             f"architecture; this model is a {self.config.architecture!r}.")
+        x, key_mask = self._encode(input_ids, attention_mask)  # (B, L, C)
+        if self.config.architecture == "decoder":
+            # Pool the last real position: the only one that has read the whole sequence.
+            if key_mask is None:
+                pooled = x[:, -1]  # (B, C)
+            else:  # the first maximum of mask * position is the last True (or 0 if none)
+                B, L = key_mask.shape
+                last = (key_mask.long() * torch.arange(L, device=x.device)).argmax(dim=1)
+                pooled = x[torch.arange(B, device=x.device), last]  # (B, C)
+        else:
+            pooled = x[:, 0]  # (B, C), [CLS]
+        ranking_logits = None
+        if decoder_input_ids is not None:
+            if decoder_input_ids.ndim != 2 or decoder_input_ids.shape[0] != input_ids.shape[0]:
+                raise ValueError(f"decoder_input_ids must be (batch={input_ids.shape[0]}, T), "
+                                 f"got shape {tuple(decoder_input_ids.shape)}.")
+            ranking_logits = self._decode(decoder_input_ids, x, key_mask)
+        return SelectorOutput(
+            scores=self.score_head(pooled).float(),
+            score_log_var=self.log_var_head(pooled).float().clamp(LOG_VAR_MIN, LOG_VAR_MAX),
+            log_fit_time=self.fit_time_head(pooled).float(),
+            token_logits=self.token_head(x),
+            ranking_logits=ranking_logits,
+        )
+
+    @torch.no_grad()
+    def rank(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
+        """Pipeline indices (0..P-1), best first, as a LongTensor of shape (B, P).
+
+        Encoder and decoder sort the predicted scores; the encoder-decoder decodes greedily
+        from [BOS], choosing among the pipeline tokens not yet written. Call ``eval()`` first
+        if the model has dropout.
+        """
+        if self.config.architecture != "encoder-decoder":
+            scores = self(input_ids, attention_mask).scores
+            return scores.argsort(dim=1, descending=True, stable=True)
+        P, offset = self.config.n_pipelines, self.config.pipeline_token_offset
+        memory, key_mask = self._encode(input_ids, attention_mask)
+        B = input_ids.shape[0]
+        tokens = torch.full((B, 1), self.config.bos_id, dtype=torch.long, device=input_ids.device)
+        used = torch.zeros(B, P, dtype=torch.bool, device=input_ids.device)
+        order = []
+        for _ in range(P):
+            logits = self._decode(tokens, memory, key_mask)[:, -1, offset:offset + P].float()
+            choice = logits.masked_fill(used, float("-inf")).argmax(dim=1)  # (B,)
+            used[torch.arange(B, device=used.device), choice] = True
+            order.append(choice)
+            tokens = torch.cat((tokens, (choice + offset)[:, None]), dim=1)
+        return torch.stack(order, dim=1)  # (B, P)
