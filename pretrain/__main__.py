@@ -7,6 +7,8 @@ Steps:
     corpus   meta-features + ground truth -> corpus table, manifest, diversity report
     unpack   restore record folders from a committed corpus, to resume or extend it
     train    tokenizer + transformer on the corpus -> checkpoints, metrics, exported model
+    plan     scaling heuristics applied to the corpus: model size and steps per budget
+    export   a finished run's model -> skllmselect/weights (+ model card, training log)
 
 Examples
 --------
@@ -16,6 +18,9 @@ Examples
         --out pretrain/data/corpus
     python -m pretrain runs --source uci --out work/uci --scheduler tcp://10.0.0.5:8786
     python -m pretrain train --preset debug --corpus pretrain/data/corpus --out runs/debug
+    torchrun --standalone --nproc_per_node 2 -m pretrain train --preset debug --distributed ddp
+    python -m pretrain plan --corpus pretrain/data/corpus
+    python -m pretrain export --run runs/small
 """
 
 from __future__ import annotations
@@ -238,7 +243,10 @@ def _run_train(args):
             warmup_steps=min(config.optim.warmup_steps, args.max_steps)))
     if args.distributed:
         config = replace(config, distributed=args.distributed)
-    hooks = [] if args.no_progress else [_TrainProgress(config.optim.max_steps)]
+    import os
+
+    quiet = args.no_progress or os.environ.get("RANK", "0") != "0"  # one bar under torchrun
+    hooks = [] if quiet else [_TrainProgress(config.optim.max_steps)]
     try:
         summary = train(config, resume=not args.no_resume, hooks=hooks)
     finally:
@@ -255,6 +263,39 @@ def _run_train(args):
               f"spearman {last['val_spearman']:.3f} (baseline {last['baseline_spearman']:.3f}), "
               f"top-1 hit {last['val_top1']:.3f} (baseline {last['baseline_top1']:.3f})")
     print(f"model: {summary['model_dir']}, metrics: {summary['out_dir']}/metrics.jsonl")
+
+
+def _add_plan(subparsers):
+    parser = subparsers.add_parser("plan", help="model size and steps the corpus implies")
+    parser.add_argument("--corpus", default="pretrain/data/corpus")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(func=_run_plan)
+
+
+def _run_plan(args):
+    from pretrain.plan import format_plan, plan
+
+    result = plan(args.corpus)
+    print(json.dumps(result, indent=1) if args.json else format_plan(result))
+
+
+def _add_export(subparsers):
+    parser = subparsers.add_parser("export", help="ship a finished run's model")
+    parser.add_argument("--run", default="runs/small", help="the run folder")
+    parser.add_argument("--weights", default="skllmselect/weights")
+    parser.add_argument("--log", default="pretrain/data/training",
+                        help="where the training log and plot are copied")
+    parser.add_argument("--final", action="store_true",
+                        help="ship the last model instead of the best on validation")
+    parser.set_defaults(func=_run_export)
+
+
+def _run_export(args):
+    from pretrain.export import export
+
+    result = export(args.run, args.weights, args.log, use_best=not args.final)
+    print(f"{result['source']} -> {result['weights_dir']} ({result['megabytes']:.1f} MB), "
+          f"reloaded and checked; log and plot in {result['log_dir']}")
 
 
 class _TrainProgress:
@@ -290,6 +331,8 @@ def main(argv=None) -> int:
     _add_corpus(subparsers)
     _add_unpack(subparsers)
     _add_train(subparsers)
+    _add_plan(subparsers)
+    _add_export(subparsers)
     args = parser.parse_args(argv)
     try:
         args.func(args)
