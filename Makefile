@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 UCI ?= ../shared/data/uci
 
-.PHONY: test lint ground-truth corpus clean
+.PHONY: test lint demo ground-truth corpus train clean
 
 # torch first, pinned: a looser requirement would download a several-GB CUDA build.
 $(BIN)/.installed: pyproject.toml
@@ -20,6 +20,11 @@ lint: $(BIN)/.installed
 test: lint
 	OMP_NUM_THREADS=1 $(BIN)/pytest -q --durations=10
 
+# The bundled model on scikit-learn's breast cancer data: ranking, fit of the top 3, wall
+# times, and benchmarks/results/demo.png (matplotlib comes with the [test] extra, via [plot]).
+demo: $(BIN)/.installed
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/demo.py
+
 # Every portfolio pipeline on the 55 UCI datasets (about 5 minutes on 2 cores).
 ground-truth: $(BIN)/.installed
 	$(BIN)/python benchmarks/ground_truth.py --uci-path $(UCI) --n-jobs 2
@@ -33,6 +38,12 @@ corpus: $(BIN)/.installed
 	$(BIN)/python -m pretrain runs --source collection --path work/collection --out work/runs --n-jobs 2
 	$(BIN)/python -m pretrain corpus --collection work/collection --runs work/runs \
 		--metafeatures work/metafeatures --out pretrain/data/corpus --n-jobs 2
+
+# Train the shipped preset on the committed corpus, then export it into skllmselect/weights/
+# (about 40 min on one CPU thread in bf16; 3 min on a GPU). Resumes from its checkpoints.
+train: $(BIN)/.installed
+	$(BIN)/python -m pretrain train --preset small --precision bf16 --out runs/small
+	$(BIN)/python -m pretrain export --run runs/small
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -30,12 +30,13 @@ from pretrain import runs
 from pretrain.parallel import map_to_records, read_records
 from pretrain.sources import Dataset
 from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION, extract
+from skllmselect.sampling import CORPUS_EXTRACT_ARGS
 
 SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
 # The corpus has no time budget for meta-features: a budget that ran out would leave NaN
 # where inference (same data, same seed) gets values. Nothing here takes more than ~2 s.
-EXTRACT_ARGS = {"time_budget": None, "random_state": 0}
+EXTRACT_ARGS = CORPUS_EXTRACT_ARGS
 
 
 def metafeature_record(dataset: Dataset, protocol: runs.Protocol) -> dict:

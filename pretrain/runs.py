@@ -52,7 +52,7 @@ from threadpoolctl import threadpool_limits
 from pretrain.parallel import map_to_records, read_records
 from pretrain.sources import Dataset
 from skllmselect.portfolio import PIPELINE_NAMES, PORTFOLIO_VERSION, make_pipeline_by_name
-from skllmselect.sampling import stratified_subsample
+from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_N_SPLITS, CORPUS_SEED, stratified_subsample
 
 PROTOCOL_VERSION = "1"
 STATUSES = ("ok", "failed", "timeout")
@@ -62,11 +62,11 @@ STATUSES = ("ok", "failed", "timeout")
 class Protocol:
     """How ground truth is measured; stored in every record and checked on resume."""
 
-    n_splits: int = 5
+    n_splits: int = CORPUS_N_SPLITS
     """Folds of the stratified k-fold, always this many (a rarer class misses some test folds)."""
-    seed: int = 0
+    seed: int = CORPUS_SEED
     """Seed of the row subsample, the fold shuffle and every pipeline's ``random_state``."""
-    max_rows: int = 2000
+    max_rows: int = CORPUS_MAX_ROWS
     """Rows above this are cut to a stratified subsample before cross-validation."""
     time_limit: float = 60.0
     """Seconds a pipeline may take over all its folds (projected after each fold)."""

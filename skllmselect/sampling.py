@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+# The rows the training corpus describes: at most this many labelled rows, a stratified
+# subsample keeping CORPUS_N_SPLITS rows per class, seed CORPUS_SEED; meta-features are then
+# extracted with CORPUS_EXTRACT_ARGS. pretrain's ground-truth protocol and corpus take their
+# defaults from here, and the selector applies the same at inference, so the model never
+# reads a kind of vector it was not trained on.
+CORPUS_MAX_ROWS = 2000
+CORPUS_N_SPLITS = 5
+CORPUS_SEED = 0
+CORPUS_EXTRACT_ARGS = {"time_budget": None, "random_state": CORPUS_SEED}
+
 
 def stratified_subsample(y, max_rows: int, *, min_per_class: int = 1, random_state=0):
     """Return sorted row indices of a stratified subsample of at most about ``max_rows`` rows.

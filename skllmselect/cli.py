@@ -1,0 +1,380 @@
+"""The ``skllmselect`` command: rank the portfolio for a table, optionally fit; describe a model.
+
+Usage::
+
+    skllmselect recommend data.csv --target species [--top-k 3] [--fit] [--json]
+                [--model bundled|FOLDER|namespace/name] [--revision REV]
+    skllmselect info [--model M] [--revision R] [--json]
+
+A thin layer over :class:`skllmselect.selector.LLMAlgorithmSelector` and
+:func:`skllmselect.loading.model_info`. What a user can get wrong (a missing file, a missing
+target column, a single class, a model that cannot be loaded) ends in one line on stderr and
+exit code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+EXIT_USAGE = 2
+_READERS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet",
+            ".pq": "parquet"}
+_COMPRESSION = (".gz", ".bz2", ".zip", ".xz", ".zst")
+
+
+class CommandError(ValueError):
+    """A mistake in the command's input, reported as one line."""
+
+
+# ---------------------------------------------------------------------------------------------
+# arguments
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="skllmselect",
+        description="Which classifier should I use on this dataset? A small pretrained "
+                    "transformer ranks scikit-learn pipelines from the table's meta-features.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def model_options(sub):
+        sub.add_argument("--model", default="bundled",
+                         help="'bundled' (default: the weights shipped in the package), a "
+                              "local model folder, or a Hugging Face Hub repo id")
+        sub.add_argument("--revision", default=None,
+                         help="branch, tag or commit of a Hub repo (a commit pins it)")
+        sub.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    rec = commands.add_parser(
+        "recommend", help="rank the pipelines for a CSV or parquet table",
+        description="Rank every portfolio pipeline for a classification table (CSV or "
+                    "parquet); with --fit, cross-validate the best-ranked ones and pick one.")
+    rec.add_argument("data", help="a .csv, .tsv or .parquet file (CSV may be compressed)")
+    rec.add_argument("--target", required=True, help="name of the class column")
+    rec.add_argument("--top-k", type=_positive_int, default=3,
+                     help="how many of the best-ranked pipelines --fit cross-validates "
+                          "(default 3)")
+    rec.add_argument("--fit", action="store_true",
+                     help="cross-validate the top-k pipelines and report the chosen one")
+    rec.add_argument("--cv", type=_positive_int, default=5,
+                     help="folds of the cross-validation with --fit (default 5)")
+    rec.add_argument("--random-state", type=int, default=0,
+                     help="seed of the pipelines and the fold shuffle (default 0)")
+    model_options(rec)
+    rec.set_defaults(run=_recommend)
+
+    info = commands.add_parser(
+        "info", help="describe a model: source, revision, network, training, versions",
+        description="Describe a selector model without running it.")
+    model_options(info)
+    info.set_defaults(run=_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 2 a user error)."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or a usage error (2), already printed
+        return exit_.code if isinstance(exit_.code, int) else 0
+    try:
+        return args.run(args)
+    except (OSError, ValueError) as error:
+        print(f"skllmselect: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("skllmselect: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# recommend
+
+
+def read_table(path) -> tuple:
+    """``(frame, path)``: a CSV, TSV or parquet file as a DataFrame, or a one-line error."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise CommandError(f"no such file: {str(path)!r}")
+    if path.is_dir():
+        raise CommandError(f"{str(path)!r} is a folder; pass a .csv or .parquet file")
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSION:
+        suffixes = suffixes[:-1]
+    kind = _READERS.get(suffixes[-1] if suffixes else "")
+    if kind is None:
+        raise CommandError(f"cannot read {path.name!r}: expected a .csv, .tsv or .parquet file "
+                           "(CSV may be compressed: .csv.gz, .csv.zip, ...)")
+    try:
+        if kind == "parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
+    except ImportError as error:
+        raise CommandError(f"reading {path.name!r} needs a parquet engine: pip install pyarrow "
+                           f"({_one_line(error)})") from error
+    except pd.errors.EmptyDataError as error:
+        raise CommandError(f"{str(path)!r} is empty: no columns to read") from error
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise CommandError(f"cannot parse {str(path)!r} as {kind}: "
+                           f"{_one_line(error)}") from error
+    except OSError as error:  # unreadable, or not parquet at all
+        raise CommandError(f"cannot read {str(path)!r}: {_one_line(error)}") from error
+    return frame, path
+
+
+def split_target(frame, target: str, path) -> tuple:
+    """``(X, y, n_dropped)``: features, the class column (rows without a class dropped)."""
+    if target not in frame.columns:
+        columns = [str(c) for c in frame.columns]
+        shown = ", ".join(repr(c) for c in columns[:30])
+        more = f", ... ({len(columns) - 30} more)" if len(columns) > 30 else ""
+        raise CommandError(f"no column {target!r} in {str(path)!r}; its {len(columns)} "
+                           f"columns are: {shown}{more}")
+    if frame.columns.tolist().count(target) > 1:
+        raise CommandError(f"{str(path)!r} has several columns named {target!r}; rename them")
+    y = frame[target]
+    keep = y.notna().to_numpy()
+    n_dropped = int((~keep).sum())
+    X = frame.drop(columns=[target])[keep].reset_index(drop=True)
+    y = y[keep].reset_index(drop=True)
+    if X.shape[1] == 0:
+        raise CommandError(f"{str(path)!r} has no feature columns besides the target "
+                           f"{target!r}")
+    classes = y.unique()
+    if len(classes) < 2:
+        found = (f"only one class ({classes[0]!r}) in its {len(y)} labelled rows"
+                 if len(classes) else "no values at all")
+        raise CommandError(f"the target column {target!r} has {found}: a classifier needs at "
+                           "least two classes; check --target")
+    return X, y, n_dropped
+
+
+def _recommend(args) -> int:
+    frame, path = read_table(args.data)
+    X, y, n_dropped = split_target(frame, args.target, path)
+    from skllmselect import loading
+
+    loading.resolve(args.model, args.revision)  # a bad model fails now, before any work
+    from skllmselect.selector import LLMAlgorithmSelector
+
+    selector = LLMAlgorithmSelector(model=args.model, revision=args.revision,
+                                    top_k=args.top_k, cv=args.cv,
+                                    random_state=args.random_state)
+    start = time.perf_counter()
+    if args.fit:
+        selector.fit(X, y)
+        table = selector.recommendations_
+    else:
+        table = selector.recommend(X, y)
+    elapsed = time.perf_counter() - start
+    info = loading.model_info(args.model, args.revision)
+    report = _report(args, path, X, y, n_dropped, table, selector if args.fit else None,
+                     info, elapsed)
+    if args.json:
+        print(json.dumps(report, indent=1, allow_nan=False))
+    else:
+        print(_format_report(report))
+    return 0
+
+
+def _number(value):
+    """A JSON-safe float (NaN and inf become None)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _report(args, path, X, y, n_dropped, table, selector, info, elapsed) -> dict:
+    rows = [{"rank": int(rank), "pipeline": str(row.pipeline),
+             "predicted_score": _number(row.predicted_score),
+             "uncertainty": _number(row.uncertainty),
+             "predicted_fit_time": _number(row.predicted_fit_time)}
+            for rank, row in table.iterrows()]
+    report = {
+        "data": {"path": str(path), "target": args.target, "n_rows": int(X.shape[0]),
+                 "n_features": int(X.shape[1]), "n_classes": int(y.nunique()),
+                 "dropped_rows_without_target": n_dropped},
+        "model": {key: info[key] for key in ("model", "source", "revision", "commit",
+                                             "folder")},
+        "recommendations": rows,
+        "top_k": args.top_k,
+        "fit": None,
+        "seconds": round(elapsed, 3),
+    }
+    if selector is not None:
+        results = selector.cv_results_
+        candidates = []
+        for i, name in enumerate(results["pipeline"]):
+            candidates.append({
+                "pipeline": str(name),
+                "recommendation_rank": int(results["recommendation_rank"][i]),
+                "mean_test_score": _number(results["mean_test_score"][i]),
+                "std_test_score": _number(results["std_test_score"][i]),
+                "mean_fit_time": _number(results["mean_fit_time"][i]),
+                "status": str(results["status"][i]),
+                "error": str(results["error"][i]),
+            })
+        report["fit"] = {
+            "best_pipeline": selector.best_pipeline_,
+            "best_score": _number(selector.best_score_),
+            "scoring": selector.scoring if isinstance(selector.scoring, str) else "custom",
+            "cv_folds": args.cv,
+            "top_k": args.top_k,
+            "refit_seconds": round(float(selector.refit_time_), 3),
+            "candidates": candidates,
+            "skipped": dict(getattr(selector, "skipped_", {})),
+        }
+    return report
+
+
+def _seconds(value) -> str:
+    if value is None:
+        return "?"
+    if value < 1:
+        return f"{value:.2f} s"
+    if value < 120:
+        return f"{value:.1f} s"
+    return f"{value / 60:.1f} min"
+
+
+def _score(mean, std) -> str:
+    if mean is None:
+        return "failed"
+    return f"{mean:6.3f} ± {std:.3f}" if std is not None else f"{mean:6.3f}"
+
+
+def _model_line(model: dict) -> str:
+    if model["source"] == "hub":
+        return (f"{model['model']} (revision {model['revision'] or 'main'}, commit "
+                f"{model['commit']})")
+    if model["source"] == "bundled":
+        return f"bundled ({model['folder']})"
+    return model["folder"]
+
+
+def _format_report(report: dict) -> str:
+    data, fit = report["data"], report["fit"]
+    cv = {c["pipeline"]: c for c in fit["candidates"]} if fit else {}
+    width = max(len("pipeline"), *(len(r["pipeline"]) for r in report["recommendations"]))
+    dropped = (f"; {data['dropped_rows_without_target']} rows without a class dropped"
+               if data["dropped_rows_without_target"] else "")
+    lines = [
+        f"{data['path']}: {data['n_rows']} rows, {data['n_features']} features, "
+        f"{data['n_classes']} classes in {data['target']!r}{dropped}",
+        f"model: {_model_line(report['model'])}",
+        "",
+        f"{'rank':>4}  {'pipeline':<{width}}  {'predicted score':<15}  {'predicted fit time':>18}"
+        + ("  CV score" if fit else ""),
+    ]
+    for row in report["recommendations"]:
+        line = (f"{row['rank']:>4}  {row['pipeline']:<{width}}  "
+                f"{_score(row['predicted_score'], row['uncertainty']):<15}  "
+                f"{_seconds(row['predicted_fit_time']):>18}")
+        if fit:
+            c = cv.get(row["pipeline"])
+            line += f"  {_score(c['mean_test_score'], c['std_test_score']) if c else '':<15}"
+            if row["pipeline"] == fit["best_pipeline"]:
+                line += "  <- chosen"
+        lines.append(line.rstrip())
+    lines.append("")
+    lines.append("predicted score: the model's estimate of 5-fold balanced accuracy ± its "
+                 "uncertainty; fit time: of that 5-fold cross-validation.")
+    if fit:
+        best = cv[fit["best_pipeline"]]
+        lines.append(
+            f"chosen: {fit['best_pipeline']}, cross-validated {fit['scoring']} "
+            f"{_score(best['mean_test_score'], best['std_test_score']).strip()} "
+            f"({fit['cv_folds']}-fold"
+            f", best of {len(fit['candidates'])} tried); refit on all rows in "
+            f"{_seconds(fit['refit_seconds'])}; {_seconds(report['seconds'])} in all.")
+        for name, why in fit["skipped"].items():
+            lines.append(f"skipped: {name} ({why})")
+    else:
+        lines.append(f"ranked in {_seconds(report['seconds'])}; add --fit to cross-validate "
+                     f"the top {report['top_k']} and choose one.")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# info
+
+
+def _info(args) -> int:
+    from skllmselect import loading
+
+    info = loading.model_info(args.model, args.revision)
+    if args.json:
+        print(json.dumps(info, indent=1))
+    else:
+        print(_format_info(info))
+    return 0
+
+
+def _format_info(info: dict) -> str:
+    arch = info["architecture"]
+    network = (f"{arch['architecture']}, d_model {arch['d_model']}, {arch['n_layers']} layers, "
+               f"{arch['n_heads']} heads, {arch['norm']} ({arch['norm_position']}-norm), "
+               f"{arch['activation']}, {arch['positions']} positions")
+    if "n_decoder_layers" in arch:
+        network += f", {arch['n_decoder_layers']} decoder layers"
+    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items()) or "not recorded"
+    revision = "-"
+    if info["source"] == "hub":
+        revision = f"{info['revision'] or 'main'} (commit {info['commit']})"
+    pipelines = ", ".join(info["pipelines"])
+    fields = [
+        ("model", info["model"]),
+        ("source", {"bundled": "bundled with skllmselect", "local": "local folder",
+                    "hub": "Hugging Face Hub (cached)"}[info["source"]]),
+        ("folder", info["folder"]),
+        ("revision", revision),
+        ("network", network),
+        ("parameters", f"{info['n_parameters']:,} ({info['weights_megabytes']:.2f} MB, "
+                       f"{'/'.join(info['dtypes'])})"),
+        ("inputs", f"{info['n_metafeatures']} meta-features, {info['tokenizer']['n_bins']} "
+                   f"bins each, vocabulary {info['tokenizer']['vocab_size']:,}"),
+        ("pipelines", f"{info['n_pipelines']}: {pipelines}"),
+        ("versions", versions),
+        ("compatible", "yes" if info["compatible"] else f"NO: {info['problems']}"),
+    ]
+    training = dict(info["training"])
+    metrics = training.pop("metrics", {})
+    training.pop("title", None)
+    if not training and not metrics:
+        fields.append(("training", "not recorded (no model card with a training summary)"))
+    shown = {key for key, _ in fields}
+    # The card repeats the config's network and versions: show only what it adds.
+    fields.extend((key, value) for key, value in training.items() if key not in shown)
+    for name, values in metrics.items():
+        fields.append(("validation", f"{name}: "
+                       + ", ".join(f"{k} {v}" for k, v in values.items())))
+    width = max(len(k) for k, _ in fields)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in fields)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,662 @@
+"""LLMAlgorithmSelector: ask the pretrained selector which pipelines suit a dataset, then fit them.
+
+Flow 1 of DESIGN.md. ``recommend(X, y)`` computes the dataset's meta-features, tokenizes them
+and runs one forward pass of the selector network: a ranked table of every portfolio pipeline
+with its predicted score, the model's uncertainty about it and a predicted fit time. ``fit``
+then cross-validates the best-ranked pipelines (the GridSearchCV shape: ``cv_results_``,
+``best_estimator_``, ``best_score_``) and delegates prediction to the winner.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.metrics import get_scorer_names
+from sklearn.model_selection import StratifiedKFold, check_cv, cross_validate
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_array,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from skllmselect import loading
+from skllmselect.metafeatures import METAFEATURE_NAMES, extract
+from skllmselect.portfolio import make_pipeline_by_name
+from skllmselect.sampling import (
+    CORPUS_EXTRACT_ARGS,
+    CORPUS_MAX_ROWS,
+    CORPUS_N_SPLITS,
+    CORPUS_SEED,
+    stratified_subsample,
+)
+
+# The rows the training corpus computed meta-features on, and how (see skllmselect.sampling):
+# inference must see the same kind of vector, or the model reads inputs it never saw.
+_CORPUS_MIN_PER_CLASS = CORPUS_N_SPLITS
+_CORPUS_FOLDS = CORPUS_N_SPLITS
+_SEED = CORPUS_SEED
+_EXTRACT_ARGS = CORPUS_EXTRACT_ARGS
+
+# The clock of time_budget (a name of its own so that tests can drive it).
+_clock = time.perf_counter
+
+# ------------------------------------------------------------------------------ the network
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(model: str, revision: str | None):
+    """``loading.load`` once per (model, revision) and process: later calls are free."""
+    return loading.load(model, revision)
+
+
+def load_network(model=loading.BUNDLED, revision=None):
+    """Return ``(network, tokenizer)`` for ``model``, loaded once per process and revision.
+
+    Errors are :func:`skllmselect.loading.load`'s: a missing folder, a damaged
+    ``model.safetensors`` or ``config.json``, or a model made for other code, each with a
+    message that names the file and the fix.
+    """
+    return _load_cached(str(model), revision)
+
+
+# ------------------------------------------------------------------------------ input checks
+
+
+def _check_X(X):
+    """Return X as a DataFrame (kept as it is, dtypes intact) or a 2-D numpy array.
+
+    Nothing is converted to numbers here: the portfolio's preprocessing and the meta-features
+    both read numeric, categorical, boolean and missing values themselves.
+    """
+    if isinstance(X, pd.DataFrame):
+        n_rows, n_cols = X.shape
+        if n_cols == 0:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
+                "required. X has no columns: pass at least one feature column."
+            )
+        if n_rows == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
+                "required. X has no rows: pass a non-empty table."
+            )
+        return X
+    # dtype=None keeps object and string arrays (categorical columns) as they are; NaN is
+    # allowed (imputed), +-inf is refused by _check_finite with a message naming the column.
+    return check_array(X, accept_sparse=False, dtype=None, ensure_all_finite=False,
+                       ensure_2d=True, allow_nd=False, input_name="X")
+
+
+def _has_inf(values: np.ndarray) -> bool:
+    """Whether a column holds +-inf as a number (the text "inf" is a category, not infinity)."""
+    if values.dtype.kind in "fc":
+        return bool(np.isinf(values).any())
+    if values.dtype.kind != "O":
+        return False
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("floating", "mixed-integer-float"):
+        return bool(np.isinf(pd.to_numeric(pd.Series(values), errors="coerce")).any())
+    if kind == "mixed":  # numbers among other objects: look at each value
+        return any(isinstance(v, float | np.floating) and math.isinf(v) for v in values)
+    return False
+
+
+def _check_finite(X) -> None:
+    """Refuse +-inf in feature columns, naming them: NaN is a missing value, inf is not."""
+    if isinstance(X, pd.DataFrame):
+        bad = []
+        for position, label in enumerate(X.columns):
+            col = X.iloc[:, position]
+            if pd.api.types.is_bool_dtype(col.dtype):
+                continue
+            if pd.api.types.is_numeric_dtype(col.dtype):
+                values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            elif col.dtype == object:
+                values = col.to_numpy(dtype=object)
+            else:  # category, string, datetime: no infinity to find
+                continue
+            if _has_inf(values):
+                bad.append(label)
+    elif X.dtype.kind == "f":
+        bad = np.flatnonzero(np.isinf(X).any(axis=0)).tolist()
+    elif X.dtype.kind == "O":
+        bad = [j for j in range(X.shape[1]) if _has_inf(X[:, j])]
+    else:
+        bad = []
+    if bad:
+        shown = ", ".join(repr(b) for b in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        raise ValueError(
+            f"X contains infinite values (inf or -inf) in {len(bad)} column(s): {shown}. "
+            "Missing values are fine as NaN (they are imputed), infinity is not: replace it, "
+            "e.g. X = X.replace([np.inf, -np.inf], np.nan) for a DataFrame or "
+            "X[np.isinf(X)] = np.nan for an array, or clip it to a finite value."
+        )
+
+
+def _check_y(y, n_rows: int, estimator_name: str) -> np.ndarray:
+    """Return y as a 1-D array of class labels with at least two classes."""
+    if y is None:
+        raise ValueError(
+            f"This {estimator_name} estimator requires y to be passed, but the target y is "
+            "None. Pass the class labels too: fit(X, y) or recommend(X, y)."
+        )
+    y = column_or_1d(y, warn=True)
+    if len(y) != n_rows:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: {n_rows} rows in X but {len(y)} "
+            "labels in y. Pass exactly one class label per row of X."
+        )
+    missing = pd.isna(y)
+    if missing.any():
+        raise ValueError(
+            f"y has {int(missing.sum())} missing label(s) (NaN/None) among {len(y)}; every "
+            "row needs a class. Drop those rows first, e.g. keep = pd.notna(y); "
+            "X, y = X[keep], y[keep]."
+        )
+    check_classification_targets(y)
+    classes = pd.unique(y)
+    if len(classes) < 2:
+        raise ValueError(
+            f"y has 1 class ({_plain(classes[0])!r}), but a classifier needs at least 2 classes. "
+            "Check that y is the target column and that no filtering removed the other "
+            "classes."
+        )
+    return y
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds (for messages: 'a', not np.str_('a'))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _estimator_has(attr: str):
+    """``available_if`` check: delegate only what the best pipeline has (as GridSearchCV)."""
+
+    def check(self) -> bool:
+        if hasattr(self, "best_estimator_"):
+            getattr(self.best_estimator_, attr)  # AttributeError if it does not have it
+        # Unfitted: any pipeline may win, so the method is there and raises NotFittedError.
+        return True
+
+    return check
+
+
+# ------------------------------------------------------------------------------ the estimator
+
+
+class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """Classifier that asks a pretrained transformer which pipelines suit the data, then fits them.
+
+    ``fit`` computes the dataset's meta-features, lets the selector network score every
+    pipeline of the portfolio (:data:`skllmselect.portfolio.PIPELINE_NAMES`), cross-validates
+    the ``top_k`` best-ranked pipelines, and refits the one with the best cross-validated score
+    on all the data. ``predict``, ``predict_proba``, ``decision_function``,
+    ``predict_log_proba`` and ``score`` delegate to that pipeline and exist only when it has
+    them. :meth:`recommend` returns the ranking without fitting anything.
+
+    Parameters
+    ----------
+    model : str or path, default="bundled"
+        The selector network: ``"bundled"`` (the weights shipped in the package), a local
+        folder holding ``config.json`` and ``model.safetensors``, or a Hugging Face Hub
+        repository id. Loaded on first use, once per process.
+    revision : str, optional
+        Git revision of a Hub repository (a commit hash pins it exactly).
+    top_k : int, default=3
+        How many of the best-ranked pipelines are cross-validated (at most all of them).
+    cv : int, cross-validation generator or iterable, default=5
+        Cross-validation of the candidates: an int is the number of folds of a
+        :class:`~sklearn.model_selection.StratifiedKFold` (shuffled with ``random_state``
+        when one is given), anything else goes through
+        :func:`~sklearn.model_selection.check_cv`.
+    scoring : str, callable or None, default="balanced_accuracy"
+        The metric that picks the winner among the candidates (a scikit-learn scorer name or
+        a scorer callable; None means the pipeline's own ``score``, accuracy). The network
+        was trained to predict balanced accuracy.
+    time_budget : float, optional
+        Seconds for the whole ``fit``. Going down the ranking, a candidate whose predicted
+        cost (its predicted fit time scaled to this ``cv`` and data size, including the final
+        refit) exceeds the time left is skipped, and the search stops once the budget is
+        spent; at least one candidate is always cross-validated (the cheapest, if none fits).
+        Skipped candidates are listed in ``skipped_`` and in a ``UserWarning``. None means no
+        limit: exactly the ``top_k`` best-ranked candidates are cross-validated.
+    n_jobs : int, optional
+        Parallel jobs of each candidate's cross-validation (as in
+        :func:`~sklearn.model_selection.cross_validate`).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the pipelines' own randomness (forests, MLP, ...) and of the fold shuffle.
+        The meta-features, and so the recommendation, do not depend on it: they always use
+        the seed the training corpus used.
+
+    Attributes
+    ----------
+    recommendations_ : pandas.DataFrame
+        The ranking :meth:`recommend` returns for the training data.
+    meta_features_ : pandas.Series
+        The dataset's meta-features (NaN where one is undefined), named as
+        :data:`skllmselect.metafeatures.METAFEATURE_NAMES`.
+    cv_results_ : dict of numpy arrays
+        One entry per cross-validated candidate, in the order they were tried:
+        ``pipeline``, ``params``, ``recommendation_rank``, ``predicted_score``,
+        ``split<i>_test_score``, ``mean_test_score``, ``std_test_score``,
+        ``rank_test_score``, ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
+        ``std_score_time``, ``status`` (``"ok"`` or ``"failed"``) and ``error``.
+    best_index_ : int
+        Index of the winner in ``cv_results_``.
+    best_pipeline_ : str
+        Name of the winner.
+    best_score_ : float
+        Its mean cross-validated score.
+    best_estimator_ : sklearn.pipeline.Pipeline
+        The winner, refitted on all the data.
+    refit_time_ : float
+        Seconds spent refitting it.
+    skipped_ : dict of str to str
+        Candidates passed over because of ``time_budget``, with the reason; empty without a
+        budget.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when X was a DataFrame with string column
+        names.
+
+    Notes
+    -----
+    Input: a numpy array or a pandas DataFrame with numeric, categorical (category, object,
+    string), boolean and nullable columns, with missing values (NaN, None, ``pd.NA``). A
+    numpy array of mixed Python objects is read column by column (numbers are numeric, the
+    rest categorical); a list of lists mixing numbers and strings becomes all strings
+    (numpy's doing), so pass a DataFrame instead. Infinite values are refused with an error
+    naming the columns; replace them with NaN. Class labels can be of any type.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skllmselect import LLMAlgorithmSelector
+    >>> X, y = load_iris(return_X_y=True)
+    >>> selector = LLMAlgorithmSelector(top_k=2, random_state=0)
+    >>> selector.recommend(X, y).columns.tolist()  # doctest: +SKIP
+    ['pipeline', 'predicted_score', 'uncertainty', 'predicted_fit_time', 'estimator']
+    >>> selector.fit(X, y).predict(X[:2])  # doctest: +SKIP
+    array([0, 0])
+    """
+
+    _parameter_constraints: dict = {
+        "model": [str, os.PathLike],
+        "revision": [str, None],
+        "top_k": [Interval(Integral, 1, None, closed="left")],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "time_budget": [Interval(Real, 0, None, closed="neither"), None],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, model=loading.BUNDLED, revision=None, top_k=3, cv=5,
+                 scoring="balanced_accuracy", time_budget=None, n_jobs=None,
+                 random_state=None):
+        self.model = model
+        self.revision = revision
+        self.top_k = top_k
+        self.cv = cv
+        self.scoring = scoring
+        self.time_budget = time_budget
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------------ recommend
+
+    def recommend(self, X, y):
+        """Rank every portfolio pipeline for this dataset, best first; fit nothing.
+
+        Parameters
+        ----------
+        X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+            Features (see the class Notes for what is accepted).
+        y : array-like of shape (n_samples,)
+            Class labels, at least two classes, none missing.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per pipeline, indexed by rank (1 = best), with columns ``pipeline``
+            (its name), ``predicted_score`` (predicted cross-validated balanced accuracy),
+            ``uncertainty`` (the model's standard deviation of that prediction),
+            ``predicted_fit_time`` (predicted seconds of a 5-fold cross-validation on up to
+            2,000 rows of this data) and ``estimator`` (the unfitted pipeline).
+        """
+        self._validate_params()
+        X, y = self._check_data(X, y)
+        table, _ = self._recommend(X, y, self._seed())
+        return table
+
+    def _check_data(self, X, y):
+        X = _check_X(X)
+        y = _check_y(y, X.shape[0], type(self).__name__)
+        _check_finite(X)
+        return X, y
+
+    def _seed(self):
+        """An int (or None) for the pipelines and the fold shuffle, from ``random_state``."""
+        if self.random_state is None or isinstance(self.random_state, Integral):
+            return self.random_state
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _recommend(self, X, y, seed):
+        """Return the ranked table and the meta-feature vector of validated X, y."""
+        import torch
+
+        network, tokenizer = load_network(self.model, self.revision)
+        vector = self._meta_features(X, y)
+        ids = torch.as_tensor(tokenizer.encode(vector)[None, :], dtype=torch.long)  # (1, L)
+        attention_mask = None
+        if network.config.mask_missing:  # trained with missing tokens masked out: do the same
+            attention_mask = torch.as_tensor(~tokenizer.is_missing(ids.numpy()))
+        with torch.no_grad():
+            out = network(ids, attention_mask)
+            scores = out.scores[0].double().numpy()  # (P,)
+            std = torch.exp(0.5 * out.score_log_var[0]).double().numpy()
+            seconds = torch.exp(out.log_fit_time[0]).double().numpy()
+            if network.config.architecture == "encoder-decoder":  # the decoder writes the order
+                order = network.rank(ids, attention_mask)[0].numpy()
+            else:
+                order = np.argsort(-scores, kind="stable")
+        names = list(network.config.pipeline_names)
+        table = pd.DataFrame({
+            "pipeline": [names[i] for i in order],
+            "predicted_score": scores[order],
+            "uncertainty": std[order],
+            "predicted_fit_time": seconds[order],
+            "estimator": [make_pipeline_by_name(names[i], random_state=seed) for i in order],
+        }, index=pd.RangeIndex(1, len(order) + 1, name="rank"))
+        return table, vector
+
+    @staticmethod
+    def _meta_features(X, y) -> np.ndarray:
+        """The meta-feature vector, computed exactly as for the training corpus."""
+        if X.shape[0] > CORPUS_MAX_ROWS:
+            rows = stratified_subsample(y, CORPUS_MAX_ROWS, min_per_class=_CORPUS_MIN_PER_CLASS,
+                                        random_state=_SEED)
+            X = X.iloc[rows].reset_index(drop=True) if isinstance(X, pd.DataFrame) else X[rows]
+            y = y[rows]
+        return extract(X, y, **_EXTRACT_ARGS)
+
+    # ------------------------------------------------------------------------ fit
+
+    def fit(self, X, y):
+        """Recommend, cross-validate the best-ranked pipelines, refit the winner on all data.
+
+        Parameters
+        ----------
+        X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+            Features (see the class Notes for what is accepted).
+        y : array-like of shape (n_samples,)
+            Class labels, at least two classes, none missing.
+
+        Returns
+        -------
+        self : LLMAlgorithmSelector
+            The fitted selector.
+        """
+        start = _clock()
+        self._validate_params()
+        X, y = self._check_data(X, y)
+        validate_data(self, X, y, reset=True, skip_check_array=True)
+        self._fit_columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
+        seed = self._seed()
+        table, vector = self._recommend(X, y, seed)
+        cv = self._make_cv(y, seed)
+        n_splits = cv.get_n_splits(X, y)
+
+        # Predicted cost of one candidate: its predicted seconds for 5-fold CV on up to 2,000
+        # rows, scaled linearly to this data's rows and to n_splits fits on (k-1)/k of them
+        # plus the final refit on all of them (= n_splits fits' worth of rows in all).
+        n_rows = X.shape[0]
+        scale = n_splits * n_rows / ((_CORPUS_FOLDS - 1) * min(n_rows, CORPUS_MAX_ROWS))
+        costs = table["predicted_fit_time"].to_numpy() * scale
+
+        top_k = min(self.top_k, len(table))
+        budget = self.time_budget
+        tried, skipped = [], {}
+        for position in range(len(table)):
+            # Stop after top_k candidates, unless all of them failed: then go on down.
+            if len(tried) >= top_k and any(r["status"] == "ok" for r in tried):
+                break
+            name = table["pipeline"].iat[position]
+            if budget is not None:
+                left = budget - (_clock() - start)
+                if tried and left <= 0:
+                    unfilled = table["pipeline"].iloc[position:position + top_k - len(tried)]
+                    skipped.update((later, f"time_budget={budget:g} s was used up")
+                                   for later in unfilled)
+                    break
+                if costs[position] > left:
+                    skipped[name] = (f"predicted {costs[position]:.3g} s > {max(left, 0):.3g} "
+                                     "s left of time_budget")
+                    continue
+            tried.append(self._cross_validate(table, position, X, y, cv))
+        if not tried:  # nothing fits the budget: try the cheapest rather than nothing
+            position = int(np.argmin(costs))
+            skipped.pop(table["pipeline"].iat[position], None)
+            tried.append(self._cross_validate(table, position, X, y, cv))
+            tried[-1]["note"] = "cheapest; over budget"
+
+        self.recommendations_ = table
+        self.meta_features_ = pd.Series(vector, index=list(METAFEATURE_NAMES),
+                                        name="metafeatures")
+        self.skipped_ = skipped
+        self.cv_results_ = _cv_results(tried, n_splits)
+        self._warn(tried, skipped)
+
+        scores = self.cv_results_["mean_test_score"]
+        if not np.isfinite(scores).any():
+            errors = "; ".join(f"{r['pipeline']}: {r['error']}" for r in tried)
+            raise ValueError(
+                f"None of the {len(tried)} pipeline(s) tried could be cross-validated on this "
+                f"data ({errors}). Check the data, or raise top_k to try more pipelines."
+            )
+        self.best_index_ = int(np.nanargmax(scores))
+        self.best_score_ = float(scores[self.best_index_])
+        self.best_pipeline_ = str(self.cv_results_["pipeline"][self.best_index_])
+        tick = _clock()
+        position = table.index[table["pipeline"] == self.best_pipeline_][0]
+        self.best_estimator_ = clone(table.at[position, "estimator"]).fit(X, y)
+        self.refit_time_ = _clock() - tick
+        self.classes_ = self.best_estimator_.classes_
+        return self
+
+    def _make_cv(self, y, seed):
+        if isinstance(self.cv, Integral):
+            return StratifiedKFold(n_splits=self.cv, shuffle=seed is not None,
+                                   random_state=seed)
+        return check_cv(self.cv, y, classifier=True)
+
+    def _cross_validate(self, table, position, X, y, cv) -> dict:
+        """Cross-validate one candidate; a failure is recorded, not raised."""
+        record = {"pipeline": table["pipeline"].iat[position], "recommendation_rank": position + 1,
+                  "predicted_score": table["predicted_score"].iat[position],
+                  "status": "ok", "error": "", "note": ""}
+        try:
+            result = cross_validate(clone(table["estimator"].iat[position]), X, y, cv=cv,
+                                    scoring=self.scoring, n_jobs=self.n_jobs,
+                                    error_score="raise")
+        except Exception as err:  # one broken candidate must not end the search
+            record.update(status="failed", error=f"{type(err).__name__}: {err}")
+            return record
+        record.update(test_score=result["test_score"], fit_time=result["fit_time"],
+                      score_time=result["score_time"])
+        return record
+
+    def _warn(self, tried, skipped) -> None:
+        failed = [r for r in tried if r["status"] != "ok"]
+        if failed:
+            warnings.warn(
+                f"{len(failed)} candidate pipeline(s) failed during cross-validation and were "
+                "passed over: " + "; ".join(f"{r['pipeline']} ({r['error']})" for r in failed)
+                + ". See cv_results_['error'].",
+                UserWarning, stacklevel=3)
+        if skipped:
+            over = " The cheapest candidate was tried although over budget." if any(
+                r["note"] for r in tried) else ""
+            warnings.warn(
+                f"time_budget={self.time_budget:g} s: skipped {len(skipped)} of the "
+                f"best-ranked pipelines: "
+                + "; ".join(f"{name} ({why})" for name, why in skipped.items())
+                + f".{over} Raise time_budget to try them; see skipped_.",
+                UserWarning, stacklevel=3)
+
+    # ------------------------------------------------------------------------ delegation
+
+    def _check_X_predict(self, X):
+        """Validate X like fit did, and hand it to the pipeline in the form it was fitted on."""
+        check_is_fitted(self)
+        X = _check_X(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        _check_finite(X)
+        # The pipelines name columns by the table's labels (positions for an array): give
+        # them the labels they were fitted with, whichever container comes now.
+        columns = self._fit_columns
+        if columns is None and isinstance(X, pd.DataFrame):
+            return X.set_axis(range(X.shape[1]), axis=1)
+        if columns is not None and not isinstance(X, pd.DataFrame):
+            return pd.DataFrame(X, columns=columns).infer_objects()
+        return X
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Class labels predicted by ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        X = self._check_X_predict(X)
+        return self.best_estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from ``best_estimator_`` (only when it has them).
+
+        Parameters
+        ----------
+        X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        X = self._check_X_predict(X)
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities from ``best_estimator_`` (only when it has them).
+
+        Parameters
+        ----------
+        X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        X = self._check_X_predict(X)
+        return self.best_estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of ``best_estimator_`` (only when it has one).
+
+        Parameters
+        ----------
+        X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        X = self._check_X_predict(X)
+        return self.best_estimator_.decision_function(X)
+
+    @available_if(_estimator_has("score"))
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``best_estimator_`` on (X, y), as its own ``score`` computes it.
+
+        For the selection metric instead, use ``sklearn.metrics.get_scorer(scoring)``.
+
+        Parameters
+        ----------
+        X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        X = self._check_X_predict(X)
+        if sample_weight is None:
+            return self.best_estimator_.score(X, y)
+        return self.best_estimator_.score(X, y, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+
+def _cv_results(tried: list[dict], n_splits: int) -> dict:
+    """GridSearchCV-shaped results of the candidates, in the order they were tried."""
+    nan = np.full(n_splits, np.nan)
+    test = np.array([r.get("test_score", nan) for r in tried], dtype=float)  # (n, k)
+    fit = np.array([r.get("fit_time", nan) for r in tried], dtype=float)
+    score = np.array([r.get("score_time", nan) for r in tried], dtype=float)
+    names = [r["pipeline"] for r in tried]
+    mean = test.mean(axis=1)
+    # Rank 1 is best; failed candidates (NaN) share the last rank, as in GridSearchCV.
+    finite = np.where(np.isfinite(mean), mean, -np.inf)
+    rank = np.array([1 + int(np.sum(finite > m)) for m in finite], dtype=np.int32)
+    if not np.isfinite(mean).all():
+        rank[~np.isfinite(mean)] = int(np.isfinite(mean).sum()) + 1
+    results = {
+        "pipeline": np.array(names, dtype=object),
+        "params": [{"pipeline": n} for n in names],
+        "recommendation_rank": np.array([r["recommendation_rank"] for r in tried]),
+        "predicted_score": np.array([r["predicted_score"] for r in tried], dtype=float),
+    }
+    for i in range(n_splits):
+        results[f"split{i}_test_score"] = test[:, i]
+    results.update(
+        mean_test_score=mean,
+        std_test_score=test.std(axis=1),
+        rank_test_score=rank,
+        mean_fit_time=fit.mean(axis=1),
+        std_fit_time=fit.std(axis=1),
+        mean_score_time=score.mean(axis=1),
+        std_score_time=score.std(axis=1),
+        status=np.array([r["status"] for r in tried], dtype=object),
+        error=np.array([r["error"] for r in tried], dtype=object),
+    )
+    return results

@@ -1,0 +1,201 @@
+"""The ``skllmselect`` command, run as users run it (a subprocess), with a tiny model folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skllmselect.cli import main
+from skllmselect.metafeatures import METAFEATURE_NAMES
+from skllmselect.portfolio import PIPELINE_NAMES
+from tests.test_hub import save_tiny_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A tiny random model with the model card that ``pretrain export`` writes."""
+    from pretrain.export import model_card
+
+    folder = save_tiny_model(tmp_path_factory.mktemp("model") / "tiny")
+    config = json.loads((folder / "config.json").read_text())
+    summary = {"n_parameters": 16284, "n_parameters_non_embedding": 4000, "best_step": 40,
+               "steps": 50, "tokens": 9000, "device": "cpu", "precision": "fp32",
+               "elapsed_s": 12.0, "skips": 0, "rollbacks": 0,
+               "n_datasets": {"train": 80, "val": 10, "test": 10},
+               "best_eval": {"val_regret": 0.0123, "baseline_regret": 0.05}}
+    (folder / "README.md").write_text(model_card(summary, config, "best_model", 0.06))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    """A small mixed table (numeric, categorical, missing values) as CSV and parquet."""
+    folder = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    n = 80
+    frame = pd.DataFrame({
+        "size": rng.normal(size=n),
+        "weight": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+        "colour": rng.choice(["red", "green", "blue"], n),
+    })
+    frame["species"] = np.where(frame["size"] + 0.5 * rng.normal(size=n) > 0, "a", "b")
+    frame.to_csv(folder / "data.csv", index=False)
+    frame.to_parquet(folder / "data.parquet")
+    frame.assign(species="a").to_csv(folder / "one_class.csv", index=False)
+    return folder
+
+
+def run(*args, hf_home=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+           "HF_HUB_DISABLE_TELEMETRY": "1"}
+    if hf_home is not None:
+        env["HF_HOME"] = str(hf_home)
+    return subprocess.run([sys.executable, "-m", "skllmselect.cli", *map(str, args)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+
+
+@pytest.mark.slow
+def test_recommend_prints_a_ranked_table(model_dir, tables):
+    result = run("recommend", tables / "data.csv", "--target", "species", "--model", model_dir)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{tables / 'data.csv'}: 80 rows, 3 features, 2 classes in 'species'"
+    assert lines[1] == f"model: {model_dir}"
+    header = next(i for i, line in enumerate(lines) if line.startswith("rank"))
+    assert lines[header].split() == ["rank", "pipeline", "predicted", "score", "predicted",
+                                     "fit", "time"]
+    rows = [line.split() for line in lines[header + 1:header + 21]]
+    assert [int(r[0]) for r in rows] == list(range(1, 21))
+    assert sorted(r[1] for r in rows) == sorted(PIPELINE_NAMES)
+    assert all(r[3] == "±" and r[-1] == "s" for r in rows)
+    scores = [float(r[2]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert lines[-1].startswith("ranked in ") and "add --fit to cross-validate the top 3" \
+        in lines[-1]
+
+
+@pytest.mark.slow
+def test_recommend_json_from_parquet_with_fit(model_dir, tables):
+    result = run("recommend", tables / "data.parquet", "--target", "species", "--model",
+                 model_dir, "--json", "--fit", "--top-k", "2", "--cv", "3")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    rows = report["recommendations"]
+    assert len(rows) == len(PIPELINE_NAMES) == 20
+    assert [r["rank"] for r in rows] == list(range(1, 21))
+    assert set(rows[0]) == {"rank", "pipeline", "predicted_score", "uncertainty",
+                            "predicted_fit_time"}
+    assert all(r["uncertainty"] > 0 and r["predicted_fit_time"] > 0 for r in rows)
+    assert report["data"] == {"path": str(tables / "data.parquet"), "target": "species",
+                              "n_rows": 80, "n_features": 3, "n_classes": 2,
+                              "dropped_rows_without_target": 0}
+    assert report["model"]["source"] == "local" and report["model"]["commit"] is None
+    fit = report["fit"]
+    assert fit["best_pipeline"] in {rows[0]["pipeline"], rows[1]["pipeline"]}
+    assert [c["pipeline"] for c in fit["candidates"]] == [rows[0]["pipeline"],
+                                                          rows[1]["pipeline"]]
+    assert 0 <= fit["best_score"] <= 1 and fit["cv_folds"] == 3
+    assert fit["best_score"] == max(c["mean_test_score"] for c in fit["candidates"]
+                                    if c["mean_test_score"] is not None)
+
+
+@pytest.mark.slow
+def test_fit_prints_the_chosen_pipeline_and_its_cv_score(model_dir, tables):
+    result = run("recommend", tables / "data.csv", "--target", "species", "--model", model_dir,
+                 "--fit", "--top-k", "2", "--cv", "3")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    chosen = [line for line in lines if line.endswith("<- chosen")]
+    assert len(chosen) == 1
+    name = chosen[0].split()[1]
+    assert int(chosen[0].split()[0]) in (1, 2)
+    summary = lines[-1]
+    assert summary.startswith(f"chosen: {name}, cross-validated balanced_accuracy 0.")
+    assert "(3-fold, best of 2 tried)" in summary
+    cv_score = float(summary.split("balanced_accuracy ")[1].split()[0])
+    assert 0 <= cv_score <= 1
+
+
+def test_info_describes_the_model(model_dir):
+    result = run("info", "--model", model_dir)
+    assert result.returncode == 0, result.stderr
+    lines = [line.split(None, 1) for line in result.stdout.splitlines()]
+    fields = dict(lines)
+    assert fields["model"] == str(model_dir) and fields["source"] == "local folder"
+    assert fields["revision"] == "-"
+    assert fields["network"].startswith("encoder, d_model 16, 1 layers, 2 heads")
+    assert fields["parameters"].startswith("16,284 (")
+    assert fields["inputs"].startswith(f"{len(METAFEATURE_NAMES)} meta-features, 8 bins")
+    assert fields["pipelines"].startswith("20: logreg,")
+    assert fields["versions"] == "metafeatures 1, portfolio 1"
+    assert fields["compatible"] == "yes"
+    assert fields["training"].startswith("50 steps, 9,000 tokens")  # from the model card
+    assert ["validation", "top-1 regret (balanced accuracy): model 0.0123, single best "
+            "pipeline on train 0.0500"] in lines
+
+    as_json = json.loads(run("info", "--model", model_dir, "--json").stdout)
+    assert as_json["n_parameters"] == 16284 and as_json["n_pipelines"] == 20
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing_file", "no such file: '{tables}/nope.csv'"),
+    ("missing_target", "no column 'label' in '{tables}/data.csv'; its 4 columns are: 'size', "
+                       "'weight', 'colour', 'species'"),
+    ("one_class", "the target column 'species' has only one class ('a') in its 80 labelled "
+                  "rows: a classifier needs at least two classes"),
+    ("no_such_model", "No model folder at '{tables}/no_model'"),
+    ("not_a_model", "The folder '{tables}' has no config.json: not a skllmselect model"),
+    ("unknown_hub_model", "The Hub repo 'someone/unknown' at revision 'main' is not "
+                          "(completely) in the Hugging Face cache"),
+    ("damaged_model", "The weights file {damaged}/model.safetensors is damaged"),
+    ("bad_suffix", "cannot read 'data.xlsx': expected a .csv, .tsv or .parquet file"),
+])
+def test_errors_are_one_line_with_exit_code_2(case, message, model_dir, tables, tmp_path):
+    damaged = tmp_path / "damaged"
+    data = tables / "data.csv"
+    args = {
+        "missing_file": ("recommend", tables / "nope.csv", "--target", "species"),
+        "missing_target": ("recommend", data, "--target", "label"),
+        "one_class": ("recommend", tables / "one_class.csv", "--target", "species"),
+        "no_such_model": ("recommend", data, "--target", "species", "--model",
+                          tables / "no_model"),
+        "not_a_model": ("info", "--model", tables),
+        "unknown_hub_model": ("info", "--model", "someone/unknown"),
+        "damaged_model": ("recommend", data, "--target", "species", "--model", damaged),
+        "bad_suffix": ("recommend", tmp_path / "data.xlsx", "--target", "species"),
+    }[case]
+    if case == "damaged_model":
+        damaged.mkdir()
+        for name in ("config.json", "model.safetensors"):
+            (damaged / name).write_bytes((model_dir / name).read_bytes())
+        weights = damaged / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:5000])
+    if case == "bad_suffix":
+        (tmp_path / "data.xlsx").write_bytes(b"PK")
+    if args[0] == "recommend" and "--model" not in args:
+        args += ("--model", model_dir)
+    result = run(*args, hf_home=tmp_path / "hf")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("skllmselect: error: ")
+    assert message.format(tables=tables, damaged=damaged) in lines[0]
+
+
+def test_usage_errors_and_help_return_their_exit_codes(capsys):
+    assert main(["recommend", "data.csv"]) == 2  # --target is required
+    assert "--target" in capsys.readouterr().err
+    assert main(["recommend", "x.csv", "--target", "y", "--top-k", "0"]) == 2
+    assert "must be a positive integer" in capsys.readouterr().err
+    assert main(["--help"]) == 0
+    assert "recommend" in capsys.readouterr().out

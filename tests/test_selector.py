@@ -1,0 +1,497 @@
+"""LLMAlgorithmSelector: recommendation, cross-validated selection, delegation, errors, sklearn API.
+
+A tiny untrained model made here stands in for the bundled one: these tests are about the
+estimator's behaviour, not about the quality of its recommendations. Where a test needs a
+particular ranking or fit time, a "rigged" tiny model fixes them through its output biases.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import pickle
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skllmselect import LLMAlgorithmSelector, selector
+from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION
+from skllmselect.model import ModelConfig, SelectorTransformer
+from skllmselect.portfolio import PIPELINE_NAMES, PORTFOLIO_VERSION
+from skllmselect.tokenizer import MetaFeatureTokenizer
+from tests.conftest import make_mixed_frame
+
+torch.set_num_threads(1)
+
+TABLE_COLUMNS = ["pipeline", "predicted_score", "uncertainty", "predicted_fit_time", "estimator"]
+
+
+# ------------------------------------------------------------------------------ tiny models
+
+
+def make_tiny_model(directory, *, ranking=None, fit_times=None, uncertainty=None,
+                    seed=0) -> str:
+    """Write a tiny untrained selector model into ``directory``; return its path as str.
+
+    ``ranking`` (pipeline names, best first) makes the score head ignore its input and rank
+    those pipelines first, in that order; ``fit_times`` ({name: seconds}, others 0.01 s) and
+    ``uncertainty`` ({name: standard deviation}, others 0.1) fix the other two heads. Without
+    them, the outputs depend on the input tokens (random weights), as a real model's do.
+    """
+    rng = np.random.default_rng(seed)
+    tok = MetaFeatureTokenizer(METAFEATURE_NAMES, PIPELINE_NAMES, n_bins=8)
+    tok.fit(rng.normal(size=(64, len(METAFEATURE_NAMES))))
+    config = ModelConfig(
+        vocab_size=tok.vocab_size, sequence_length=tok.sequence_length, n_pipelines=20,
+        d_model=16, n_layers=1, n_heads=2, metafeature_names=list(METAFEATURE_NAMES),
+        pipeline_names=list(PIPELINE_NAMES), tokenizer=tok.to_dict(),
+        versions={"metafeatures": METAFEATURES_VERSION, "portfolio": PORTFOLIO_VERSION})
+    with torch.random.fork_rng():  # the test's own seed, without touching the global RNG
+        torch.manual_seed(seed)
+        network = SelectorTransformer(config)
+    with torch.no_grad():
+        # Random init gives tiny outputs; widen the score head so inputs move the ranking.
+        network.score_head.weight.mul_(50.0)
+        if ranking is not None:
+            bias = torch.full((len(PIPELINE_NAMES),), -1.0)
+            for place, name in enumerate(ranking):
+                bias[PIPELINE_NAMES.index(name)] = 10.0 - place
+            network.score_head.weight.zero_()
+            network.score_head.bias.copy_(bias * 0.01 + 0.5)
+        if fit_times is not None:
+            seconds = torch.full((len(PIPELINE_NAMES),), 0.01)
+            for name, value in fit_times.items():
+                seconds[PIPELINE_NAMES.index(name)] = value
+            network.fit_time_head.weight.zero_()
+            network.fit_time_head.bias.copy_(torch.log(seconds))
+        if uncertainty is not None:
+            std = torch.full((len(PIPELINE_NAMES),), 0.1)
+            for name, value in uncertainty.items():
+                std[PIPELINE_NAMES.index(name)] = value
+            network.log_var_head.weight.zero_()
+            network.log_var_head.bias.copy_(2 * torch.log(std))
+    network.save_pretrained(directory)
+    return str(directory)
+
+
+# A fixed folder (not a fresh temporary one) because parametrize_with_checks puts the model
+# path into the test ids, which must be the same in every run and every pytest-xdist worker.
+# Each process rewrites its models once; the content is fully determined by the arguments.
+_MODELS = Path(tempfile.gettempdir()) / f"skllmselect-test-models-{getpass.getuser()}"
+_WRITTEN: set[str] = set()
+
+
+def tiny_model_dir(name="tiny", **kwargs) -> str:
+    """Path of a tiny model, written once per process (see :func:`make_tiny_model`)."""
+    directory = _MODELS / name
+    if name not in _WRITTEN:
+        _MODELS.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=_MODELS, prefix=f".{name}-"))
+        make_tiny_model(staging, **kwargs)
+        directory.mkdir(exist_ok=True)
+        for file in staging.iterdir():  # file by file, atomically: other workers may read
+            os.replace(file, directory / file.name)
+        staging.rmdir()
+        _WRITTEN.add(name)
+    return str(directory)
+
+
+# The estimator checks use a model that always ranks logreg first: fast, and a winner with
+# predict, predict_proba, predict_log_proba and decision_function, so every delegation is
+# exercised (the random tiny model would pick a different winner per check dataset).
+CHECKS_MODEL = tiny_model_dir("checks", ranking=["logreg"])
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """A tiny untrained model whose outputs depend on the data (random weights)."""
+    return tiny_model_dir("tiny")
+
+
+@pytest.fixture(scope="session")
+def rigged_model():
+    """Factory: a tiny model with a fixed ranking and fixed predicted fit times."""
+    def make(name, **kwargs):
+        return tiny_model_dir(name, **kwargs)
+    return make
+
+
+def iris():
+    return load_iris(return_X_y=True)
+
+
+# ------------------------------------------------------------------------------ sklearn checks
+
+
+@parametrize_with_checks([LLMAlgorithmSelector(model=CHECKS_MODEL, top_k=1, cv=3)])
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")  # y=inf
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # tiny check datasets: CV warnings
+        check(estimator)
+
+
+# ------------------------------------------------------------------------------ recommend
+
+
+def test_recommend_returns_the_ranked_table_and_fits_nothing(tiny_model):
+    X, y = load_breast_cancer(return_X_y=True)
+    est = LLMAlgorithmSelector(model=tiny_model)
+    params = dict(vars(est))
+    table = est.recommend(X, y)
+
+    assert list(table.columns) == TABLE_COLUMNS
+    assert table.index.name == "rank" and list(table.index) == list(range(1, 21))
+    assert sorted(table["pipeline"]) == sorted(PIPELINE_NAMES)
+    assert table["predicted_score"].is_monotonic_decreasing
+    assert (table["uncertainty"] > 0).all() and (table["predicted_fit_time"] > 0).all()
+    for name, pipeline in zip(table["pipeline"], table["estimator"], strict=True):
+        assert list(pipeline.named_steps) == ["preprocess", "model"]
+        with pytest.raises(NotFittedError):
+            pipeline.predict(X[:1])
+        assert name in PIPELINE_NAMES
+    assert vars(est) == params  # no fitted attribute, no cached network
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+
+
+def test_network_is_loaded_once_and_not_in_init(tiny_model):
+    LLMAlgorithmSelector(model="/no/such/model")  # __init__ reads nothing
+    X, y = iris()
+    LLMAlgorithmSelector(model=tiny_model).recommend(X, y)
+    hits = selector._load_cached.cache_info().hits
+    LLMAlgorithmSelector(model=tiny_model).recommend(X, y)
+    assert selector._load_cached.cache_info().hits == hits + 1
+
+
+def test_recommendation_depends_on_the_data_not_on_column_order(tiny_model):
+    est = LLMAlgorithmSelector(model=tiny_model)
+    X, y = make_mixed_frame(n_rows=150)
+    permuted = X[list(reversed(X.columns))]
+    pd.testing.assert_frame_equal(est.recommend(X, y).drop(columns="estimator"),
+                                  est.recommend(permuted, y).drop(columns="estimator"))
+
+    X_bc, y_bc = load_breast_cancer(return_X_y=True)
+    order = np.random.default_rng(0).permutation(X_bc.shape[1])
+    table = est.recommend(X_bc, y_bc).drop(columns="estimator")
+    pd.testing.assert_frame_equal(table, est.recommend(X_bc[:, order], y_bc)
+                                  .drop(columns="estimator"))
+    # Not vacuous: another dataset gets other predictions from the same model.
+    other = est.recommend(*iris()).drop(columns="estimator")
+    assert not np.allclose(np.sort(table["predicted_score"]), np.sort(other["predicted_score"]))
+
+
+def test_large_data_is_described_by_the_rows_the_corpus_would_use(tiny_model, monkeypatch):
+    seen = {}
+    real_extract = selector.extract
+
+    def spy(X, y, **kwargs):
+        seen.update(rows=len(y), kwargs=kwargs)
+        return real_extract(X, y, **kwargs)
+
+    monkeypatch.setattr(selector, "extract", spy)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2600, 3))
+    y = np.where(X[:, 0] > 0, "yes", "no")
+    LLMAlgorithmSelector(model=tiny_model).recommend(X, y)
+    assert 1990 <= seen["rows"] <= 2010
+    assert seen["kwargs"] == {"time_budget": None, "random_state": 0}
+
+
+# ------------------------------------------------------------------------------ fit
+
+
+@pytest.mark.parametrize("kind", ["numpy", "frame_mixed", "object_array", "string_labels",
+                                  "multiclass_wine"])
+def test_fit_predict_on_each_input_kind(tiny_model, kind):
+    if kind == "numpy":
+        X, y = load_breast_cancer(return_X_y=True)
+    elif kind == "frame_mixed":
+        X, y = make_mixed_frame()
+    elif kind == "object_array":
+        frame, y = make_mixed_frame()
+        X = frame.astype(object).where(frame.notna(), np.nan).to_numpy()
+    elif kind == "string_labels":
+        X, y = iris()
+        y = np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]
+    else:
+        X, y = load_wine(return_X_y=True)
+    est = LLMAlgorithmSelector(model=tiny_model, top_k=2, cv=3, random_state=0).fit(X, y)
+
+    np.testing.assert_array_equal(est.classes_, np.unique(np.asarray(y)))
+    pred = est.predict(X[:10] if not isinstance(X, pd.DataFrame) else X.iloc[:10])
+    assert pred.shape == (10,) and set(pred) <= set(est.classes_)
+    assert est.n_features_in_ == X.shape[1]
+    assert hasattr(est, "feature_names_in_") == isinstance(X, pd.DataFrame)
+    assert list(est.meta_features_.index) == list(METAFEATURE_NAMES)
+    assert est.meta_features_["n_classes"] == len(est.classes_)
+    results = est.cv_results_
+    assert len(results["pipeline"]) == 2 and list(results["pipeline"]) == list(
+        est.recommendations_["pipeline"][:2])
+    assert est.best_pipeline_ == results["pipeline"][est.best_index_]
+    assert est.best_score_ == pytest.approx(np.max(results["mean_test_score"]))
+    assert results["rank_test_score"][est.best_index_] == 1
+    assert est.skipped_ == {}
+    assert est.best_estimator_ is not est.recommendations_.loc[
+        est.recommendations_["pipeline"] == est.best_pipeline_, "estimator"].iloc[0]
+
+
+def test_cv_results_and_scoring(rigged_model):
+    X, y = iris()
+    model = rigged_model("three", ranking=["gaussian_nb", "lda", "decision_tree_pruned"])
+    est = LLMAlgorithmSelector(model=model, top_k=3, cv=4, scoring="accuracy",
+                               random_state=0).fit(X, y)
+    results = est.cv_results_
+    assert list(results["pipeline"]) == ["gaussian_nb", "lda", "decision_tree_pruned"]
+    assert results["params"][1] == {"pipeline": "lda"}
+    assert list(results["recommendation_rank"]) == [1, 2, 3]
+    for key in ("mean_test_score", "std_test_score", "mean_fit_time", "std_fit_time",
+                "mean_score_time", "std_score_time", "split3_test_score"):
+        assert results[key].shape == (3,) and np.isfinite(results[key]).all()
+    expected = cross_val_score(clone(est.recommendations_["estimator"].iloc[1]), X, y,
+                               cv=est._make_cv(y, 0), scoring="accuracy")
+    assert results["mean_test_score"][1] == pytest.approx(expected.mean())
+    assert est.score(X, y) == pytest.approx(np.mean(est.predict(X) == y))
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_a_failing_candidate_is_passed_over(rigged_model):
+    # One training fold holds a single class: logistic regression cannot fit it, a tree can.
+    X, y = iris()
+    folds = [(np.flatnonzero(y == 0), np.flatnonzero(y != 0)), (np.arange(150), np.arange(150))]
+    model = rigged_model("fails", ranking=["logreg", "decision_tree_pruned"])
+    est = LLMAlgorithmSelector(model=model, top_k=1, cv=folds)
+    with pytest.warns(UserWarning, match="logreg.*failed|failed.*logreg"):
+        est.fit(X, y)
+    assert list(est.cv_results_["status"]) == ["failed", "ok"]
+    assert "ValueError" in est.cv_results_["error"][0]
+    assert est.best_pipeline_ == "decision_tree_pruned"
+    assert list(est.cv_results_["rank_test_score"]) == [2, 1]
+
+
+@pytest.mark.parametrize("winner, has, lacks", [
+    ("ridge", ["decision_function", "predict"], ["predict_proba", "predict_log_proba"]),
+    ("knn_5", ["predict_proba"], ["decision_function", "predict_log_proba"]),
+    ("logreg", ["predict_proba", "predict_log_proba", "decision_function"], []),
+])
+def test_methods_exist_only_when_the_best_pipeline_has_them(rigged_model, winner, has, lacks):
+    X, y = iris()
+    est = LLMAlgorithmSelector(model=rigged_model(f"first_{winner}", ranking=[winner]),
+                               top_k=1, cv=3)
+    assert all(hasattr(est, m) for m in has + lacks)  # unfitted: any pipeline may win
+    with pytest.raises(NotFittedError):
+        est.predict_proba(X)
+    est.fit(X, y)
+    assert est.best_pipeline_ == winner
+    for method in has:
+        assert hasattr(est, method)
+        np.testing.assert_allclose(getattr(est, method)(X[:5]),
+                                   getattr(est.best_estimator_, method)(X[:5]))
+    for method in lacks:
+        assert not hasattr(est, method)
+        with pytest.raises(AttributeError):
+            getattr(est, method)(X)
+
+
+def test_frame_fitted_selector_predicts_on_arrays_and_checks_names(tiny_model):
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    est = LLMAlgorithmSelector(model=tiny_model, top_k=1, cv=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(est.feature_names_in_, X.columns)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        from_array = est.predict(X.to_numpy()[:20])
+    np.testing.assert_array_equal(from_array, est.predict(X.iloc[:20]))
+    with pytest.raises(ValueError, match="feature names should match"):
+        est.predict(X.iloc[:5, ::-1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "X does not have valid feature names"
+        with pytest.raises(ValueError, match="X has 29 features, but LLMAlgorithmSelector is "
+                                             "expecting 30 features"):
+            est.predict(X.to_numpy()[:5, 1:])
+
+
+# ------------------------------------------------------------------------------ time budget
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """Every reading of the selector's clock is one second later than the last."""
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(selector, "_clock", lambda: float(next(ticks)))
+
+
+def test_time_budget_skips_candidates_predicted_too_slow(rigged_model):
+    X, y = iris()
+    model = rigged_model("slow_first", ranking=["random_forest", "gaussian_nb", "lda", "knn_5"],
+                         fit_times={"random_forest": 1e6})
+    est = LLMAlgorithmSelector(model=model, top_k=2, cv=3, time_budget=300)
+    with pytest.warns(UserWarning, match=r"skipped 1 .*random_forest \(predicted"):
+        est.fit(X, y)
+    assert list(est.skipped_) == ["random_forest"]
+    assert "time_budget" in est.skipped_["random_forest"]
+    assert list(est.cv_results_["pipeline"]) == ["gaussian_nb", "lda"]
+
+
+def test_time_budget_always_tries_one_candidate(rigged_model):
+    X, y = iris()
+    slow = {name: 1e6 for name in PIPELINE_NAMES} | {"lda": 1e5}
+    model = rigged_model("all_slow", ranking=["random_forest"], fit_times=slow)
+    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=1.0)
+    with pytest.warns(UserWarning, match="cheapest candidate was tried although over budget"):
+        est.fit(X, y)
+    assert list(est.cv_results_["pipeline"]) == ["lda"]  # the cheapest
+    assert "lda" not in est.skipped_ and len(est.skipped_) == 19
+
+
+def test_time_budget_stops_the_search_when_spent(rigged_model, fake_clock):
+    X, y = iris()
+    model = rigged_model("fast", ranking=["gaussian_nb", "lda", "knn_5"], fit_times={})
+    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=2.5)
+    with pytest.warns(UserWarning, match=r"knn_5 \(time_budget=2.5 s was used up\)"):
+        est.fit(X, y)
+    assert list(est.cv_results_["pipeline"]) == ["gaussian_nb", "lda"]
+    assert list(est.skipped_) == ["knn_5"]
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def _frame_with_inf():
+    X, y = make_mixed_frame()
+    X.loc[3, "noise"] = -np.inf
+    return X, y
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: (np.empty((0, 3)), np.array([])), ValueError, r"0 sample\(s\)"),
+    (lambda: (pd.DataFrame(index=range(5)), np.arange(5) % 2), ValueError,
+     r"0 feature\(s\).*no columns"),
+    (lambda: (pd.DataFrame({"a": []}), []), ValueError, r"0 sample\(s\).*no rows"),
+    (lambda: (np.ones((6, 2)), ["a"] * 6), ValueError, r"y has 1 class \('a'\).*at least 2"),
+    (lambda: (np.ones((4, 2)), [0, 1, np.nan, 1]), ValueError,
+     r"y has 1 missing label.*Drop those rows"),
+    (lambda: (np.ones((4, 2)), pd.Series(["a", None, "b", "a"])), ValueError,
+     "missing label"),
+    (lambda: (np.array([[1.0, np.inf], [2.0, 1.0], [0.0, 1.0]]), [0, 1, 0]), ValueError,
+     r"infinite values .* column\(s\): 1\. .*np\.nan"),
+    (_frame_with_inf, ValueError, r"infinite values .*'noise'"),
+    (lambda: (np.ones((5, 2)), [0, 1, 0, 1]), ValueError,
+     r"5 rows in X but 4 labels in y.*one class label per row"),
+    (lambda: (np.ones((5, 2)), None), ValueError, "requires y to be passed"),
+    (lambda: (np.ones((4, 2)), [0.5, 1.5, 2.5, 0.1]), ValueError, "Unknown label type"),
+    (lambda: (np.ones(5), [0, 1, 0, 1, 0]), ValueError, "Expected 2D array"),
+])
+@pytest.mark.parametrize("method", ["fit", "recommend"])
+def test_bad_data_is_refused_with_a_clear_message(tiny_model, make, error, match, method):
+    X, y = make()
+    est = LLMAlgorithmSelector(model=tiny_model)
+    with pytest.raises(error, match=match):
+        getattr(est, method)(X, y)
+
+
+def test_infinite_values_are_refused_at_predict_too(tiny_model):
+    X, y = iris()
+    est = LLMAlgorithmSelector(model=tiny_model, top_k=1, cv=3).fit(X, y)
+    X_bad = X[:3].copy()
+    X_bad[1, 2] = np.inf
+    with pytest.raises(ValueError, match=r"infinite values .* column\(s\): 2"):
+        est.predict(X_bad)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"top_k": 0}, "'top_k' parameter"),
+    ({"cv": 1}, "'cv' parameter"),
+    ({"scoring": "no_such_metric"}, "'scoring' parameter"),
+    ({"time_budget": -1}, "'time_budget' parameter"),
+])
+def test_bad_parameters_are_refused_in_fit(tiny_model, params, match):
+    X, y = iris()
+    with pytest.raises(ValueError, match=match):
+        LLMAlgorithmSelector(model=tiny_model, **params).fit(X, y)
+
+
+def test_missing_model_path_is_a_clear_error(tmp_path):
+    X, y = iris()
+    with pytest.raises(FileNotFoundError, match="No model folder at .*Pass 'bundled'"):
+        LLMAlgorithmSelector(model=str(tmp_path / "nowhere")).recommend(X, y)
+    with pytest.raises(FileNotFoundError, match="has no config.json"):
+        LLMAlgorithmSelector(model=str(tmp_path)).recommend(X, y)
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda folder: (folder / "model.safetensors").write_bytes(b"not a safetensors file"),
+     r"model\.safetensors is damaged or not a safetensors file"),
+    (lambda folder: (folder / "model.safetensors").write_bytes(
+        (folder / "model.safetensors").read_bytes()[:200]), r"model\.safetensors is damaged"),
+    (lambda folder: (folder / "config.json").write_text("{not json"),
+     r"config\.json is not valid JSON"),
+])
+def test_corrupted_model_files_are_clear_errors(tiny_model, tmp_path, damage, match):
+    folder = tmp_path / "damaged"
+    shutil.copytree(tiny_model, folder)
+    damage(folder)
+    X, y = iris()
+    with pytest.raises(ValueError, match=match) as info:
+        LLMAlgorithmSelector(model=str(folder)).recommend(X, y)
+    assert str(folder) in str(info.value)
+
+
+# ------------------------------------------------------------------------------ sklearn tools
+
+
+def test_works_in_pipeline_cross_val_score_and_grid_search(tiny_model):
+    X, y = iris()
+    est = LLMAlgorithmSelector(model=tiny_model, top_k=1, cv=3, random_state=0)
+    pipe = make_pipeline(FunctionTransformer(), est).fit(X, y)
+    assert pipe.score(X, y) > 0.8
+
+    scores = cross_val_score(clone(est), X, y, cv=3)
+    assert scores.shape == (3,) and scores.mean() > 0.8
+
+    search = GridSearchCV(clone(est), {"top_k": [1, 2]}, cv=2).fit(X, y)
+    assert search.best_params_["top_k"] in (1, 2)
+    assert len(search.best_estimator_.cv_results_["pipeline"]) == search.best_params_["top_k"]
+
+
+def test_clone_pickle_and_joblib_round_trips(tiny_model, tmp_path):
+    X, y = make_mixed_frame()
+    est = LLMAlgorithmSelector(model=tiny_model, top_k=1, cv=3, random_state=0)
+    cloned = clone(est)
+    assert cloned.get_params() == est.get_params() and not hasattr(cloned, "classes_")
+    est.fit(X, y)
+    expected = est.predict(X)
+
+    data = pickle.dumps(est)
+    assert b"SelectorTransformer" not in data  # the network is never part of the estimator
+    np.testing.assert_array_equal(pickle.loads(data).predict(X), expected)
+
+    joblib.dump(est, tmp_path / "selector.joblib")
+    restored = joblib.load(tmp_path / "selector.joblib")
+    np.testing.assert_array_equal(restored.predict(X), expected)
+    assert restored.best_pipeline_ == est.best_pipeline_
+    pd.testing.assert_series_equal(restored.meta_features_, est.meta_features_)
+    # A restored selector can still recommend (it loads the network again when needed).
+    assert len(restored.recommend(X, y)) == len(PIPELINE_NAMES)
+
+
+def test_predicted_times_and_uncertainty_are_reported_in_natural_units(rigged_model):
+    model = rigged_model("timed", ranking=["lda"], fit_times={"lda": 2.5},
+                         uncertainty={"lda": 0.03})
+    table = LLMAlgorithmSelector(model=model).recommend(*iris())
+    assert table.loc[1, "pipeline"] == "lda"
+    assert table.loc[1, "predicted_fit_time"] == pytest.approx(2.5, rel=1e-5)
+    assert table.loc[1, "uncertainty"] == pytest.approx(0.03, rel=1e-5)
+    assert table.loc[2, "predicted_fit_time"] == pytest.approx(0.01, rel=1e-5)
