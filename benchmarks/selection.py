@@ -1,0 +1,434 @@
+"""Selection quality of the bundled model against meta-learning baselines.
+
+Every baseline is trained on the corpus TRAIN split (the model's own training data) with the
+same 73 meta-features, then evaluated on two held-out benchmarks: the 55 UCI datasets
+(ground truth from ``benchmarks/ground_truth.py``) and the corpus TEST split. Also:
+masked-token perplexity of the model on the test split; leave-one-source-out (and, on
+request, leave-one-domain-out) generalisation of the cheap baselines (the model would need
+one training run per fold: not done here); and the stability of the model's recommendation
+under transformations of the data that should not matter much (the smallest UCI datasets,
+through ``LLMAlgorithmSelector.recommend``).
+
+Writes ``benchmarks/results/selection.md``, ``selection.json``, ``selection_regret.png`` and
+``selection_pred_vs_true.png``; prints the tables last. A few minutes on 2 cores::
+
+    python benchmarks/selection.py [--uci-path ../shared/data/uci] [--n-resamples 1000]
+        [--leave-one-domain-out] [--no-robustness]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # the machines this runs on have 2 cores
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from pretrain import evaluate as ev  # noqa: E402
+from pretrain.corpus import benchmark_table  # noqa: E402
+from pretrain.data import check_manifest  # noqa: E402
+from pretrain.diversity import markdown_table  # noqa: E402
+from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci  # noqa: E402
+from skllmselect import loading  # noqa: E402
+from skllmselect.portfolio import PIPELINE_NAMES  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+CORPUS = ROOT / "pretrain" / "data" / "corpus"
+MODEL = "transformer (bundled)"
+#: Robustness is measured on the datasets with the fewest rows (a fixed rule, no choice).
+N_ROBUSTNESS = 8
+
+QUALITY = [("regret@1", "regret@1", 2), ("regret@3", "regret@3", 2),
+           ("gap_closed", "gap closed", 2), ("hit@1", "hit@1", 2), ("hit@3", "hit@3", 2),
+           ("ndcg@5", "NDCG@5", 2), ("spearman", "Spearman", 2)]
+PRACTICAL = [("fail@1", "fail@1 %", 1), ("fail@3", "fail@3 %", 1),
+             ("cost@3_s", "cost@3 s", 1), ("mae", "score MAE", 2)]
+
+
+def sha(path: Path, n: int = 16) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:n]
+
+
+def fmt(summary: pd.DataFrame, columns, percent=("fail@1", "fail@3")) -> pd.DataFrame:
+    """Cells 'mean [low, high]'; '-' where a metric does not apply."""
+    out = pd.DataFrame(index=summary.index)
+    for key, label, digits in columns:
+        if key not in summary.columns.get_level_values(0):
+            continue
+        scale = 100.0 if key in percent else 1.0
+        cells = []
+        for method in summary.index:
+            mean, low, high = (summary.loc[method, (key, part)] * scale
+                               for part in ("mean", "low", "high"))
+            if not np.isfinite(mean):
+                cells.append("-")
+            elif not np.isfinite(low) or low == high:
+                cells.append(f"{mean:.{digits}f}")
+            else:
+                cells.append(f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]")
+        out[label] = cells
+    out.index.name = "method"
+    return out
+
+
+def methods(network, tokenizer) -> dict:
+    return {**ev.cheap_baselines(random_state=0), MODEL: ev.ModelScorer(network, tokenizer)}
+
+
+# ------------------------------------------------------------------------- robustness
+
+
+def _numeric(X: pd.DataFrame) -> list:
+    return [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])
+            and not pd.api.types.is_bool_dtype(X[c])]
+
+
+def perturbations(X: pd.DataFrame, y: pd.Series, seed: int = 0) -> dict:
+    """Transformed copies of (X, y) that carry the same information."""
+    from skllmselect.sampling import stratified_subsample
+
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(len(X))
+    columns = list(rng.permutation(X.columns))
+    numeric = _numeric(X)
+    affine = X.copy()
+    affine[numeric] = affine[numeric] * 3.0 + 7.0
+    exp = X.copy()
+    for c in numeric:
+        values = exp[c].astype(float)
+        if values.min() > 0:  # exp(x / max) is monotone and cannot overflow
+            exp[c] = np.exp(values / values.max())
+    half = stratified_subsample(np.asarray(y), len(y) // 2, min_per_class=2, random_state=seed)
+    return {
+        "same data again": (X, y),
+        "rows shuffled": (X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)),
+        "columns permuted": (X[columns], y),
+        "3x + 7 (numeric)": (affine, y),
+        "exp(x / max) (positive)": (exp, y),
+        "50% stratified rows": (X.iloc[half].reset_index(drop=True),
+                                y.iloc[half].reset_index(drop=True)),
+    }
+
+
+def robustness(uci_path: Path, names: list[str]) -> pd.DataFrame:
+    """Kendall tau of predicted scores (and top-1 / top-3 agreement) against the original."""
+    from scipy.stats import kendalltau
+
+    from skllmselect.selector import LLMAlgorithmSelector
+
+    selector = LLMAlgorithmSelector(random_state=0)
+    rows = []
+    for dataset in iter_uci(uci_path, names=names):
+        labelled = dataset.y.notna().to_numpy()  # as the protocol does (pretrain/runs.py)
+        X0 = dataset.X[labelled].reset_index(drop=True)
+        y0 = dataset.y[labelled].reset_index(drop=True)
+        base = selector.recommend(X0, y0).set_index("pipeline")
+        for kind, (X, y) in perturbations(X0, y0).items():
+            other = selector.recommend(X, y).set_index("pipeline")
+            a = base.loc[list(PIPELINE_NAMES), "predicted_score"].to_numpy()
+            b = other.loc[list(PIPELINE_NAMES), "predicted_score"].to_numpy()
+            rows.append({"dataset": dataset.id, "perturbation": kind,
+                         "kendall_tau": float(kendalltau(a, b).statistic),
+                         "same_top1": float(base.index[0] == other.index[0]),
+                         "top3_overlap": len(set(base.index[:3]) & set(other.index[:3])) / 3})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------- plots
+
+
+def plot_regret(per_benchmark: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(per_benchmark), figsize=(7 * len(per_benchmark), 5),
+                             sharey=False)
+    rng = np.random.default_rng(0)
+    for ax, (title, per_method) in zip(np.atleast_1d(axes), per_benchmark.items(), strict=True):
+        names = list(per_method)
+        data = [per_method[m]["regret@1"] for m in names]
+        ax.boxplot(data, orientation="horizontal", widths=0.6, showfliers=False)
+        for i, values in enumerate(data, start=1):
+            ax.scatter(values, i + rng.uniform(-0.18, 0.18, len(values)), s=8, alpha=0.5,
+                       color="tab:blue")
+            ax.scatter([np.mean(values)], [i], marker="D", color="tab:red", zorder=3, s=25)
+        ax.set_yticks(range(1, len(names) + 1), names)
+        ax.invert_yaxis()
+        ax.set_xlabel("top-1 regret (points of balanced accuracy); red diamond = mean")
+        ax.set_title(title)
+        ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_xlim(left=-0.3)
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_pred_vs_true(true: np.ndarray, predictions: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(predictions), figsize=(4.5 * len(predictions), 4.5),
+                             sharex=True, sharey=True)
+    for ax, (name, predicted) in zip(np.atleast_1d(axes), predictions.items(), strict=True):
+        ax.scatter(true.ravel(), predicted.ravel(), s=6, alpha=0.4)
+        ax.plot([0, 1], [0, 1], color="grey", lw=1)
+        mae = ev.score_mae(predicted, true).mean()
+        ax.set_title(f"{name}\nMAE {mae:.2f} points")
+        ax.set_xlabel("measured balanced accuracy (UCI, 5-fold CV)")
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(0, 1.02)
+    np.atleast_1d(axes)[0].set_ylabel("predicted")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------- main
+
+
+def group_table(groups: dict, n_resamples: int) -> pd.DataFrame:
+    """Held-out group x method -> n, regret@1, regret@3, gap closed, hit@1, Spearman."""
+    frames = []
+    for group, per_method in groups.items():
+        summary = ev.summarize(per_method, n_resamples=n_resamples)
+        table = fmt(summary, [QUALITY[0], QUALITY[1], QUALITY[2], QUALITY[3], QUALITY[6]])
+        table.insert(0, "n", summary[("n", "mean")].astype(int))
+        table.insert(0, "method", table.index)
+        table.index = pd.Index([group] * len(table), name="held out")
+        frames.append(table)
+    return pd.concat(frames)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--uci-path", type=Path, default=DEFAULT_UCI_PATH)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--model", default=loading.BUNDLED)
+    parser.add_argument("--n-resamples", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap and perplexity mask")
+    parser.add_argument("--no-robustness", action="store_true")
+    parser.add_argument("--leave-one-domain-out", action="store_true",
+                        help="also hold out each domain in turn (about 2 more minutes)")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+
+    import torch
+
+    torch.set_num_threads(1)
+    manifest = json.loads((args.corpus / "manifest.json").read_text(encoding="utf-8"))
+    check_manifest(manifest)
+    frame = pd.read_parquet(args.corpus / "corpus.parquet")
+    corpus = ev.selection_table(frame)
+    split = corpus.groups["split"].to_numpy()
+    train, test = corpus.subset(split == "train"), corpus.subset(split == "test")
+    uci_frame = benchmark_table(args.results)
+    if uci_frame is None:
+        raise SystemExit(f"No UCI ground truth under {args.results}; run "
+                         "`python benchmarks/ground_truth.py` first.")
+    uci = ev.selection_table(uci_frame)
+    network, tokenizer = loading.load(args.model)
+    network.eval()
+    model_config = network.config.to_dict()
+    trained_on = {k[len("corpus_"):]: v for k, v in model_config["versions"].items()
+                  if k.startswith("corpus_")}
+    if trained_on and trained_on != manifest.get("content_hashes"):
+        print(f"warning: the model was trained on corpus {trained_on}, this corpus is "
+              f"{manifest.get('content_hashes')}: its 'held-out' splits may not be held out.")
+
+    print(f"corpus: {len(train)} train / {len(test)} test datasets; UCI: {len(uci)} datasets")
+    timings, per_benchmark, predictions = {}, {}, {}
+    for name, target in (("UCI (55 datasets)", uci), ("corpus test split", test)):
+        t0 = time.perf_counter()
+        per_benchmark[name], predictions[name] = ev.evaluate_methods(
+            train, target, methods(network, tokenizer))
+        timings[name] = time.perf_counter() - t0
+        print(f"{name}: evaluated in {timings[name]:.0f} s")
+    summaries = {name: ev.summarize(per_method, n_resamples=args.n_resamples, seed=args.seed)
+                 for name, per_method in per_benchmark.items()}
+
+    perplexity = {
+        "corpus test split": ev.masked_perplexity(network, tokenizer, test.metafeatures,
+                                                  train_metafeatures=train.metafeatures,
+                                                  seed=args.seed),
+        "UCI": ev.masked_perplexity(network, tokenizer, uci.metafeatures,
+                                    train_metafeatures=train.metafeatures, seed=args.seed),
+    }
+
+    t0 = time.perf_counter()
+    everything = corpus  # all splits: the held-out group is never seen, whatever its split
+    generalisation = {
+        column: ev.leave_one_group_out(everything, column,
+                                       lambda: ev.cheap_baselines(random_state=0))
+        for column in ("source", "domain")
+        if column == "source" or args.leave_one_domain_out}
+    timings["leave-one-group-out"] = time.perf_counter() - t0
+    print(f"leave-one-group-out: {timings['leave-one-group-out']:.0f} s")
+
+    robust = None
+    if not args.no_robustness:
+        t0 = time.perf_counter()
+        smallest = uci_frame.sort_values(["n_rows", "dataset"])["dataset"].head(N_ROBUSTNESS)
+        robust = robustness(args.uci_path, [d.split("/", 1)[1] for d in smallest])
+        timings["robustness"] = time.perf_counter() - t0
+        print(f"robustness: {timings['robustness']:.0f} s")
+
+    # ---- tables
+    tables = {}
+    for name, summary in summaries.items():
+        tables[f"{name}: selection quality"] = fmt(summary, QUALITY)
+        tables[f"{name}: failures, cost and score error"] = fmt(summary, PRACTICAL)
+    tables["leave one source out (cheap baselines; train on all other corpus datasets)"] = \
+        group_table(generalisation["source"], args.n_resamples)
+    if "domain" in generalisation:
+        tables["leave one domain out (cheap baselines)"] = \
+            group_table(generalisation["domain"], args.n_resamples)
+    tables["masked-token perplexity of the model"] = pd.DataFrame(perplexity).T[
+        ["n_datasets", "n_masked_tokens", "perplexity", "unigram_perplexity"]].rename(
+        columns={"n_datasets": "datasets", "n_masked_tokens": "masked tokens",
+                 "perplexity": "model", "unigram_perplexity": "train unigram per feature"}
+    ).astype(float).round(2)
+    if robust is not None:
+        stats = robust.groupby("perturbation", sort=False)[
+            ["kendall_tau", "same_top1", "top3_overlap"]].agg(["mean", "min"]).round(2)
+        stats.columns = ["Kendall tau (mean)", "Kendall tau (min)", "same top-1 (share)",
+                         "same top-1 (min)", "top-3 overlap (mean)", "top-3 overlap (min)"]
+        tables[f"robustness of the model's ranking ({N_ROBUSTNESS} smallest UCI datasets)"] = \
+            stats.drop(columns="same top-1 (min)")
+
+    # ---- files
+    args.results.mkdir(parents=True, exist_ok=True)
+    plot_regret(per_benchmark, args.results / "selection_regret.png")
+    uci_predictions = predictions["UCI (55 datasets)"]
+    plot_pred_vs_true(uci.scores, {k: uci_predictions[k] for k in
+                                   (MODEL, "RF regression", "kNN (L1, k=10)", "SBS")},
+                      args.results / "selection_pred_vs_true.png")
+    elapsed = time.perf_counter() - start
+    weights = Path(loading.resolve(args.model)) if args.model != loading.BUNDLED \
+        else loading.WEIGHTS_DIR
+    provenance = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
+        "elapsed_s": round(elapsed, 1),
+        "corpus": {"path": str(args.corpus.relative_to(ROOT)) if args.corpus.is_relative_to(ROOT)
+                   else str(args.corpus), "content_hashes": manifest.get("content_hashes"),
+                   "by_split": manifest.get("by_split"), "versions": manifest.get("versions"),
+                   "parquet_sha256": sha(args.corpus / "corpus.parquet")},
+        "uci_ground_truth_sha256": sha(args.results / "uci_ground_truth.csv"),
+        "model": {"source": args.model,
+                  "weights_sha256": sha(weights / loading.WEIGHTS_NAME),
+                  **{k: model_config[k] for k in (
+                      "architecture", "d_model", "n_layers", "n_heads", "norm", "positions",
+                      "mask_missing")},
+                  "n_parameters": network.num_parameters(),
+                  "versions": model_config["versions"]},
+        "bootstrap": {"n_resamples": args.n_resamples, "seed": args.seed, "confidence": 0.95},
+        "timings_s": {k: round(v, 1) for k, v in timings.items()},
+        "robustness_datasets": (None if robust is None
+                                else sorted(robust["dataset"].unique().tolist())),
+    }
+    per_dataset = {
+        name: {"datasets": target.datasets,
+               "regret@1": {m: np.round(v["regret@1"], 4).tolist()
+                            for m, v in per_benchmark[name].items()}}
+        for name, target in (("UCI (55 datasets)", uci), ("corpus test split", test))}
+    (args.results / "selection.json").write_text(json.dumps({
+        "provenance": provenance,
+        "summaries": {name: {m: {f"{a}.{b}": (None if not np.isfinite(v) else float(v))
+                                 for (a, b), v in row.items()}
+                             for m, row in s.iterrows()} for name, s in summaries.items()},
+        "perplexity": perplexity,
+        "robustness": None if robust is None else robust.to_dict(orient="records"),
+        "per_dataset": per_dataset,
+    }, indent=1), encoding="utf-8")
+    write_markdown(args.results / "selection.md", tables, provenance)
+
+    for title, table in tables.items():
+        print(f"\n## {title}\n")
+        print(markdown_table(table))
+    print(f"\nwrote {args.results / 'selection.md'} and the plots; {elapsed:.0f} s in all")
+    return 0
+
+
+NOTES = """\
+- Every baseline is fitted on the corpus train split with the same 73 meta-features as the
+  model. Scores are the protocol's (5-fold CV balanced accuracy on at most 2,000 rows; a
+  failed or timed-out pipeline scores chance level, 1 / n_classes, which is what a user who
+  picked it gets).
+- **regret@k**: 100 x (oracle score - best true score among the method's top k), points of
+  balanced accuracy. **gap closed**: 1 - mean regret@1 / mean regret@1 of the SBS (1 =
+  oracle, 0 = SBS, < 0 worse than the SBS); interval from a paired bootstrap.
+  **hit@k**: share of datasets whose top k holds a best pipeline (ties count). **NDCG@5**:
+  gains = each pipeline's score min-max scaled within its dataset (worst 0, best 1), so it
+  measures the order within a dataset rather than how easy the dataset is. **Spearman**:
+  rank correlation of the method's order with the true scores (mean over datasets).
+- **fail@k**: share of the top-k picks whose status is not "ok" (failed or timed out).
+  **cost@3 s**: seconds the protocol spent cross-validating the top 3 picks; for the oracle,
+  all 20 pipelines (what knowing the best costs). **score MAE**: mean |predicted - measured|
+  score in points, for methods that predict scores (the SBS "predicts" each pipeline's train
+  mean: the reference).
+- **random (expected)** is the exact expectation over a uniformly random ranking, not a
+  sample. **greedy portfolio**: a static order, each pick maximising the mean best-so-far
+  score on train (its first pick is the SBS, so its regret@1 equals the SBS's).
+  **kNN (L1, k=10)**: mean scores of the 10 nearest train datasets, meta-features
+  median-imputed and robust-scaled. **RF regression**: one multi-output random forest (100
+  trees). **pairwise RF**: 190 cost-sensitive forests of 10 trees, ranked by votes.
+  Hyperparameters are fixed defaults; none was tuned on either benchmark.
+- Intervals: percentile bootstrap over datasets, 95 %, the same resamples for every method.
+- The leave-one-group-out tables train on every corpus dataset (all splits) outside the held
+  out source or domain; the transformer is not in them (it would need one training run per
+  fold). Groups of 1 to 5 datasets give very wide or no intervals.
+- Perplexity: the model's token head on the clean tokens with 15 % of the meta-feature
+  positions masked (pretrain.data.Collator, fixed seed), against a per-feature unigram of
+  the train split's bins on the same masked positions.
+- Robustness: LLMAlgorithmSelector(random_state=0).recommend on the original and on each
+  transformed copy; Kendall tau between the 20 predicted scores; mean and minimum over
+  datasets. Monotone transforms change some meta-features by design (skewness, linear
+  landmarkers), so a tau below 1 there is not necessarily an error.
+"""
+
+
+def write_markdown(path: Path, tables: dict, provenance: dict) -> None:
+    model = provenance["model"]
+    corpus = provenance["corpus"]
+    lines = [
+        "# Algorithm selection benchmark",
+        "",
+        f"Made by `python benchmarks/selection.py` on {provenance['date']} "
+        f"({provenance['machine']}, {provenance['elapsed_s']:.0f} s).",
+        "",
+        f"- Corpus: `{corpus['path']}`, splits {corpus['by_split']}, content hashes "
+        f"{corpus['content_hashes']}, corpus.parquet sha256 {corpus['parquet_sha256']}.",
+        f"- UCI ground truth: `benchmarks/results/uci_ground_truth.csv` sha256 "
+        f"{provenance['uci_ground_truth_sha256']}.",
+        f"- Model: {model['source']} (model.safetensors sha256 {model['weights_sha256']}): "
+        f"{model['architecture']}, d_model {model['d_model']}, {model['n_layers']} layers, "
+        f"{model['n_heads']} heads, {model['norm']}, {model['positions']} positions, "
+        f"{model['n_parameters']:,} parameters; versions {model['versions']}.",
+        f"- Bootstrap: {provenance['bootstrap']}.",
+        f"- Robustness datasets (fewest rows): {provenance['robustness_datasets']}.",
+        "",
+        NOTES,
+    ]
+    for title, table in tables.items():
+        lines += [f"## {title}", "", markdown_table(table), ""]
+    lines += ["![regret](selection_regret.png)", "",
+              "![predicted vs measured](selection_pred_vs_true.png)", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,703 @@
+"""Speed of LLMAlgorithmSelector: ``recommend`` latency by data size, ``fit`` against exhaustive CV.
+
+    python benchmarks/speed.py               # the full run (about 10-15 min on 2 busy cores)
+    python benchmarks/speed.py --repeats 7   # more repeats per size
+    python benchmarks/speed.py --quick       # smoke run: small sizes, 2 repeats, 3 fit datasets
+
+Two measurements, both with the bundled model and one thread (``OMP_NUM_THREADS=1``):
+
+1. ``LLMAlgorithmSelector(random_state=0).recommend(X, y)`` on seeded synthetic tables from
+   200 x 10 to 50,000 x 200 (numeric and categorical columns, missing values, 2-5 classes):
+   the median wall time of ``--repeats`` calls after one warm-up call that loads the model
+   and pymfe. Each call is split into its stages by timing the functions the selector calls
+   (input checks, the 2,000-row subsample, ``skllmselect.metafeatures.extract`` with the
+   selector's own arguments and, inside it, each pymfe group), so the split is of the very
+   calls that are timed; what is left is the network (tokenize, forward pass) and the table.
+2. ``fit(top_k=3)`` against exhaustive cross-validation of all 20 portfolio pipelines (same
+   folds: ``StratifiedKFold(5, shuffle=True, random_state=0)``, same ``balanced_accuracy``,
+   then a refit of the winner), back to back on each dataset: the time ratio, whether fit
+   chose the exhaustive winner, and the balanced accuracy it gave up (regret).
+
+Checks the issue's targets (``recommend`` at most 1 s up to 10,000 x 100 and at most 3 s up
+to 50,000 x 200; ``fit`` at most a quarter of the exhaustive time, median ratio) and writes
+``benchmarks/results/speed.md``, ``speed_latency.png`` and ``speed.json`` (every raw number,
+the load average at each measurement, versions and the model). A ``--quick`` run writes to a
+new temporary folder unless ``--out`` is given, so it never replaces the full results. Wall
+times depend on the machine's load: the report records the load average and CPU times
+(``time.process_time``) beside the wall times. Never imported by the package or the tests.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One thread everywhere, before numpy, torch or scikit-learn start their pools (NOTES.md: on
+# two cores more threads were slower, and the selector is meant to be timed on one).
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import gc  # noqa: E402
+import hashlib  # noqa: E402
+import importlib.metadata  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from pathlib import Path  # noqa: E402
+from unittest import mock  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn import datasets  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.model_selection import StratifiedKFold, cross_validate  # noqa: E402
+
+import skllmselect  # noqa: E402
+from skllmselect import loading, metafeatures, selector  # noqa: E402
+from skllmselect.portfolio import PIPELINE_NAMES, make_pipeline_by_name  # noqa: E402
+from skllmselect.selector import LLMAlgorithmSelector  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SEED = 0
+
+# (rows, columns, classes) of the synthetic tables.
+SIZES = [(200, 10, 2), (1_000, 20, 3), (2_000, 50, 5), (10_000, 100, 4), (20_000, 100, 3),
+         (50_000, 200, 5)]
+QUICK_SIZES = SIZES[:3]
+# The issue's latency targets: seconds allowed for tables up to (rows, columns).
+LATENCY_TARGETS = [((10_000, 100), 1.0), ((50_000, 200), 3.0)]
+FIT_RATIO_TARGET = 0.25
+
+REAL = {"iris": datasets.load_iris, "wine": datasets.load_wine,
+        "breast_cancer": datasets.load_breast_cancer, "digits": datasets.load_digits}
+# Synthetic tables for the fit comparison: small enough that all 20 pipelines cross-validate
+# in about a minute (NOTES.md: 18.5 s at 1,000 x 20, 148 s at 5,000 x 50, one idle core).
+FIT_SYNTHETIC = [(200, 10, 2), (1_000, 20, 3), (2_000, 50, 5)]
+QUICK_FIT = ["iris", "wine", (200, 10, 2)]
+
+
+# ------------------------------------------------------------------------------ data
+
+
+def synthetic(n_rows: int, n_cols: int, n_classes: int, seed: int = SEED):
+    """A seeded table: numeric and categorical columns, missing values, ``n_classes`` classes.
+
+    A fifth of the columns are categorical (half ``category``, half ``str`` dtype, 2-12
+    levels); the numbers are correlated Gaussians, a few of them skewed or on a large scale.
+    The class is the argmax of a noisy linear function of some numeric columns and of the
+    levels of some categorical ones. Afterwards a third of the columns lose 2-10 % of their
+    values (NaN). Returns ``(X, y)``: a DataFrame and an int array.
+    """
+    rng = np.random.default_rng([seed, n_rows, n_cols, n_classes])
+    n_cat = max(1, n_cols // 5)
+    n_num = n_cols - n_cat
+    latent = rng.standard_normal((n_rows, max(2, n_num // 4)))
+    numeric = latent @ rng.standard_normal((latent.shape[1], n_num)) * 0.5
+    numeric += rng.standard_normal((n_rows, n_num))
+    informative = rng.choice(n_num, size=max(1, n_num // 3), replace=False)
+    logits = numeric[:, informative] @ rng.standard_normal((len(informative), n_classes))
+    logits /= np.sqrt(len(informative))
+    columns = {}
+    for j in range(n_cat):
+        n_levels = int(rng.integers(2, 13))
+        codes = rng.integers(0, n_levels, size=n_rows)
+        if j % 2 == 0:  # every other categorical column carries signal
+            logits += rng.standard_normal((n_levels, n_classes))[codes] * 0.5
+        labels = np.array([f"level_{k}" for k in range(n_levels)], dtype=object)[codes]
+        columns[f"cat_{j}"] = (pd.Categorical(labels) if j % 2 == 0
+                               else pd.array(labels, dtype="str"))
+    logits += rng.gumbel(size=logits.shape) * 0.7
+    y = logits.argmax(axis=1)
+    skewed = rng.random(n_num) < 0.1
+    numeric[:, skewed] = np.exp(numeric[:, skewed])
+    numeric *= np.where(rng.random(n_num) < 0.1, 1000.0, 1.0)
+    for j in range(n_num):
+        columns[f"num_{j}"] = numeric[:, j]
+    X = pd.DataFrame(columns)
+    X = X[rng.permutation(X.columns)]
+    for name in X.columns[rng.random(n_cols) < 1 / 3]:
+        missing = rng.random(n_rows) < rng.uniform(0.02, 0.10)
+        X.loc[missing, name] = np.nan
+    return X, y
+
+
+def size_label(n_rows: int, n_cols: int) -> str:
+    return f"{n_rows:,} x {n_cols}"
+
+
+def fit_datasets(quick: bool):
+    """``(name, X, y)`` of the fit comparison."""
+    chosen = QUICK_FIT if quick else [*REAL, *FIT_SYNTHETIC]
+    for item in chosen:
+        if isinstance(item, str):
+            X, y = REAL[item](return_X_y=True, as_frame=True)
+            yield item, X, y.to_numpy()
+        else:
+            X, y = synthetic(*item)
+            yield f"synthetic {size_label(*item[:2])}", X, y
+
+
+# ------------------------------------------------------------------------------ clocks
+
+
+def load1() -> float:
+    return os.getloadavg()[0]
+
+
+class StageClock:
+    """Seconds spent in named functions while active: patched in, timed, patched out."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def timed(self, original, key):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[key(args) if callable(key) else key] += time.perf_counter() - start
+        return wrapper
+
+    @contextlib.contextmanager
+    def active(self, targets):
+        """``targets``: ``(owner, attribute, key)``; key is a name or a function of the args."""
+        with contextlib.ExitStack() as stack:
+            for owner, attribute, key in targets:
+                original = getattr(owner, attribute)
+                stack.enter_context(mock.patch.object(owner, attribute,
+                                                      self.timed(original, key)))
+            yield self
+
+
+# What recommend calls, by the names the selector and the meta-feature module look them up.
+RECOMMEND_STAGES = [
+    (selector, "_check_X", "checks"),
+    (selector, "_check_y", "checks"),
+    (selector, "_check_finite", "checks"),
+    (selector, "stratified_subsample", "subsample"),
+    (selector, "extract", "extract"),
+    (selector, "make_pipeline_by_name", "table"),
+    (metafeatures, "_as_frame", "extract: encode"),
+    (metafeatures, "_encode_target", "extract: encode"),
+    (metafeatures, "_subsample_rows", "extract: encode"),
+    (metafeatures, "_encode_columns", "extract: encode"),
+    (metafeatures, "_pymfe_group", lambda args: f"extract: {args[0]}"),
+]
+FIT_STAGES = [(LLMAlgorithmSelector, "_recommend", "recommend"),
+              (LLMAlgorithmSelector, "_cross_validate", "cross-validation")]
+
+
+@contextlib.contextmanager
+def measured():
+    """Wall and CPU seconds, and the 1-minute load average before and after, of a block."""
+    gc.collect()
+    record = {"load1_before": load1()}
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield record
+    record["wall"] = time.perf_counter() - wall
+    record["cpu"] = time.process_time() - cpu
+    record["load1_after"] = load1()
+
+
+# ------------------------------------------------------------------------------ recommend
+
+
+def time_recommend(X, y, repeats: int) -> list[dict]:
+    """``repeats`` timed calls of ``recommend``, each with its stage split."""
+    calls = []
+    for repeat in range(repeats):
+        clock = StageClock()
+        with clock.active(RECOMMEND_STAGES), measured() as record:
+            LLMAlgorithmSelector(random_state=0).recommend(X, y)
+        stages = dict(clock.seconds)
+        inside = sum(v for k, v in stages.items() if k.startswith("extract: "))
+        stages["extract: other"] = stages["extract"] - inside
+        top = ("checks", "subsample", "extract", "table")
+        stages["network"] = record["wall"] - sum(stages.get(k, 0.0) for k in top)
+        calls.append({"repeat": repeat, **record, "stages": stages})
+    return calls
+
+
+def latency_target(n_rows: int, n_cols: int) -> float:
+    for (rows, cols), seconds in LATENCY_TARGETS:
+        if n_rows <= rows and n_cols <= cols:
+            return seconds
+    return float("nan")
+
+
+def summarise_latency(size, calls) -> dict:
+    n_rows, n_cols, n_classes = size
+    walls = [c["wall"] for c in calls]
+    stage_names = sorted({k for c in calls for k in c["stages"]})
+    # The split shown is that of the median call (the lower one for an even count), so that
+    # its parts add up to its wall time; medians taken stage by stage would not.
+    middle = next(c for c in calls if c["wall"] == statistics.median_low(walls))
+    stages = {k: middle["stages"].get(k, 0.0) for k in stage_names}
+    median = statistics.median(walls)
+    target = latency_target(n_rows, n_cols)
+    return {
+        "size": size_label(n_rows, n_cols), "n_rows": n_rows, "n_cols": n_cols,
+        "n_classes": n_classes, "repeats": len(calls), "median": median,
+        "min": min(walls), "max": max(walls),
+        "cpu_median": statistics.median(c["cpu"] for c in calls),
+        "median_call": middle["repeat"], "median_call_wall": middle["wall"],
+        "stages_median": stages, "extract_share": stages["extract"] / middle["wall"],
+        "stage_by_stage_medians": {k: statistics.median(c["stages"].get(k, 0.0) for c in calls)
+                                   for k in stage_names},
+        "load1_median": statistics.median(c["load1_before"] for c in calls),
+        "target": target, "pass": bool(median <= target),
+    }
+
+
+# ------------------------------------------------------------------------------ fit
+
+
+def exhaustive(X, y) -> dict:
+    """Cross-validate every portfolio pipeline as fit does, then refit the best one."""
+    cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
+    scores, times = {}, {}
+    for name in PIPELINE_NAMES:
+        start = time.perf_counter()
+        try:
+            result = cross_validate(make_pipeline_by_name(name, random_state=SEED), X, y, cv=cv,
+                                    scoring="balanced_accuracy", error_score="raise")
+            scores[name] = float(np.mean(result["test_score"]))
+        except Exception:  # as fit does: a failing pipeline is passed over
+            scores[name] = float("nan")
+        times[name] = time.perf_counter() - start
+    best = max((s, -i, n) for i, (n, s) in enumerate(scores.items()) if np.isfinite(s))[2]
+    start = time.perf_counter()
+    clone(make_pipeline_by_name(best, random_state=SEED)).fit(X, y)
+    return {"scores": scores, "cv_seconds": times, "best": best,
+            "refit_seconds": time.perf_counter() - start}
+
+
+def compare_fit(name, X, y) -> dict:
+    """fit(top_k=3) and the exhaustive search, back to back, on one dataset."""
+    clock = StageClock()
+    with clock.active(FIT_STAGES), measured() as fit_time:
+        model = LLMAlgorithmSelector(top_k=3, random_state=0).fit(X, y)
+    with measured() as full_time:
+        full = exhaustive(X, y)
+    scores = full["scores"]
+    best_score = scores[full["best"]]
+    chosen_score = scores[model.best_pipeline_]
+    ranking = sorted((s for s in scores.values() if np.isfinite(s)), reverse=True)
+    return {
+        "dataset": name, "n_rows": X.shape[0], "n_cols": X.shape[1],
+        "n_classes": int(len(np.unique(y))),
+        "fit": {**fit_time, "stages": dict(clock.seconds), "refit": model.refit_time_,
+                "candidates": list(model.cv_results_["pipeline"]),
+                "candidate_scores": [float(s) for s in model.cv_results_["mean_test_score"]],
+                "chosen": model.best_pipeline_, "best_score": model.best_score_},
+        "exhaustive": {**full_time, **full},
+        "ratio": fit_time["wall"] / full_time["wall"],
+        "cpu_ratio": fit_time["cpu"] / full_time["cpu"],
+        "same_pipeline": model.best_pipeline_ == full["best"],
+        # A tie in score counts as finding the winner: fit cannot tell tied pipelines apart.
+        "winner_score_found": bool(chosen_score >= best_score),
+        "regret": best_score - chosen_score,
+        "chosen_exhaustive_rank": 1 + sum(s > chosen_score for s in ranking),
+        # Same folds, same seed: fit's CV score of its choice must equal the exhaustive one.
+        "scores_agree": bool(np.isclose(model.best_score_, chosen_score)),
+    }
+
+
+# ------------------------------------------------------------------------------ environment
+
+
+def environment() -> dict:
+    import torch
+
+    def version(package):
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    repo = Path(__file__).resolve().parent.parent
+
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
+                                  timeout=10, check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "machine": f"{platform.system()} {platform.machine()}, {cpu}",
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "threads": {name: os.environ.get(name) for name in
+                    ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+        | {"torch": torch.get_num_threads()},
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": None if status is None else bool(status),
+        "versions": {
+            "python": platform.python_version(), "skllmselect": skllmselect.__version__,
+            **{p: version(p) for p in ("numpy", "pandas", "scikit-learn", "scipy", "pymfe",
+                                       "torch", "threadpoolctl")},
+        },
+    }
+
+
+def model_description() -> dict:
+    info = loading.model_info(loading.BUNDLED)
+    weights = Path(info["folder"]) / loading.WEIGHTS_NAME
+    info["weights_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    info.pop("pipelines", None)
+    return info
+
+
+# ------------------------------------------------------------------------------ report
+
+
+def table(rows: list[dict], columns: list[str]) -> str:
+    """A markdown table (it also reads as plain text)."""
+    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |",
+             "| " + " | ".join("-" * w for w in widths) + " |"]
+    # Numbers to the right, words to the left.
+    numeric = [all(re.fullmatch(r"[-+<=.,%x\d ]+s?", r[i]) for r in cells)
+               for i in range(len(columns))]
+    lines += ["| " + " | ".join(v.rjust(w) if right else v.ljust(w)
+                                for v, w, right in zip(r, widths, numeric, strict=True)) + " |"
+              for r in cells]
+    return "\n".join(lines)
+
+
+def latency_table(latency: list[dict]) -> str:
+    rows = []
+    for s in latency:
+        st = s["stages_median"]
+        rows.append({
+            "size (rows x cols)": s["size"], "classes": s["n_classes"],
+            "median s": f"{s['median']:.3f}", "min-max s": f"{s['min']:.2f}-{s['max']:.2f}",
+            "CPU s": f"{s['cpu_median']:.3f}",
+            "checks": f"{st.get('checks', 0):.3f}", "subsample": f"{st.get('subsample', 0):.3f}",
+            "extract": f"{st['extract']:.3f}", "extract share": f"{s['extract_share']:.0%}",
+            "rest": f"{s['median_call_wall'] - st['extract']:.3f}",
+            "load1": f"{s['load1_median']:.1f}",
+            "target": f"<= {s['target']:g} s", "result": "pass" if s["pass"] else "FAIL",
+        })
+    return table(rows, list(rows[0]))
+
+
+def extract_table(latency: list[dict]) -> str:
+    groups = ["encode", *metafeatures._PYMFE_GROUPS, "other"]
+    rows = []
+    for s in latency:
+        st = s["stages_median"]
+        row = {"size (rows x cols)": s["size"], "extract": f"{st['extract']:.3f}"}
+        row |= {g: f"{st.get('extract: ' + g, 0.0):.3f}" for g in groups}
+        row |= {"network": f"{st['network']:.3f}", "table": f"{st.get('table', 0):.3f}"}
+        rows.append(row)
+    return table(rows, list(rows[0]))
+
+
+def fit_table(fits: list[dict]) -> str:
+    rows = [{
+        "dataset": f["dataset"], "rows x cols": f"{f['n_rows']:,} x {f['n_cols']}",
+        "fit s": f"{f['fit']['wall']:.1f}", "exhaustive s": f"{f['exhaustive']['wall']:.1f}",
+        "ratio": f"{f['ratio']:.3f}", "CPU ratio": f"{f['cpu_ratio']:.3f}",
+        "fit chose": f["fit"]["chosen"], "exhaustive winner": f["exhaustive"]["best"],
+        "same": "yes" if f["same_pipeline"] else ("tie" if f["winner_score_found"] else "no"),
+        "rank": f["chosen_exhaustive_rank"], "regret": f"{f['regret']:.4f}",
+    } for f in fits]
+    return table(rows, list(rows[0]))
+
+
+def targets_table(latency: list[dict], fits: list[dict], quick: bool) -> tuple[str, list]:
+    rows = []
+    for (rows_max, cols_max), seconds in LATENCY_TARGETS:
+        lower = [t for t in LATENCY_TARGETS if t[1] < seconds]
+        covered = [s for s in latency if latency_target(s["n_rows"], s["n_cols"]) == seconds]
+        scope = (f"up to {size_label(rows_max, cols_max)}" if not lower else
+                 f"above {size_label(*lower[-1][0])}, up to {size_label(rows_max, cols_max)}")
+        worst = max(covered, key=lambda s: s["median"]) if covered else None
+        largest = max((s["n_rows"] * s["n_cols"] for s in covered), default=0)
+        measured_all = largest == rows_max * cols_max
+        # The target is on wall time; the CPU time says what an idle core would likely give.
+        worst_cpu = max((s["cpu_median"] for s in covered), default=float("nan"))
+        rows.append({
+            "target": f"recommend median <= {seconds:g} s, {scope}",
+            "measured": (f"worst {worst['median']:.3f} s wall ({worst['size']}); "
+                         f"worst CPU time {worst_cpu:.3f} s" if worst else "not measured"),
+            "result": ("not measured" if not worst else
+                       ("pass" if worst["median"] <= seconds else "FAIL")
+                       + f" (CPU time: {'pass' if worst_cpu <= seconds else 'FAIL'})"
+                       + ("" if measured_all else " (largest size not run)")),
+        })
+    if fits:
+        ratios = [f["ratio"] for f in fits]
+        median = statistics.median(ratios)
+        rows.append({
+            "target": f"fit(top_k=3) <= {FIT_RATIO_TARGET:g} x exhaustive (median ratio)",
+            "measured": f"median {median:.3f} (range {min(ratios):.3f}-{max(ratios):.3f}; "
+                        f"CPU {statistics.median(f['cpu_ratio'] for f in fits):.3f})",
+            "result": "pass" if median <= FIT_RATIO_TARGET else "FAIL",
+        })
+    if quick:
+        for row in rows:
+            row["result"] += " (quick run)"
+    return table(rows, ["target", "measured", "result"]), rows
+
+
+def plot(latency: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = np.array([s["n_rows"] * s["n_cols"] for s in latency], dtype=float)
+    total = np.array([s["median"] for s in latency])
+    extract = np.array([s["stages_median"]["extract"] for s in latency])
+    low = total - np.array([s["min"] for s in latency])
+    high = np.array([s["max"] for s in latency]) - total
+    fig, (ax, bars) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [3, 2]})
+    ax.errorbar(cells, total, yerr=[low, high], marker="o", capsize=3,
+                label="recommend (median, min-max)")
+    ax.plot(cells, extract, marker="s", label="meta-feature extraction (extract)")
+    ax.plot(cells, np.maximum(total - extract, 1e-3), marker="^", label="the rest")
+    for i, (x, t, s) in enumerate(zip(cells, total, latency, strict=True)):
+        below = i % 2 == 1  # alternate, so that neighbouring sizes do not overlap
+        ax.annotate(f"{s['size']}\n{s['extract_share']:.0%} extract", (x, t),
+                    textcoords="offset points", xytext=(0, -10 if below else 8), ha="center",
+                    va="top" if below else "bottom", fontsize=7)
+    for ((rows, cols), seconds), style in zip(LATENCY_TARGETS, (":", "--"), strict=True):
+        ax.axhline(seconds, color="grey", linestyle=style, linewidth=1,
+                   label=f"target: {seconds:g} s up to {rows:,} x {cols}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(top=max(total.max(), LATENCY_TARGETS[-1][1]) * 2)
+    ax.set_xlim(cells.min() / 2, cells.max() * 2)
+    ax.set_xlabel("table size (rows x columns, cells)")
+    ax.set_ylabel("seconds (wall)")
+    ax.set_title("LLMAlgorithmSelector.recommend latency")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
+    ax.grid(True, which="both", alpha=0.3)
+
+    parts = ["checks", "subsample", "extract: encode", *(f"extract: {g}" for g in
+             metafeatures._PYMFE_GROUPS), "extract: other", "network", "table"]
+    left = np.zeros(len(latency))
+    colours = [plt.get_cmap("tab20").colors[i] for i in (*range(0, 20, 2), 1, 3)]
+    for part, colour in zip(parts, colours, strict=False):
+        share = np.array([s["stages_median"].get(part, 0.0) for s in latency]) / total
+        share = np.clip(share, 0, None)
+        bars.barh(range(len(latency)), share, left=left, label=part, color=colour)
+        left += share
+    bars.set_yticks(range(len(latency)), [s["size"] for s in latency], fontsize=8)
+    bars.invert_yaxis()
+    bars.set_xlabel("share of the median call's wall time")
+    bars.set_title("where the time goes")
+    bars.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def markdown(result: dict, tables: dict) -> str:
+    env, model = result["environment"], result["model"]
+    loads = result["load"]
+    arch = model["architecture"]
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    quick = " (quick smoke run: not the reference numbers)" if result["quick"] else ""
+    lines = [
+        f"# Speed of LLMAlgorithmSelector{quick}",
+        "",
+        f"Written by `benchmarks/speed.py`{' --quick' if result['quick'] else ''} on "
+        f"{env['date']} in {result['total_seconds'] / 60:.1f} min.",
+        "",
+        "## Machine and load",
+        "",
+        f"- Machine: {env['machine']}; {env['cpu_count']} CPUs ({env['cpus_usable']} usable "
+        "by this process); threads: "
+        + ", ".join(f"{k}={v}" for k, v in env["threads"].items()) + ".",
+        f"- Load average (1, 5, 15 min) at start {_triple(loads['start'])}, at end "
+        f"{_triple(loads['end'])}; the 1-min load at the measurements: median "
+        f"{loads['median_1min']:.2f}, range {loads['min_1min']:.2f}-{loads['max_1min']:.2f}. "
+        "Above the CPU count, other processes were competing for the cores and wall times "
+        "are inflated: compare the CPU-time columns.",
+        f"- Versions: {versions}.",
+        f"- Code: git {env['git_commit']}{' (uncommitted changes)' if env['git_dirty'] else ''}.",
+        f"- Model: {model['source']} ({model['folder']}), revision {model['revision']}, "
+        f"commit {model['commit']}, weights sha256 {model['weights_sha256'][:16]}; "
+        f"{arch['architecture']}, d_model {arch['d_model']}, {arch['n_layers']} layers, "
+        f"{model['n_parameters']:,} parameters, {', '.join(model['dtypes'])}; "
+        f"{model['n_metafeatures']} meta-features, {model['n_pipelines']} pipelines; "
+        f"trained with {_versions(model['versions'])}. "
+        f"Shipped weights: {model['training'].get('shipped weights', 'not stated')}",
+        "",
+        "## Targets",
+        "",
+        tables["targets"],
+        "",
+        "## recommend latency",
+        "",
+        f"`LLMAlgorithmSelector(random_state=0).recommend(X, y)`, bundled model, median of "
+        f"{result['repeats']} calls per size after one warm-up call "
+        f"({result['warmup_seconds']:.2f} s: loads the network and imports pymfe). Synthetic "
+        "tables (seeded): a fifth of the columns categorical, a third of the columns with "
+        "2-10 % missing values. The split, in seconds, is that of the median call (its "
+        "parts add up to its time): `checks` = input validation, "
+        "`subsample` = the selector's stratified 2,000-row subsample, `extract` = "
+        "`skllmselect.metafeatures.extract` as the selector calls it (`time_budget=None, "
+        "random_state=0`), `rest` = everything else (network, table). `load1` is the 1-min "
+        "load average before the calls.",
+        "",
+        tables["latency"],
+        "",
+        "Inside the median call (seconds): `encode` = reading the table, the 1,000-row "
+        "subsample and the column encoding; one column per pymfe group; `network` = "
+        "tokenizer and forward pass; `table` = building the 20 unfitted pipelines.",
+        "",
+        tables["extract"],
+        "",
+        "![latency](speed_latency.png)",
+        "",
+    ]
+    if result["fits"]:
+        lines += [
+            "## fit(top_k=3) against exhaustive cross-validation",
+            "",
+            "Back to back on each dataset: `LLMAlgorithmSelector(top_k=3, random_state=0)"
+            ".fit(X, y)` (the model already loaded; meta-features, 3 candidates, refit), then "
+            "all 20 pipelines with the same folds (`StratifiedKFold(5, shuffle=True, "
+            "random_state=0)`) and `balanced_accuracy`, and a refit of the winner. `ratio` = "
+            "fit wall time / exhaustive wall time (`CPU ratio` the same in CPU time); `same`: "
+            "fit chose the exhaustive winner (`tie`: another pipeline with the same score); "
+            "`rank` of fit's choice among the 20; `regret` = the exhaustive winner's score "
+            "minus the score of fit's choice.",
+            "",
+            tables["fit"],
+            "",
+            f"fit's CV score of its choice equals the exhaustive score of that pipeline on "
+            f"{sum(f['scores_agree'] for f in result['fits'])} of {len(result['fits'])} "
+            "datasets (same folds, same seeds).",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _triple(values) -> str:
+    return "/".join(f"{v:.2f}" for v in values)
+
+
+def _versions(versions: dict) -> str:
+    keep = ("numpy", "scikit-learn", "torch", "metafeatures", "portfolio", "tokenizer")
+    return ", ".join(f"{k} {versions[k]}" for k in keep if k in versions)
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: the 3 smallest sizes, 2 repeats, 3 fit datasets")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed recommend calls per size (default 5, 2 with --quick)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for speed.md/.json/_latency.png (default "
+                             "benchmarks/results; a new temporary folder with --quick)")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (2 if args.quick else 5)
+    if repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {repeats}")
+    out = args.out or (Path(tempfile.mkdtemp(prefix="speed-")) if args.quick else RESULTS)
+    out.mkdir(parents=True, exist_ok=True)
+    warnings.filterwarnings("ignore")  # convergence warnings of the pipelines, pymfe's notes
+
+    started = time.perf_counter()
+    loads = [os.getloadavg()]
+    env = environment()
+    model = model_description()
+    print(f"speed: {env['date']}, load {_triple(loads[0])}, {env['cpu_count']} CPUs; "
+          f"writing to {out}", flush=True)
+
+    X, y = synthetic(*SIZES[0])
+    with measured() as warmup:
+        LLMAlgorithmSelector(random_state=0).recommend(X, y)
+    print(f"warm-up recommend (loads the model, imports pymfe): {warmup['wall']:.2f} s",
+          flush=True)
+
+    latency, raw_latency = [], []
+    for size in QUICK_SIZES if args.quick else SIZES:
+        X, y = synthetic(*size)
+        calls = time_recommend(X, y, repeats)
+        loads += [(c["load1_before"],) for c in calls]
+        summary = summarise_latency(size, calls)
+        latency.append(summary)
+        raw_latency.append({"size": summary["size"], "calls": calls})
+        print(f"recommend {summary['size']:>12}: median {summary['median']:.3f} s, extract "
+              f"{summary['extract_share']:.0%}, load {summary['load1_median']:.1f}", flush=True)
+        del X, y
+
+    fits = []
+    for name, X, y in fit_datasets(args.quick):
+        record = compare_fit(name, X, y)
+        loads += [(record["fit"]["load1_before"],), (record["exhaustive"]["load1_before"],)]
+        fits.append(record)
+        print(f"fit {name:>24}: {record['fit']['wall']:.1f} s vs exhaustive "
+              f"{record['exhaustive']['wall']:.1f} s (ratio {record['ratio']:.3f}), chose "
+              f"{record['fit']['chosen']}, winner {record['exhaustive']['best']}", flush=True)
+
+    loads.append(os.getloadavg())
+    ones = [entry[0] for entry in loads]
+    targets, target_rows = targets_table(latency, fits, args.quick)
+    tables = {"targets": targets, "latency": latency_table(latency),
+              "extract": extract_table(latency), "fit": fit_table(fits) if fits else ""}
+    result = {
+        "quick": args.quick, "repeats": repeats, "total_seconds": time.perf_counter() - started,
+        "environment": env, "model": model,
+        "load": {"start": loads[0], "end": loads[-1], "median_1min": statistics.median(ones),
+                 "min_1min": min(ones), "max_1min": max(ones)},
+        "warmup_seconds": warmup["wall"], "targets": target_rows,
+        "latency": latency, "latency_calls": raw_latency, "fits": fits,
+        "fit_ratio_median": statistics.median(f["ratio"] for f in fits) if fits else None,
+    }
+    plot(latency, out / "speed_latency.png")
+    (out / "speed.md").write_text(markdown(result, tables))
+    (out / "speed.json").write_text(json.dumps(result, indent=1, default=_json_default) + "\n")
+
+    print(f"\nwrote {out / 'speed.md'}, speed_latency.png, speed.json; total "
+          f"{result['total_seconds'] / 60:.1f} min; load average start {_triple(loads[0])}, "
+          f"end {_triple(loads[-1])}, 1-min median {result['load']['median_1min']:.2f}\n")
+    print("recommend latency (seconds)\n" + tables["latency"] + "\n")
+    print("inside the median call (seconds)\n" + tables["extract"] + "\n")
+    if fits:
+        print("fit(top_k=3) vs exhaustive CV of 20 pipelines\n" + tables["fit"] + "\n")
+    print("targets\n" + tables["targets"])
+    return 0
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
