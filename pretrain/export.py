@@ -134,12 +134,16 @@ def plot_training(run_dir, path) -> Path | None:
 
 def model_card(summary: dict, config: dict, which: str, megabytes: float) -> str:
     """The weights' README.md, from the run's own numbers."""
-    best = summary.get("best_eval") or summary.get("eval") or {}
+    best = summary.get("best_eval") if which == "best_model" else None
+    best = best or summary.get("eval") or {}
     versions = config.get("versions", {})
     arch = (f"{config['architecture']}, d_model {config['d_model']}, {config['n_layers']} "
             f"layers, {config['n_heads']} heads, {config['norm']} ({config['norm_position']}-"
             f"norm), {config['activation']}, {config['positions']} positions")
 
+    shipped = (f"the run's best model on validation top-1 regret (step {summary.get('best_step')}"
+               f" of {summary['steps']})" if which == "best_model"
+               else f"the run's final model (step {summary['steps']})")
     hashes = ", ".join(f"{k[7:]} {v}" for k, v in versions.items() if k.startswith("corpus_"))
     libraries = ", ".join(f"{k} {v}" for k, v in versions.items() if not k.startswith("corpus_"))
 
@@ -162,8 +166,7 @@ cross-validated balanced accuracy, its uncertainty and the fit time of each of
 
 - Network: {arch}; {summary['n_parameters']:,} parameters
   ({summary['n_parameters_non_embedding']:,} without embeddings); {megabytes:.1f} MB.
-- Shipped weights: the run's `{which}` (lowest validation top-1 regret, at step
-  {summary.get('best_step')} of {summary['steps']}).
+- Shipped weights: {shipped}.
 - Training: {summary['steps']:,} steps, {summary['tokens']:,} tokens, on {summary['device']}
   in {summary['precision']}, {summary['elapsed_s']:.0f} s; {summary['skips']} skipped steps,
   {summary['rollbacks']} rollbacks. Log and plot: `pretrain/data/training/`.

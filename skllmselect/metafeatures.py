@@ -16,7 +16,9 @@ from skllmselect.sampling import stratified_subsample
 
 # Bump whenever a name, its order, or the way a value is computed changes: a model trained on
 # one version's vectors must not be fed another's.
-METAFEATURES_VERSION = "1"
+# 2: rows put in a content-defined order before subsampling and pymfe (version 1 depended on
+#    the row order through the subsample and the landmarking folds).
+METAFEATURES_VERSION = "2"
 
 # The vector's layout, a contract with every stored corpus and trained model, so it is written
 # out here rather than computed from whatever pymfe offers. Groups come in extraction order
@@ -247,7 +249,10 @@ def extract(
     _check_arguments(max_rows, max_cols, time_budget, random_state)
     frame, is_cat = _as_frame(X)
     codes, class_counts = _encode_target(y, n_rows=frame.shape[0])
-    rows = _subsample_rows(codes, max_rows, random_state)
+    # Rows in an order fixed by their content, so that the subsample and pymfe's folds (and
+    # with them landmarking and the model-based features) do not depend on the row order.
+    order = _canonical_row_order(frame, codes)
+    rows = order[_subsample_rows(codes[order], max_rows, random_state)]
     columns, values = _encode_columns(frame, is_cat, rows)
 
     n_rows, n_cols = frame.shape
@@ -444,6 +449,24 @@ def _encode_target(y, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
             "Meta-features describe a classification task: pass labels of two or more classes."
         )
     return codes.ravel(), counts
+
+
+def _canonical_row_order(frame: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
+    """A permutation of the rows that depends on their content alone.
+
+    Rows are sorted by a hash of their cells and class. The cell hashes are summed (modulo
+    2**64), so the key ignores column order and names as well; identical rows tie, and their
+    order cannot matter. About 15 ms at 10,000 x 100 and 80 ms at 50,000 x 200 here.
+    """
+    key = codes.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    for j in range(frame.shape[1]):
+        col = frame.iloc[:, j]
+        try:
+            hashed = pd.util.hash_pandas_object(col, index=False).to_numpy()
+        except TypeError:  # unhashable cells (lists, dicts): hash their text
+            hashed = pd.util.hash_pandas_object(col.astype(str), index=False).to_numpy()
+        key += hashed
+    return np.argsort(key, kind="stable")
 
 
 def _subsample_rows(codes: np.ndarray, max_rows: int, random_state: int) -> np.ndarray:

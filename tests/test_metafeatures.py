@@ -105,6 +105,19 @@ def test_numpy_global_random_state_is_left_alone(mixed):
     np.testing.assert_array_equal(np.random.random(3), expected)  # noqa: NPY002
 
 
+@pytest.mark.parametrize("max_rows", [1000, 60])
+def test_row_order_does_not_change_the_vector(max_rows):
+    """Version 1 changed 10-14 landmarking and model-based values under a row shuffle."""
+    frame, y = mixed_frame(seed=2)
+    order = np.random.default_rng(3).permutation(len(frame))
+    shuffled = frame.iloc[order].reset_index(drop=True)
+    original = extract(frame, y, max_rows=max_rows)
+    # max_rows=60 subsamples: the same rows must be drawn from the shuffled copy.
+    np.testing.assert_array_equal(
+        extract(shuffled, np.asarray(y)[order], max_rows=max_rows), original)
+    assert np.isfinite(original).mean() > 0.9
+
+
 @pytest.mark.parametrize("max_cols", [50, 4])
 def test_column_permutation_gives_the_identical_vector(max_cols):
     frame, y = mixed_frame(seed=1)
