@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from skllmselect.cli import main
-from skllmselect.metafeatures import METAFEATURE_NAMES
+from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION
 from skllmselect.portfolio import PIPELINE_NAMES
 from tests.test_hub import save_tiny_model
 
@@ -136,7 +136,7 @@ def test_info_describes_the_model(model_dir):
     assert fields["parameters"].startswith("16,284 (")
     assert fields["inputs"].startswith(f"{len(METAFEATURE_NAMES)} meta-features, 8 bins")
     assert fields["pipelines"].startswith("20: logreg,")
-    assert fields["versions"] == "metafeatures 1, portfolio 1"
+    assert fields["versions"] == f"metafeatures {METAFEATURES_VERSION}, portfolio 1"
     assert fields["compatible"] == "yes"
     assert fields["training"].startswith("50 steps, 9,000 tokens")  # from the model card
     assert ["validation", "top-1 regret (balanced accuracy): model 0.0123, single best "
