@@ -43,7 +43,7 @@ corpus: $(BIN)/.installed
 # (about 40 min on one CPU thread in bf16; 3 min on a GPU). Resumes from its checkpoints.
 train: $(BIN)/.installed
 	$(BIN)/python -m pretrain train --preset small --precision bf16 --out runs/small
-	$(BIN)/python -m pretrain export --run runs/small
+	$(BIN)/python -m pretrain export --run runs/small --final
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
