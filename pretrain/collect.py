@@ -201,8 +201,12 @@ def write_index(outcomes: list[dict], out_dir: Path, *, wall_time: float, new: i
     return report
 
 
-def iter_collection(path) -> Iterable[Dataset]:
-    """Yield the curated datasets listed in ``path/index.json``, in collection order."""
+def iter_collection(path, keep=None) -> Iterable[Dataset]:
+    """Yield the curated datasets listed in ``path/index.json``, in collection order.
+
+    ``keep(entry)``, given an index entry (``id``, ``table``, ``provenance``), chooses which
+    to read: tables it rejects are never loaded.
+    """
     path = Path(path)
     index_file = path / INDEX
     if not index_file.is_file():
@@ -210,6 +214,8 @@ def iter_collection(path) -> Iterable[Dataset]:
             f"No {INDEX} in {path}: run `python -m pretrain collect --out {path}` first."
         )
     for entry in json.loads(index_file.read_text())["datasets"]:
+        if keep is not None and not keep(entry):
+            continue
         frame = pd.read_parquet(path / "tables" / entry["table"])
         y = frame.pop(TARGET_COLUMN)
         yield Dataset(entry["id"], frame, y, entry["provenance"])

@@ -41,9 +41,10 @@ def todo_list(collection, runs_dir, *, reverse: bool = False) -> list[dict]:
 
     recorded = {r["dataset"] for r in read_records(runs_dir)} if Path(runs_dir).is_dir() else set()
     entries = []
-    for dataset in iter_collection(collection):
-        if dataset.provenance.get("source") != "synthetic" or dataset.id in recorded:
-            continue
+
+    def wanted(entry) -> bool:  # decided from the index: other tables are never read
+        return entry["provenance"].get("source") == "synthetic" and entry["id"] not in recorded
+    for dataset in iter_collection(collection, keep=wanted):
         entries.append({"id": dataset.id, "generator": dataset.provenance["generator"],
                         "seed": dataset.provenance["seed"],
                         "fingerprint": runs.fingerprint(dataset.X, dataset.y)})
