@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 UCI ?= ../shared/data/uci
 
-.PHONY: test lint demo ground-truth corpus train clean
+.PHONY: test lint demo docs docs-serve ground-truth corpus train clean
 
 # torch first, pinned: a looser requirement would download a several-GB CUDA build.
 $(BIN)/.installed: pyproject.toml
@@ -19,6 +19,15 @@ lint: $(BIN)/.installed
 
 test: lint
 	OMP_NUM_THREADS=1 $(BIN)/pytest -q --durations=10
+
+# The documentation site into site/, strict: a broken link, anchor, include or docstring fails
+# (tests/test_docs.py runs the same build in `make test`). NO_MKDOCS_2_WARNING silences
+# mkdocs-material's banner about MkDocs 2.0, which is not a build warning.
+docs: $(BIN)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(BIN)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 # The bundled model on scikit-learn's breast cancer data: ranking, fit of the top 3, wall
 # times, and benchmarks/results/demo.png (matplotlib comes with the [test] extra, via [plot]).
@@ -40,10 +49,10 @@ corpus: $(BIN)/.installed
 		--metafeatures work/metafeatures --out pretrain/data/corpus --n-jobs 2
 
 # Train the shipped preset on the committed corpus, then export it into skllmselect/weights/
-# (about 40 min on one CPU thread in bf16; 3 min on a GPU). Resumes from its checkpoints.
+# (about 14 min on one CPU thread in bf16 here; see pretrain/README). Resumes from checkpoints.
 train: $(BIN)/.installed
 	$(BIN)/python -m pretrain train --preset small --precision bf16 --out runs/small
 	$(BIN)/python -m pretrain export --run runs/small --final
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info site
