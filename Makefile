@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 UCI ?= ../shared/data/uci
 
-.PHONY: test lint demo docs docs-serve ground-truth corpus train clean
+.PHONY: test lint demo docs docs-serve ground-truth peers corpus train clean
 
 # torch first, pinned: a looser requirement would download a several-GB CUDA build.
 $(BIN)/.installed: pyproject.toml
@@ -37,6 +37,10 @@ demo: $(BIN)/.installed
 # Every portfolio pipeline on the 55 UCI datasets (about 5 minutes on 2 cores).
 ground-truth: $(BIN)/.installed
 	$(BIN)/python benchmarks/ground_truth.py --uci-path $(UCI) --n-jobs 2
+
+# skllmselect against FLAML and LazyPredict on the 55 UCI datasets (about 2 hours; resumes).
+peers: $(BIN)/.installed
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/peers.py --uci-path $(UCI)
 
 # The pretraining corpus (hours on 2 cores; every step resumes where it stopped).
 # A committed corpus is restored first, so only what is missing is computed.
