@@ -18,7 +18,9 @@ from skllmselect.sampling import stratified_subsample
 # one version's vectors must not be fed another's.
 # 2: rows put in a content-defined order before subsampling and pymfe (version 1 depended on
 #    the row order through the subsample and the landmarking folds).
-METAFEATURES_VERSION = "2"
+# 3: the row order refines row and column keys together (version 2's key tied on 0/1 tables,
+#    whose values then still depended on the caller's row order).
+METAFEATURES_VERSION = "3"
 
 # The vector's layout, a contract with every stored corpus and trained model, so it is written
 # out here rather than computed from whatever pymfe offers. Groups come in extraction order
@@ -454,19 +456,48 @@ def _encode_target(y, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
 def _canonical_row_order(frame: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
     """A permutation of the rows that depends on their content alone.
 
-    Rows are sorted by a hash of their cells and class. The cell hashes are summed (modulo
-    2**64), so the key ignores column order and names as well; identical rows tie, and their
-    order cannot matter. About 15 ms at 10,000 x 100 and 80 ms at 50,000 x 200 here.
+    Rows are sorted by a key built from their cells and class that ignores row order, column
+    order and names. A plain sum of cell hashes (version 2) is not enough: in a 0/1 table it
+    only counts a row's ones, so most rows tied and kept the caller's order. Here each cell's
+    hash is salted with its column's key, and column and row keys refine each other for
+    ``_REFINE_ROUNDS`` rounds (Weisfeiler-Lehman colour refinement on the bipartite
+    row-column graph): a column's key is the multiset of (cell, row key) down the column, a
+    row's key the multiset of (cell, column key) along the row. Every sum is commutative, so
+    no order leaks in; rows that still tie are identical or symmetric, and either way their
+    order cannot change what is drawn. About 0.05 s at 10,000 x 100 and 0.5 s at 50,000 x
+    200 here, most of it pandas' cell hashing.
     """
-    key = codes.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    for j in range(frame.shape[1]):
+    n_rows, n_cols = frame.shape
+    cells = np.empty((n_rows, n_cols), dtype=np.uint64, order="F")  # columns contiguous
+    for j in range(n_cols):
         col = frame.iloc[:, j]
         try:
-            hashed = pd.util.hash_pandas_object(col, index=False).to_numpy()
+            cells[:, j] = pd.util.hash_pandas_object(col, index=False).to_numpy()
         except TypeError:  # unhashable cells (lists, dicts): hash their text
-            hashed = pd.util.hash_pandas_object(col.astype(str), index=False).to_numpy()
-        key += hashed
-    return np.argsort(key, kind="stable")
+            cells[:, j] = pd.util.hash_pandas_object(col.astype(str), index=False).to_numpy()
+    row_key = _mix64(codes.astype(np.uint64) + np.uint64(1))
+    # Column by column: cache-sized temporaries were 3x faster than whole-matrix ones.
+    for _ in range(_REFINE_ROUNDS):
+        col_key = np.array(
+            [_mix64(cells[:, j] ^ row_key).sum(dtype=np.uint64) for j in range(n_cols)],
+            dtype=np.uint64)
+        salt = _mix64(col_key)  # arrays wrap silently; numpy scalars would warn on overflow
+        total = np.zeros(n_rows, dtype=np.uint64)
+        for j in range(n_cols):
+            total += _mix64(cells[:, j] + salt[j])
+        row_key = _mix64(row_key ^ total)
+    return np.argsort(row_key, kind="stable")
+
+
+_REFINE_ROUNDS = 2
+
+
+def _mix64(x):
+    """A multiply-xorshift-multiply hash (splitmix64's constants), elementwise, wrapping."""
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(32)
+    x *= np.uint64(0x94D049BB133111EB)
+    return x
 
 
 def _subsample_rows(codes: np.ndarray, max_rows: int, random_state: int) -> np.ndarray:

@@ -118,6 +118,21 @@ def test_row_order_does_not_change_the_vector(max_rows):
     assert np.isfinite(original).mean() > 0.9
 
 
+def test_binary_table_row_and_column_order_do_not_change_the_vector():
+    """Version 2 summed cell hashes, which in a 0/1 table only count a row's ones: rows tied,
+    kept the caller's order, and the subsample and landmarking folds followed it."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame((rng.random((600, 8)) < 0.5).astype(int),
+                         columns=[f"bit{i}" for i in range(8)])
+    y = (frame["bit0"] ^ frame["bit1"]).to_numpy()
+    original = extract(frame, y, max_rows=150)
+    for seed in range(2):
+        order = np.random.default_rng(seed).permutation(len(frame))
+        columns = np.random.default_rng(seed + 5).permutation(frame.shape[1])
+        shuffled = frame.iloc[order, columns].reset_index(drop=True)
+        np.testing.assert_array_equal(extract(shuffled, y[order], max_rows=150), original)
+
+
 @pytest.mark.parametrize("max_cols", [50, 4])
 def test_column_permutation_gives_the_identical_vector(max_cols):
     frame, y = mixed_frame(seed=1)
