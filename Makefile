@@ -55,7 +55,7 @@ corpus: $(BIN)/.installed
 # Train the shipped preset on the committed corpus, then export it into skllmselect/weights/
 # (about 14 min on one CPU thread in bf16 here; see pretrain/README). Resumes from checkpoints.
 train: $(BIN)/.installed
-	$(BIN)/python -m pretrain train --preset small --precision bf16 --out runs/small
+	OMP_NUM_THREADS=1 $(BIN)/python -m pretrain train --preset small --precision bf16 --out runs/small
 	$(BIN)/python -m pretrain export --run runs/small --final
 
 clean:
