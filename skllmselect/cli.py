@@ -19,6 +19,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 
 EXIT_USAGE = 2
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else 0
     try:
         return args.run(args)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, TypeError) as error:
         print(f"skllmselect: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -183,12 +184,16 @@ def _recommend(args) -> int:
     selector = LLMAlgorithmSelector(model=args.model, revision=args.revision,
                                     top_k=args.top_k, cv=args.cv,
                                     random_state=args.random_state)
+    from skllmselect.tabular import PreparationWarning
+
     start = time.perf_counter()
-    if args.fit:
-        selector.fit(X, y)
-        table = selector.recommendations_
-    else:
-        table = selector.recommend(X, y)
+    with warnings.catch_warnings():  # the report lists the notes itself
+        warnings.simplefilter("ignore", PreparationWarning)
+        if args.fit:
+            selector.fit(X, y)
+            table = selector.recommendations_
+        else:
+            table = selector.recommend(X, y)
     elapsed = time.perf_counter() - start
     info = loading.model_info(args.model, args.revision)
     report = _report(args, path, X, y, n_dropped, table, selector if args.fit else None,
@@ -221,6 +226,7 @@ def _report(args, path, X, y, n_dropped, table, selector, info, elapsed) -> dict
         "model": {key: info[key] for key in ("model", "source", "revision", "commit",
                                              "folder")},
         "recommendations": rows,
+        "notes": [str(note) for note in table.attrs.get("notes", [])],
         "top_k": args.top_k,
         "fit": None,
         "seconds": round(elapsed, 3),
@@ -301,6 +307,7 @@ def _format_report(report: dict) -> str:
                 line += "  <- chosen"
         lines.append(line.rstrip())
     lines.append("")
+    lines.extend(f"note: {note}" for note in report["notes"])
     lines.append("predicted score: the model's estimate of 5-fold balanced accuracy ± its "
                  "uncertainty; fit time: of that 5-fold cross-validation.")
     if fit:

@@ -42,6 +42,12 @@ from skllmselect.sampling import (
     CORPUS_SEED,
     stratified_subsample,
 )
+from skllmselect.tabular import (
+    PreparationWarning,
+    check_unique_columns,
+    fill_missing_categories,
+    plan_table,
+)
 
 # The rows the training corpus computed meta-features on, and how (see skllmselect.sampling):
 # inference must see the same kind of vector, or the model reads inputs it never saw.
@@ -93,6 +99,7 @@ def _check_X(X):
                 f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
                 "required. X has no rows: pass a non-empty table."
             )
+        check_unique_columns(X)
         return X
     # dtype=None keeps object and string arrays (categorical columns) as they are; NaN is
     # allowed (imputed), +-inf is refused by _check_finite with a message naming the column.
@@ -230,9 +237,11 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Seconds for the whole ``fit``. Going down the ranking, a candidate whose predicted
         cost (its predicted fit time scaled to this ``cv`` and data size, including the final
         refit) exceeds the time left is skipped, and the search stops once the budget is
-        spent; at least one candidate is always cross-validated (the cheapest, if none fits).
-        Skipped candidates are listed in ``skipped_`` and in a ``UserWarning``. None means no
-        limit: exactly the ``top_k`` best-ranked candidates are cross-validated.
+        spent; at least one candidate is always cross-validated successfully (if none fits
+        the budget, or every one tried failed, the rest are tried over budget, cheapest first,
+        until one works). Skipped candidates are listed in ``skipped_`` and in a
+        ``UserWarning``. None means no limit: exactly the ``top_k`` best-ranked candidates are
+        cross-validated (more only when they all fail).
     n_jobs : int, optional
         Parallel jobs of each candidate's cross-validation (as in
         :func:`~sklearn.model_selection.cross_validate`).
@@ -267,6 +276,11 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     skipped_ : dict of str to str
         Candidates passed over because of ``time_budget``, with the reason; empty without a
         budget.
+    notes_ : list of str
+        What was done to the table before anything read it (columns converted or dropped,
+        see the Notes) and to the cross-validation (folds lowered for a small class), one
+        sentence each; also given as one :class:`~skllmselect.tabular.PreparationWarning`
+        (a ``UserWarning``) and in ``recommendations_.attrs["notes"]``.
     classes_ : ndarray of shape (n_classes,)
         The class labels.
     n_features_in_ : int
@@ -282,7 +296,26 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     numpy array of mixed Python objects is read column by column (numbers are numeric, the
     rest categorical); a list of lists mixing numbers and strings becomes all strings
     (numpy's doing), so pass a DataFrame instead. Infinite values are refused with an error
-    naming the columns; replace them with NaN. Class labels can be of any type.
+    naming the columns, in ``fit``, ``recommend`` and ``predict`` alike; replace them with
+    NaN. Class labels can be of any type.
+
+    Messy tables (:mod:`skllmselect.tabular`): a DataFrame's datetime, period and timedelta
+    columns, and text columns of ISO-8601 dates, are used as seconds; identifier-like
+    columns (text or category, at least 20 values, 95% of them distinct; integers all
+    distinct and named like an ID or counting the rows) and columns without any value are
+    dropped; object columns of numbers are read as numbers. Each change is a note in
+    ``notes_``. Duplicate column names, complex numbers and cells holding lists or dicts
+    are refused with an error naming the column. With an int ``cv``, a class smaller than
+    ``cv`` lowers the folds to its size (at least 2), with a note; ``fit`` refuses a ``y``
+    whose every class has a single row (``recommend`` takes it).
+
+    ``predict`` (and the other delegating methods) check the columns as scikit-learn does:
+    with a DataFrame fitted, missing, extra or reordered columns are a ``ValueError``
+    naming them, and a different number of columns always is. Each column is then read as
+    the kind it had in ``fit``, through the same preparation: new category levels are
+    fine, numbers or dates given as text are parsed (a value that is not one is a
+    ``ValueError`` naming the column), numbers where ``fit`` saw categories are read as
+    their text, and dropped columns must be present but are ignored.
 
     Examples
     --------
@@ -339,10 +372,14 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             ``uncertainty`` (the model's standard deviation of that prediction),
             ``predicted_fit_time`` (predicted seconds of a 5-fold cross-validation on up to
             2,000 rows of this data) and ``estimator`` (the unfitted pipeline).
+            ``.attrs["notes"]`` lists what was done to the table first (see the class Notes).
         """
         self._validate_params()
         X, y = self._check_data(X, y)
-        table, _ = self._recommend(X, y, self._seed())
+        plan = plan_table(X)
+        table, _ = self._recommend(plan.transform(X), y, self._seed())
+        table.attrs["notes"] = list(plan.notes)
+        _warn_notes(plan.notes)
         return table
 
     def _check_data(self, X, y):
@@ -412,15 +449,36 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         self : LLMAlgorithmSelector
             The fitted selector.
+
+        Raises
+        ------
+        ValueError
+            Bad data (see the class Notes: infinity, duplicate column names, no usable
+            column, one class, every class a single row, a cross-validation fold without any
+            value to train on), each naming the column or class and the fix; or every
+            portfolio pipeline failed to cross-validate (the errors are listed).
+        TypeError
+            Cells holding lists, dicts or arrays; column names of mixed types (as
+            scikit-learn).
         """
         start = _clock()
         self._validate_params()
         X, y = self._check_data(X, y)
         validate_data(self, X, y, reset=True, skip_check_array=True)
         self._fit_columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
+        # Columns converted (dates) or dropped (identifiers, all missing): the meta-features,
+        # the candidates and the winner all see the prepared table, and so does predict.
+        plan = plan_table(X)
+        X = plan.transform(X)
+        X_fit = fill_missing_categories(X)  # what the pipelines get (see its docstring)
         seed = self._seed()
-        table, vector = self._recommend(X, y, seed)
         cv = self._make_cv(y, seed)
+        _, fold_note = self._folds(y)
+        _check_training_folds(X_fit, y, cv)
+        notes = list(plan.notes) + ([fold_note] if fold_note else [])
+        _warn_notes(notes)
+        table, vector = self._recommend(X, y, seed)
+        table.attrs["notes"] = notes
         n_splits = cv.get_n_splits(X, y)
 
         # Predicted cost of one candidate: its predicted seconds for 5-fold CV on up to 2,000
@@ -449,42 +507,101 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     skipped[name] = (f"predicted {costs[position]:.3g} s > {max(left, 0):.3g} "
                                      "s left of time_budget")
                     continue
-            tried.append(self._cross_validate(table, position, X, y, cv))
-        if not tried:  # nothing fits the budget: try the cheapest rather than nothing
-            position = int(np.argmin(costs))
-            skipped.pop(table["pipeline"].iat[position], None)
-            tried.append(self._cross_validate(table, position, X, y, cv))
-            tried[-1]["note"] = "cheapest; over budget"
+            tried.append(self._cross_validate(table, position, X_fit, y, cv))
+        if not any(r["status"] == "ok" for r in tried):
+            # Nothing fitted the budget, or every candidate tried failed before it ran out:
+            # go on over budget, cheapest first, until one works rather than fit nothing.
+            done = {r["pipeline"] for r in tried}
+            for position in np.argsort(costs, kind="stable").tolist():
+                name = table["pipeline"].iat[position]
+                if name in done:
+                    continue
+                skipped.pop(name, None)
+                tried.append(self._cross_validate(table, position, X_fit, y, cv))
+                tried[-1]["note"] = "cheapest; over budget"
+                if tried[-1]["status"] == "ok":
+                    break
+
+        # Refit the best candidate on all rows; one that cross-validated but cannot be refit
+        # (a model's numeric limit the folds did not hit) is marked failed, the next one used.
+        best_estimator, tick = None, _clock()
+        while best_estimator is None:
+            ok = [r for r in tried if r["status"] == "ok"]
+            if not ok:
+                break
+            best = max(ok, key=lambda r: float(np.mean(r["test_score"])))
+            position = table.index[table["pipeline"] == best["pipeline"]][0]
+            tick = _clock()
+            try:
+                best_estimator = clone(table.at[position, "estimator"]).fit(X_fit, y)
+            except Exception as err:
+                score = float(np.mean(best.pop("test_score")))
+                best.update(status="failed", error=f"cross-validated {score:.4g}, but the "
+                            f"refit on all rows failed: {type(err).__name__}: {err}")
 
         self.recommendations_ = table
+        self.notes_ = notes
+        self._table_plan = plan
         self.meta_features_ = pd.Series(vector, index=list(METAFEATURE_NAMES),
                                         name="metafeatures")
         self.skipped_ = skipped
         self.cv_results_ = _cv_results(tried, n_splits)
         self._warn(tried, skipped)
 
-        scores = self.cv_results_["mean_test_score"]
-        if not np.isfinite(scores).any():
+        if best_estimator is None:
             errors = "; ".join(f"{r['pipeline']}: {r['error']}" for r in tried)
             raise ValueError(
-                f"None of the {len(tried)} pipeline(s) tried could be cross-validated on this "
-                f"data ({errors}). Check the data, or raise top_k to try more pipelines."
+                f"None of the {len(tried)} pipeline(s) tried could be cross-validated and "
+                f"fitted on this data ({errors}). Check the data, or raise top_k to try more "
+                "pipelines."
             )
-        self.best_index_ = int(np.nanargmax(scores))
-        self.best_score_ = float(scores[self.best_index_])
-        self.best_pipeline_ = str(self.cv_results_["pipeline"][self.best_index_])
-        tick = _clock()
-        position = table.index[table["pipeline"] == self.best_pipeline_][0]
-        self.best_estimator_ = clone(table.at[position, "estimator"]).fit(X, y)
+        self.best_pipeline_ = best["pipeline"]
+        self.best_index_ = [r["pipeline"] for r in tried].index(self.best_pipeline_)
+        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
+        self.best_estimator_ = best_estimator
         self.refit_time_ = _clock() - tick
         self.classes_ = self.best_estimator_.classes_
         return self
 
     def _make_cv(self, y, seed):
-        if isinstance(self.cv, Integral):
-            return StratifiedKFold(n_splits=self.cv, shuffle=seed is not None,
-                                   random_state=seed)
-        return check_cv(self.cv, y, classifier=True)
+        """The candidates' cross-validation (an int ``cv``: see :meth:`_folds`)."""
+        if not isinstance(self.cv, Integral):
+            return check_cv(self.cv, y, classifier=True)
+        n_splits, _ = self._folds(y)
+        return StratifiedKFold(n_splits=n_splits, shuffle=seed is not None, random_state=seed)
+
+    def _folds(self, y) -> tuple[int | None, str | None]:
+        """Folds of an int ``cv`` for this y, and a note when they had to be lowered.
+
+        A StratifiedKFold wants every class in every fold: with a class of fewer rows than
+        folds, the folds are lowered to its row count, and to 2 for a class of a single row
+        (which then is in one test fold only, and missing from that fold's training rows).
+        """
+        if not isinstance(self.cv, Integral):
+            return None, None
+        counts = pd.Series(y).value_counts(sort=True, ascending=True)
+        smallest = int(counts.iloc[0])
+        if counts.iloc[-1] < 2:
+            raise ValueError(
+                f"Every one of the {len(counts)} classes in y has a single row, so no "
+                "cross-validation can test a class it also trained on. Pass more rows (at "
+                "least two of some class), or call recommend(X, y), which needs no "
+                "cross-validation."
+            )
+        if smallest >= self.cv:
+            return self.cv, None
+        rare = [_plain(label) for label in counts.index[counts.to_numpy() < self.cv]]
+        shown = ", ".join(repr(label) for label in rare[:10]) + (
+            f", ... ({len(rare)} in all)" if len(rare) > 10 else "")
+        n_splits = max(smallest, 2)
+        note = (f"cv={self.cv} lowered to {n_splits} folds: the smallest class has only "
+                f"{smallest} row(s) (classes with fewer than {self.cv}: {shown}), and "
+                "stratified cross-validation wants each class in every fold.")
+        if smallest < 2:
+            note += (" A class with a single row is tested in one fold only, and that "
+                     "fold's candidates are trained without it: drop or merge such classes "
+                     "for a fairer comparison.")
+        return n_splits, note
 
     def _cross_validate(self, table, position, X, y, cv) -> dict:
         """Cross-validate one candidate; a failure is recorded, not raised."""
@@ -492,9 +609,13 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                   "predicted_score": table["predicted_score"].iat[position],
                   "status": "ok", "error": "", "note": ""}
         try:
-            result = cross_validate(clone(table["estimator"].iat[position]), X, y, cv=cv,
-                                    scoring=self.scoring, n_jobs=self.n_jobs,
-                                    error_score="raise")
+            with warnings.catch_warnings():
+                if isinstance(self.cv, Integral):  # the folds were lowered, with a note
+                    warnings.filterwarnings("ignore", "The least populated class in y",
+                                            UserWarning)
+                result = cross_validate(clone(table["estimator"].iat[position]), X, y, cv=cv,
+                                        scoring=self.scoring, n_jobs=self.n_jobs,
+                                        error_score="raise")
         except Exception as err:  # one broken candidate must not end the search
             record.update(status="failed", error=f"{type(err).__name__}: {err}")
             return record
@@ -506,8 +627,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         failed = [r for r in tried if r["status"] != "ok"]
         if failed:
             warnings.warn(
-                f"{len(failed)} candidate pipeline(s) failed during cross-validation and were "
-                "passed over: " + "; ".join(f"{r['pipeline']} ({r['error']})" for r in failed)
+                f"{len(failed)} candidate pipeline(s) failed (in cross-validation or refit) "
+                "and were passed over: "
+                + "; ".join(f"{r['pipeline']} ({r['error']})" for r in failed)
                 + ". See cv_results_['error'].",
                 UserWarning, stacklevel=3)
         if skipped:
@@ -532,10 +654,11 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # them the labels they were fitted with, whichever container comes now.
         columns = self._fit_columns
         if columns is None and isinstance(X, pd.DataFrame):
-            return X.set_axis(range(X.shape[1]), axis=1)
+            X = X.set_axis(range(X.shape[1]), axis=1)
         if columns is not None and not isinstance(X, pd.DataFrame):
-            return pd.DataFrame(X, columns=columns).infer_objects()
-        return X
+            X = pd.DataFrame(X, columns=columns).infer_objects()
+        plan = getattr(self, "_table_plan", None)
+        return fill_missing_categories(X if plan is None else plan.transform(X))
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):
@@ -625,6 +748,46 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.categorical = True
         tags.input_tags.string = True
         return tags
+
+
+def _check_training_folds(X, y, cv) -> None:
+    """Refuse folds whose training rows have no value in any column (nothing to learn).
+
+    The portfolio's imputers drop a column without a value, so a fold in which every column
+    is missing on the training rows would fail every candidate, deep inside scikit-learn.
+    """
+    present = X.notna().to_numpy() if isinstance(X, pd.DataFrame) else ~pd.isna(X)
+    if present.all():
+        return
+    n_splits = cv.get_n_splits(X, y)
+    for i, (train, _) in enumerate(cv.split(X, y)):
+        if present[train].any():
+            continue
+        counts = present.sum(axis=0)
+        best = int(np.argmax(counts))
+        label = X.columns[best] if isinstance(X, pd.DataFrame) else best
+        raise ValueError(
+            f"In cross-validation fold {i + 1} of {n_splits}, no column of X has a value on "
+            f"the {len(train)} training rows: every candidate would have nothing to learn "
+            f"from. The most complete column, {_plain(label)!r}, has values in only "
+            f"{int(counts[best])} of {X.shape[0]} rows. Pass more complete columns or more "
+            "rows, or fewer folds (cv=2)."
+        )
+
+
+def _warn_notes(notes) -> None:
+    """The preparation notes as one warning (the first ones in full, then a count)."""
+    if not notes:
+        return
+    shown = list(notes[:_NOTES_SHOWN])
+    if len(notes) > _NOTES_SHOWN:
+        shown.append(f"... and {len(notes) - _NOTES_SHOWN} more")
+    warnings.warn("LLMAlgorithmSelector prepared the table: " + " ".join(shown)
+                  + " (see notes_ after fit, or the recommendation's .attrs['notes'])",
+                  PreparationWarning, stacklevel=3)
+
+
+_NOTES_SHOWN = 10
 
 
 def _cv_results(tried: list[dict], n_splits: int) -> dict:
