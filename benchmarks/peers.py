@@ -95,7 +95,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python benchmarks/peers.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.ground_truth import machine  # noqa: E402
 from pretrain.diversity import markdown_table  # noqa: E402
+from pretrain.parallel import write_json_atomic  # noqa: E402
 from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci, read_manifest  # noqa: E402
 from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_SEED  # noqa: E402
 
@@ -133,15 +135,7 @@ def record_path(records: Path, dataset: str, method: str) -> Path:
 
 def write_record(record: dict, records: Path) -> Path:
     """Write ``record`` atomically (temporary file, then ``os.replace``)."""
-    path = record_path(records, record["dataset"], record["method"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as handle:
-        json.dump(record, handle, indent=1, allow_nan=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    return path
+    return write_json_atomic(record, record_path(records, record["dataset"], record["method"]))
 
 
 def read_record(records: Path, dataset: str, method: str) -> dict | None:
@@ -158,17 +152,6 @@ def versions() -> dict:
             pass
     return out
 
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}"
 
 
 # ------------------------------------------------------------------------------ data

@@ -24,11 +24,16 @@ def record_path(out_dir: str | Path, dataset_id: str) -> Path:
 
 def write_record(record: dict, out_dir: str | Path) -> Path:
     """Write ``record`` (keyed by ``record["dataset"]``) atomically: readers see all or nothing."""
-    path = record_path(out_dir, record["dataset"])
+    return write_json_atomic(record, record_path(out_dir, record["dataset"]))
+
+
+def write_json_atomic(obj, path: str | Path) -> Path:
+    """Write ``obj`` as JSON to ``path`` through a temporary file and ``os.replace``."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as handle:
-        json.dump(record, handle, indent=1, allow_nan=True)
+        json.dump(obj, handle, indent=1, allow_nan=True)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
