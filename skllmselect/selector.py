@@ -43,6 +43,7 @@ from skllmselect.sampling import (
     stratified_subsample,
 )
 from skllmselect.tabular import (
+    LARGEST_VALUE,
     PreparationWarning,
     check_unique_columns,
     fill_missing_categories,
@@ -107,49 +108,85 @@ def _check_X(X):
                        ensure_2d=True, allow_nd=False, input_name="X")
 
 
-def _has_inf(values: np.ndarray) -> bool:
-    """Whether a column holds +-inf as a number (the text "inf" is a category, not infinity)."""
+# Beyond float32's range (tabular.LARGEST_VALUE), in which scikit-learn's trees compute (the
+# scalers' squares overflow from about 1e154 on, and liblinear then loops on the unscaled
+# values), a number is refused as infinity is.
+
+
+def _magnitude(values: np.ndarray) -> float:
+    """The largest magnitude among a column's numbers (inf for infinity, 0 for none).
+
+    Text is not a number here: the string "inf" is a category, not infinity.
+    """
     if values.dtype.kind in "fc":
-        return bool(np.isinf(values).any())
+        with np.errstate(invalid="ignore"):
+            return float(np.nanmax(np.abs(values), initial=0.0))
     if values.dtype.kind != "O":
-        return False
+        return 0.0
     kind = pd.api.types.infer_dtype(values, skipna=True)
-    if kind in ("floating", "mixed-integer-float"):
-        return bool(np.isinf(pd.to_numeric(pd.Series(values), errors="coerce")).any())
-    if kind == "mixed":  # numbers among other objects: look at each value
-        return any(isinstance(v, float | np.floating) and math.isinf(v) for v in values)
-    return False
+    if kind in ("floating", "mixed-integer-float", "integer", "decimal"):
+        numbers = [v for v in values if not pd.isna(v)]
+    elif kind == "mixed":  # numbers among other objects: look at each value
+        numbers = [v for v in values if isinstance(v, int | float | np.integer | np.floating)
+                   and not isinstance(v, bool | np.bool_) and not pd.isna(v)]
+    else:
+        return 0.0
+    largest = 0.0
+    for v in numbers:
+        try:
+            largest = max(largest, abs(float(v)))
+        except (OverflowError, TypeError, ValueError):  # an int beyond float64
+            return math.inf
+    return largest
 
 
 def _check_finite(X) -> None:
-    """Refuse +-inf in feature columns, naming them: NaN is a missing value, inf is not."""
+    """Refuse +-inf and magnitudes beyond float32 in feature columns, naming them.
+
+    NaN is a missing value (imputed); infinity, or a number no model can compute with, is
+    not. The same check runs in fit, recommend and predict.
+    """
     if isinstance(X, pd.DataFrame):
-        bad = []
+        columns = []
         for position, label in enumerate(X.columns):
             col = X.iloc[:, position]
             if pd.api.types.is_bool_dtype(col.dtype):
                 continue
             if pd.api.types.is_numeric_dtype(col.dtype):
-                values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+                if pd.api.types.is_complex_dtype(col.dtype):
+                    values = col.to_numpy()
+                else:
+                    values = col.to_numpy(dtype=np.float64, na_value=np.nan)
             elif col.dtype == object:
                 values = col.to_numpy(dtype=object)
             else:  # category, string, datetime: no infinity to find
                 continue
-            if _has_inf(values):
-                bad.append(label)
-    elif X.dtype.kind == "f":
-        bad = np.flatnonzero(np.isinf(X).any(axis=0)).tolist()
-    elif X.dtype.kind == "O":
-        bad = [j for j in range(X.shape[1]) if _has_inf(X[:, j])]
+            columns.append((label, values))
+    elif X.dtype.kind in "fcO":
+        columns = [(j, X[:, j]) for j in range(X.shape[1])]
     else:
-        bad = []
-    if bad:
-        shown = ", ".join(repr(b) for b in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        columns = []
+    sizes = [(label, _magnitude(values)) for label, values in columns]
+    infinite = [label for label, size in sizes if math.isinf(size)]
+    large = [(label, size) for label, size in sizes if LARGEST_VALUE < size < math.inf]
+    if infinite:
+        shown = ", ".join(repr(_plain(b)) for b in infinite[:10]) + (
+            " ..." if len(infinite) > 10 else "")
         raise ValueError(
-            f"X contains infinite values (inf or -inf) in {len(bad)} column(s): {shown}. "
+            f"X contains infinite values (inf or -inf) in {len(infinite)} column(s): {shown}. "
             "Missing values are fine as NaN (they are imputed), infinity is not: replace it, "
             "e.g. X = X.replace([np.inf, -np.inf], np.nan) for a DataFrame or "
             "X[np.isinf(X)] = np.nan for an array, or clip it to a finite value."
+        )
+    if large:
+        shown = ", ".join(f"{_plain(b)!r} (up to {size:.3g})" for b, size in large[:10]) + (
+            " ..." if len(large) > 10 else "")
+        raise ValueError(
+            f"X contains values too large to learn from in {len(large)} column(s): {shown}. "
+            "Beyond about 3.4e38 (float32's range, in which scikit-learn's tree models "
+            "compute; the scalers overflow sooner) a number behaves like infinity: rescale "
+            "such a column, e.g. X[c] = np.sign(X[c]) * np.log10(1 + X[c].abs()), or "
+            "replace those values with NaN."
         )
 
 
@@ -295,9 +332,11 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     string), boolean and nullable columns, with missing values (NaN, None, ``pd.NA``). A
     numpy array of mixed Python objects is read column by column (numbers are numeric, the
     rest categorical); a list of lists mixing numbers and strings becomes all strings
-    (numpy's doing), so pass a DataFrame instead. Infinite values are refused with an error
-    naming the columns, in ``fit``, ``recommend`` and ``predict`` alike; replace them with
-    NaN. Class labels can be of any type.
+    (numpy's doing), so pass a DataFrame instead. Infinite values, and magnitudes beyond
+    float32's range (about 3.4e38, where scikit-learn's trees overflow and the scalers
+    before them), are refused with an error naming the columns, in ``fit``, ``recommend``
+    and ``predict`` alike; replace them with NaN (or rescale). Class labels can be of any
+    type.
 
     Messy tables (:mod:`skllmselect.tabular`): a DataFrame's datetime, period and timedelta
     columns, and text columns of ISO-8601 dates, are used as seconds; identifier-like
@@ -453,10 +492,11 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            Bad data (see the class Notes: infinity, duplicate column names, no usable
-            column, one class, every class a single row, a cross-validation fold without any
-            value to train on), each naming the column or class and the fix; or every
-            portfolio pipeline failed to cross-validate (the errors are listed).
+            Bad data (see the class Notes: infinity or values beyond float32, duplicate
+            column names, no usable column, one class, every class a single row, a
+            cross-validation fold without any value to train on), each naming the column or
+            class and the fix; or every portfolio pipeline failed to cross-validate or refit
+            (the errors are listed).
         TypeError
             Cells holding lists, dicts or arrays; column names of mixed types (as
             scikit-learn).
@@ -508,36 +548,21 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                                      "s left of time_budget")
                     continue
             tried.append(self._cross_validate(table, position, X_fit, y, cv))
-        if not any(r["status"] == "ok" for r in tried):
-            # Nothing fitted the budget, or every candidate tried failed before it ran out:
-            # go on over budget, cheapest first, until one works rather than fit nothing.
-            done = {r["pipeline"] for r in tried}
-            for position in np.argsort(costs, kind="stable").tolist():
-                name = table["pipeline"].iat[position]
-                if name in done:
-                    continue
-                skipped.pop(name, None)
-                tried.append(self._cross_validate(table, position, X_fit, y, cv))
-                tried[-1]["note"] = "cheapest; over budget"
-                if tried[-1]["status"] == "ok":
-                    break
-
-        # Refit the best candidate on all rows; one that cross-validated but cannot be refit
-        # (a model's numeric limit the folds did not hit) is marked failed, the next one used.
-        best_estimator, tick = None, _clock()
-        while best_estimator is None:
-            ok = [r for r in tried if r["status"] == "ok"]
-            if not ok:
+        # Refit the best candidate on all rows. Should none be left (nothing fitted the
+        # budget, every candidate tried failed, or the ones that cross-validated cannot be
+        # refit on all rows), go on with the rest, cheapest first and over budget, until one
+        # works: a fit that returns nothing is worse than one over its budget.
+        done = {r["pipeline"] for r in tried}
+        rest = [p for p in np.argsort(costs, kind="stable").tolist()
+                if table["pipeline"].iat[p] not in done]
+        while True:
+            best, best_estimator, refit_time = self._refit_best(table, tried, X_fit, y)
+            if best_estimator is not None or not rest:
                 break
-            best = max(ok, key=lambda r: float(np.mean(r["test_score"])))
-            position = table.index[table["pipeline"] == best["pipeline"]][0]
-            tick = _clock()
-            try:
-                best_estimator = clone(table.at[position, "estimator"]).fit(X_fit, y)
-            except Exception as err:
-                score = float(np.mean(best.pop("test_score")))
-                best.update(status="failed", error=f"cross-validated {score:.4g}, but the "
-                            f"refit on all rows failed: {type(err).__name__}: {err}")
+            position = rest.pop(0)
+            skipped.pop(table["pipeline"].iat[position], None)
+            tried.append(self._cross_validate(table, position, X_fit, y, cv))
+            tried[-1]["note"] = "cheapest; over budget"
 
         self.recommendations_ = table
         self.notes_ = notes
@@ -559,9 +584,33 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.best_index_ = [r["pipeline"] for r in tried].index(self.best_pipeline_)
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         self.best_estimator_ = best_estimator
-        self.refit_time_ = _clock() - tick
+        self.refit_time_ = refit_time
         self.classes_ = self.best_estimator_.classes_
         return self
+
+    @staticmethod
+    def _refit_best(table, tried, X, y):
+        """``(record, estimator, seconds)`` of the best candidate that refits on all rows.
+
+        Candidates are taken by cross-validated score; one whose refit fails (a model's
+        numeric limit that the smaller training folds did not reach) is marked failed, with
+        the reason. ``(None, None, 0.0)`` when no candidate is left.
+        """
+        while True:
+            ok = [r for r in tried if r["status"] == "ok"]
+            if not ok:
+                return None, None, 0.0
+            best = max(ok, key=lambda r: float(np.mean(r["test_score"])))  # first of ties
+            position = table.index[table["pipeline"] == best["pipeline"]][0]
+            tick = _clock()
+            try:
+                estimator = clone(table.at[position, "estimator"]).fit(X, y)
+            except Exception as err:  # as in cross-validation: pass it over, say why
+                score = float(np.mean(best.pop("test_score")))
+                best.update(status="failed", error=f"cross-validated {score:.4g}, but the "
+                            f"refit on all rows failed: {type(err).__name__}: {err}")
+                continue
+            return best, estimator, _clock() - tick
 
     def _make_cv(self, y, seed):
         """The candidates' cross-validation (an int ``cv``: see :meth:`_folds`)."""

@@ -30,9 +30,7 @@ What happens to a pandas DataFrame's columns:
   the only ones);
 * object columns holding only numbers are read as numbers;
 * categorical columns with more levels than the portfolio's one-hot encoding keeps are kept,
-  with a note (:data:`skllmselect.portfolio.MAX_LEVELS`), and so are numeric columns with
-  values beyond float32's range (the tree pipelines overflow on them; their candidates fail
-  and are reported, the note says how to rescale).
+  with a note (:data:`skllmselect.portfolio.MAX_LEVELS`).
 
 Refused with an error naming the column: duplicate column names (``ValueError``, as
 scikit-learn), complex numbers (``ValueError``) and cells holding lists, dicts, sets, tuples
@@ -267,7 +265,7 @@ def _plan_column(col: pd.Series, label, n_rows: int) -> tuple[str, str]:
         why = _integer_id(col, label, n_rows) if pd.api.types.is_integer_dtype(dtype) else ""
         if why:
             return _DROP, _id_note(name, why)
-        return _NUMERIC, _huge_note(col, name)
+        return _NUMERIC, ""
     # category, string, object and anything else the portfolio reads as categories
     values = col.dropna()
     if isinstance(dtype, pd.CategoricalDtype):
@@ -306,21 +304,9 @@ def _plan_column(col: pd.Series, label, n_rows: int) -> tuple[str, str]:
     return _CATEGORICAL, ""
 
 
-def _huge_note(col: pd.Series, name: str) -> str:
-    """A note when a column's magnitudes overflow float32 (the trees' dtype)."""
-    if pd.api.types.is_integer_dtype(col.dtype) and col.dtype.itemsize < 8:
-        return ""
-    values = np.abs(col.to_numpy(dtype=np.float64, na_value=np.nan))
-    largest = np.nanmax(values, initial=0.0)
-    if not largest > _FLOAT32_MAX:  # (NaN-safe)
-        return ""
-    return (f"column {name}: values up to {largest:.3g} exceed float32's range (about 3.4e38), "
-            "in which the tree pipelines compute, and overflow the scaling of the others: "
-            "most candidates will fail on it (see cv_results_['error']). Rescale it, e.g. "
-            f"np.log10(X[{name}].abs() + 1), to use them.")
-
-
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+# The largest magnitude a model can compute with (float32, the trees' dtype); the selector
+# refuses larger values in fit, recommend and predict alike.
+LARGEST_VALUE = float(np.finfo(np.float32).max)
 
 
 def _show(label) -> str:
@@ -398,13 +384,15 @@ def _keep_numeric(col: pd.Series, label):
                          "pass the same kind of values as in fit.")
     values = _missing_text_as_nan(col)
     numbers = pd.to_numeric(values, errors="coerce")
-    bad = values.notna().to_numpy() & ~np.isfinite(numbers.to_numpy(dtype=np.float64))
+    with np.errstate(invalid="ignore"):
+        size = np.abs(numbers.to_numpy(dtype=np.float64))
+    bad = values.notna().to_numpy() & ~(size <= LARGEST_VALUE)  # NaN, inf or beyond float32
     if bad.any():
         example = values[bad].iloc[0]
         raise ValueError(
             f"X column {_show(label)} was numeric in fit, but holds {int(bad.sum())} value(s) "
-            f"that are not finite numbers now (e.g. {example!r}): pass numbers, with NaN "
-            "where a value is missing.")
+            f"that are not numbers within +-3.4e38 now (e.g. {example!r}): pass numbers, "
+            "with NaN where a value is missing.")
     return numbers.astype("float64")
 
 

@@ -7,20 +7,25 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, settings
+
+try:  # the [test] extra installs it; without it only tests/test_fuzz.py cannot run
+    from hypothesis import HealthCheck, settings
+except ImportError:  # pragma: no cover
+    settings = None
 
 # Property-based tests (tests/test_fuzz.py). "ci", the default, is reproducible (derandomize:
 # the same examples in every run) and sized for a few minutes; "slow" draws ten times as many
 # fresh examples each run: HYPOTHESIS_PROFILE=slow pytest tests/test_fuzz.py. Each test runs
 # a share of the profile's max_examples (see tests/test_fuzz.py). No example database: the
 # tree is shared, and a failure prints the reproducing @reproduce_failure blob instead.
-_FUZZ = {"deadline": None, "database": None, "print_blob": True,
-         "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
-                                   HealthCheck.large_base_example,
-                                   HealthCheck.function_scoped_fixture]}
-settings.register_profile("ci", max_examples=100, derandomize=True, **_FUZZ)
-settings.register_profile("slow", max_examples=1000, **_FUZZ)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+if settings is not None:
+    _FUZZ = {"deadline": None, "database": None, "print_blob": True,
+             "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
+                                       HealthCheck.large_base_example,
+                                       HealthCheck.function_scoped_fixture]}
+    settings.register_profile("ci", max_examples=100, derandomize=True, **_FUZZ)
+    settings.register_profile("slow", max_examples=1000, **_FUZZ)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def make_mixed_frame(n_rows: int = 120, n_classes: int = 3, seed: int = 0):

@@ -15,11 +15,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.tree import DecisionTreeClassifier
 
-from skllmselect import LLMAlgorithmSelector
+from skllmselect import LLMAlgorithmSelector, selector
 from skllmselect.cli import main
 from skllmselect.metafeatures import extract
-from skllmselect.portfolio import PIPELINE_NAMES
+from skllmselect.portfolio import PIPELINE_NAMES, make_pipeline_by_name
 from skllmselect.tabular import PreparationWarning, plan_table
 from tests.conftest import make_mixed_frame
 from tests.test_selector import tiny_model_dir
@@ -291,32 +293,61 @@ def test_infinity_is_refused_the_same_in_fit_and_predict(model):
         LLMAlgorithmSelector(model=model).recommend(X_inf, y)
 
 
-def test_huge_values_make_failing_candidates_reported_not_raised(rigged_model):
+def test_values_beyond_float32_are_refused_like_infinity(model):
     X, y = base()
-    X["huge"] = np.random.default_rng(0).normal(size=N) * 1e300  # overflows StandardScaler
-    # Only the histogram booster bins them: the float32 trees and the scalers overflow.
-    model = rigged_model("robust_huge", ranking=["logreg", "hist_gradient_boosting"])
-    with pytest.warns(UserWarning, match="logreg .*failed|failed.*logreg"):
-        est = LLMAlgorithmSelector(model=model, top_k=1, cv=3).fit(X, y)
-    assert list(est.cv_results_["status"]) == ["failed", "ok"]
-    assert "ValueError" in est.cv_results_["error"][0]
-    assert has_note(est, "'huge'", "exceed float32's range", "np.log10")
-    assert_predicts(est, X, y)
+    est = fit(X.assign(big=X["signal"] * 1e30), y, model)  # large, but within float32
+    assert_predicts(est, X.assign(big=X["signal"] * 1e30), y)
+    huge = X.assign(big=X["signal"] * 1e200)  # would overflow the scalers and hang liblinear
+    for method in ("fit", "recommend"):
+        with pytest.raises(ValueError, match=r"too large to learn from in 1 column\(s\): 'big' "
+                                             r"\(up to .*e\+200\).*rescale"):
+            getattr(LLMAlgorithmSelector(model=model), method)(huge, y)
+    with pytest.raises(ValueError, match=r"too large to learn from .*'big'"):
+        est.predict(huge.iloc[:5])
+    as_text = X.assign(big=["1e300"] * N).iloc[:5]  # parsed as a number at predict time
+    with pytest.raises(ValueError, match=r"column 'big' was numeric in fit, but holds 5 "
+                                         r"value\(s\) that are not numbers within"):
+        est.predict(as_text)
 
 
-def test_a_winner_that_cannot_be_refit_gives_way_to_the_next(rigged_model):
-    # Two-row folds cross-validate, but on all four rows the scaler's squares overflow.
-    X = pd.DataFrame({"h": [-1.2853466294403425e199, 1.3664634705496859e200,
-                            -6.651946734866135e199, 3.515100700930197e199]})
-    y = np.array([0, 0, 1, 1])
-    model = rigged_model("robust_refit", ranking=["logreg", "hist_gradient_boosting"])
-    with pytest.warns(UserWarning, match="logreg .*refit on all rows failed"):
-        est = LLMAlgorithmSelector(model=model, top_k=2, cv=2, random_state=0).fit(X, y)
+class FailsOnManyRows(ClassifierMixin, BaseEstimator):
+    """A decision tree that fits on a cross-validation fold but not on all the rows."""
+
+    def __init__(self, max_rows=10):
+        self.max_rows = max_rows
+
+    def fit(self, X, y):
+        if len(X) > self.max_rows:
+            raise ValueError(f"cannot fit more than {self.max_rows} rows")
+        self.tree_ = DecisionTreeClassifier(random_state=0).fit(X, y)
+        self.classes_ = self.tree_.classes_
+        return self
+
+    def predict(self, X):
+        return self.tree_.predict(X)
+
+
+@pytest.mark.parametrize("top_k", [1, 2])
+def test_a_winner_that_cannot_be_refit_gives_way_to_the_next(rigged_model, monkeypatch,
+                                                              top_k):
+    def make(name, random_state=0):
+        pipeline = make_pipeline_by_name(name, random_state)
+        return pipeline.set_params(model=FailsOnManyRows()) if name == "logreg" else pipeline
+
+    monkeypatch.setattr(selector, "make_pipeline_by_name", make)
+    X, y = base(20)
+    X["signal"] = np.where(y == "yes", 0.0, 1.0)  # both candidates score 1: logreg is first
+    model = rigged_model("robust_refit", ranking=["logreg", "decision_tree"],
+                         fit_times={name: 1.0 for name in PIPELINE_NAMES} | {"decision_tree": 0.1})
+    with pytest.warns(UserWarning, match="logreg .*refit on all rows failed: ValueError: "
+                                         "cannot fit more than 10 rows"):
+        est = LLMAlgorithmSelector(model=model, top_k=top_k, cv=2, random_state=0).fit(X, y)
+    assert list(est.cv_results_["pipeline"]) == ["logreg", "decision_tree"]
     assert list(est.cv_results_["status"]) == ["failed", "ok"]
-    assert est.cv_results_["error"][0].startswith("cross-validated 0.5, but the refit")
-    assert est.best_pipeline_ == "hist_gradient_boosting" and est.best_index_ == 1
+    assert est.cv_results_["error"][0].startswith("cross-validated 1, but the refit")
+    assert est.best_pipeline_ == "decision_tree" and est.best_index_ == 1
     assert list(est.cv_results_["rank_test_score"]) == [2, 1]
-    assert est.predict(X).shape == (4,)
+    assert est.score(X, y) == 1.0
 
 
 def test_a_category_column_missing_on_a_whole_training_fold(model):
@@ -488,7 +519,7 @@ def test_predict_handles_new_levels_and_changed_dtypes(fitted):
 
 @pytest.mark.parametrize("column, value, match", [
     ("signal", "twelve", r"column 'signal' was numeric in fit, but holds 7 value\(s\) that "
-                         r"are not finite numbers now \(e.g. 'twelve'\)"),
+                         r"are not numbers within \+-3.4e38 now \(e.g. 'twelve'\)"),
     ("signal", pd.Timestamp("2020-01-01"), "column 'signal' was numeric in fit, but is "
                                            "datetime64"),
     ("when", "yesterday", r"column 'when' held datetimes in fit, but 7 of its values are not "
