@@ -9,6 +9,7 @@ Steps:
     train    tokenizer + transformer on the corpus -> checkpoints, metrics, exported model
     plan     scaling heuristics applied to the corpus: model size and steps per budget
     export   a finished run's model -> skllmselect/weights (+ model card, training log)
+    residuals  a model's errors on the corpus train split (written by export too)
 
 Examples
 --------
@@ -21,6 +22,7 @@ Examples
     torchrun --standalone --nproc_per_node 2 -m pretrain train --preset debug --distributed ddp
     python -m pretrain plan --corpus pretrain/data/corpus
     python -m pretrain export --run runs/small
+    python -m pretrain residuals --model skllmselect/weights
 """
 
 from __future__ import annotations
@@ -287,13 +289,32 @@ def _add_export(subparsers):
                         help="where the training log and plot are copied")
     parser.add_argument("--final", action="store_true",
                         help="ship the last model instead of the best on validation")
+    parser.add_argument("--corpus", default="pretrain/data/corpus",
+                        help="the corpus the model was trained on (for its residuals)")
     parser.set_defaults(func=_run_export)
+
+
+def _add_residuals(subparsers):
+    parser = subparsers.add_parser(
+        "residuals", help="write a model's residuals on the corpus train split")
+    parser.add_argument("--model", default="skllmselect/weights", help="the model folder")
+    parser.add_argument("--corpus", default="pretrain/data/corpus")
+    parser.set_defaults(func=_run_residuals)
+
+
+def _run_residuals(args):
+    from pretrain.export import write_residuals
+
+    result = write_residuals(args.model, args.corpus)
+    print(f"{result['path']}: {result['n_datasets']} datasets, mean |residual| "
+          f"{result['mean_abs']:.4f}")
 
 
 def _run_export(args):
     from pretrain.export import export
 
-    result = export(args.run, args.weights, args.log, use_best=not args.final)
+    result = export(args.run, args.weights, args.log, use_best=not args.final,
+                    corpus=args.corpus)
     print(f"{result['source']} -> {result['weights_dir']} ({result['megabytes']:.1f} MB), "
           f"reloaded and checked; log and plot in {result['log_dir']}")
 
@@ -333,6 +354,7 @@ def main(argv=None) -> int:
     _add_train(subparsers)
     _add_plan(subparsers)
     _add_export(subparsers)
+    _add_residuals(subparsers)
     args = parser.parse_args(argv)
     try:
         args.func(args)

@@ -60,6 +60,10 @@ class SelectionTable:
     """(n, P) bool, True where the pipeline's status is "ok"."""
     fit_times: np.ndarray
     """(n, P) seconds the protocol spent on the pipeline (0 where none was measured)."""
+    eligible: np.ndarray | None = None
+    """(n, P) bool, False where a pipeline cannot fit the protocol's folds (known from the
+    labels, :func:`skllmselect.portfolio.unmet_requirements`); None when the labels are not
+    at hand. Every method's ranking puts those pipelines last, as the selector does."""
 
     def __len__(self) -> int:
         return len(self.datasets)
@@ -72,7 +76,8 @@ class SelectionTable:
             datasets=[self.datasets[i] for i in rows],
             groups=self.groups.iloc[rows].reset_index(drop=True),
             metafeatures=self.metafeatures[rows], scores=self.scores[rows],
-            ok=self.ok[rows], fit_times=self.fit_times[rows])
+            ok=self.ok[rows], fit_times=self.fit_times[rows],
+            eligible=None if self.eligible is None else self.eligible[rows])
 
 
 def selection_table(frame: pd.DataFrame) -> SelectionTable:
@@ -615,11 +620,17 @@ class PairwiseForest(BaseEstimator):
 
 class ModelScorer(BaseEstimator):
     """The pretrained transformer as a baseline: one forward pass on the tokenized
-    meta-features; ``fit`` learns nothing (the model was trained on the corpus)."""
+    meta-features; ``fit`` learns nothing (the model was trained on the corpus).
 
-    def __init__(self, network=None, tokenizer=None):
+    With ``residuals`` (the model's errors on its training datasets), the first ``k`` of each
+    ranking are chosen as a set, as the selector does (:mod:`skllmselect.ranking`); without
+    them, the ranking is by predicted score."""
+
+    def __init__(self, network=None, tokenizer=None, residuals=None, k=3):
         self.network = network
         self.tokenizer = tokenizer
+        self.residuals = residuals
+        self.k = k
 
     def fit(self, meta_train=None, scores_train=None):
         if self.network is None or self.tokenizer is None:
@@ -641,14 +652,36 @@ class ModelScorer(BaseEstimator):
         with torch.no_grad():
             return self.network(ids, mask).scores.double().numpy()
 
-    def rank(self, meta):
+    def rank(self, meta, eligible=None):
         if self.network.config.architecture == "encoder-decoder":
             import torch
 
             ids = torch.as_tensor(self.tokenizer.encode(np.asarray(meta, np.float64)))
             self.network.eval()
-            return self.network.rank(ids).numpy()
-        return ranking_from_scores(self.predict_scores(meta))
+            return put_ineligible_last(self.network.rank(ids).numpy(), eligible)
+        from skllmselect.ranking import complementary_order
+
+        scores = self.predict_scores(meta)
+        if eligible is None:
+            eligible = np.ones(scores.shape, dtype=bool)
+        return np.stack([complementary_order(row, self.residuals, self.k, eligible=ok)
+                         for row, ok in zip(scores, eligible, strict=True)])
+
+
+def put_ineligible_last(ranking, eligible) -> np.ndarray:
+    """Each row of ``ranking`` with its ineligible pipelines moved to the end, order kept."""
+    ranking = np.asarray(ranking)
+    if eligible is None:
+        return ranking
+    return np.stack([np.concatenate([row[ok[row]], row[~ok[row]]])
+                     for row, ok in zip(ranking, np.asarray(eligible, bool), strict=True)])
+
+
+def _rank(method, table: SelectionTable) -> np.ndarray:
+    """The method's ranking of ``table``, pipelines that cannot fit its folds last."""
+    if isinstance(method, ModelScorer):
+        return method.rank(table.metafeatures, eligible=table.eligible)
+    return put_ineligible_last(method.rank(table.metafeatures), table.eligible)
 
 
 def cheap_baselines(random_state: int = 0) -> dict[str, BaseEstimator]:
@@ -683,7 +716,7 @@ def evaluate_methods(train: SelectionTable, test: SelectionTable, methods: dict,
         if hasattr(method, "predict_scores"):
             predicted = method.predict_scores(test.metafeatures)
             predictions[name] = predicted
-        per_method[name] = per_dataset_metrics(test, method.rank(test.metafeatures), predicted)
+        per_method[name] = per_dataset_metrics(test, _rank(method, test), predicted)
     if with_oracle:
         per_method["oracle"] = oracle_per_dataset_metrics(test)
     return per_method, predictions

@@ -20,7 +20,8 @@ LOG_FILES = ("metrics.jsonl", "train.csv", "eval.csv", "summary.json")
 
 
 def export(run_dir, weights_dir="skllmselect/weights", log_dir="pretrain/data/training", *,
-           max_megabytes: float = MAX_MEGABYTES, use_best: bool = True) -> dict:
+           max_megabytes: float = MAX_MEGABYTES, use_best: bool = True,
+           corpus="pretrain/data/corpus") -> dict:
     """Ship the model of ``run_dir``; return what was written and checked."""
     from skllmselect.loading import check_compatible
 
@@ -51,8 +52,49 @@ def export(run_dir, weights_dir="skllmselect/weights", log_dir="pretrain/data/tr
     plot = plot_training(run_dir, log_dir / "training.png")
     write_vocabulary(config, log_dir / "vocabulary.md")
     _check_reload(source, weights_dir)
+    residuals = write_residuals(weights_dir, corpus)
     return {"source": str(source), "weights_dir": str(weights_dir), "megabytes": size,
-            "log_dir": str(log_dir), "plot": str(plot) if plot else None}
+            "log_dir": str(log_dir), "plot": str(plot) if plot else None,
+            "residuals": residuals}
+
+
+def write_residuals(model_dir, corpus="pretrain/data/corpus", split: str = "train") -> dict:
+    """Write ``residuals.safetensors`` into ``model_dir``: measured minus predicted scores.
+
+    One row per dataset of the corpus ``split`` (the data the model was trained on: its
+    validation split chose how to use them, see :mod:`skllmselect.ranking`), float32. The
+    metadata names the corpus (content hashes) and the split, so the file says what it is.
+    """
+    import numpy as np
+    import pandas as pd
+    import safetensors.numpy
+    import torch
+
+    from pretrain.evaluate import ModelScorer, selection_table
+    from skllmselect.loading import RESIDUALS_NAME, load
+
+    model_dir, corpus = Path(model_dir), Path(corpus)
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    table = selection_table(pd.read_parquet(corpus / "corpus.parquet"))
+    table = table.subset(table.groups["split"].to_numpy() == split)
+    if not len(table):
+        raise ValueError(f"The corpus {corpus} has no {split!r} datasets to measure the "
+                         "model's residuals on.")
+    network, tokenizer = load(model_dir)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same arithmetic on every machine
+    try:
+        predicted = ModelScorer(network, tokenizer).fit().predict_scores(table.metafeatures)
+    finally:
+        torch.set_num_threads(threads)
+    residuals = (table.scores - predicted).astype(np.float32)
+    metadata = {"split": split, "n_datasets": str(len(table)),
+                "corpus_content_hashes": json.dumps(manifest.get("content_hashes", {}),
+                                                    sort_keys=True)}
+    path = model_dir / RESIDUALS_NAME
+    safetensors.numpy.save_file({"residuals": residuals}, str(path), metadata=metadata)
+    return {"path": str(path), "n_datasets": len(table),
+            "mean_abs": float(np.abs(residuals).mean())}
 
 
 def _check_reload(source: Path, weights_dir: Path) -> None:

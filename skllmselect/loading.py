@@ -32,8 +32,11 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
+#: Optional: the model's errors on its training datasets (measured minus predicted score, one
+#: row per dataset), which :mod:`skllmselect.ranking` uses to choose the top k as a set.
+RESIDUALS_NAME = "residuals.safetensors"
 #: What is downloaded from a Hub repo; nothing else in it is ever fetched.
-HUB_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME)
+HUB_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, RESIDUALS_NAME)
 #: Pickled weight files: recognised only to refuse them with a clear message.
 PICKLE_NAMES = ("pytorch_model.bin", "model.bin", "model.pt", "model.pth", "model.ckpt")
 
@@ -332,7 +335,7 @@ def _load_weights(network, path: Path) -> None:
 
 
 def load(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
-         token: str | bool | None = None):
+         token: str | bool | None = None, with_residuals: bool = False):
     """Load ``(network, tokenizer)`` for inference, checked against the installed code.
 
     Parameters
@@ -344,12 +347,16 @@ def load(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
         Git revision of a Hub repo (a commit hash pins it exactly).
     token : str or bool, optional
         Hub token for a private repo (default: ``HF_TOKEN`` or the saved login).
+    with_residuals : bool, default=False
+        Also return the model's residuals (see :func:`read_residuals`).
 
     Returns
     -------
     network : SelectorTransformer
         In eval mode, on the CPU.
     tokenizer : MetaFeatureTokenizer
+    residuals : numpy.ndarray of shape (n_datasets, n_pipelines) or None
+        Only with ``with_residuals=True``; None when the model has no residuals file.
 
     Raises
     ------
@@ -368,7 +375,36 @@ def load(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
     network = SelectorTransformer(config)
     _load_weights(network, folder / WEIGHTS_NAME)
     tokenizer = MetaFeatureTokenizer.from_dict(config["tokenizer"])
+    if with_residuals:
+        return network.eval(), tokenizer, read_residuals(folder, len(config["pipeline_names"]))
     return network.eval(), tokenizer
+
+
+def read_residuals(folder, n_pipelines: int):
+    """The ``residuals.safetensors`` of a model folder as float64, or None if it has none.
+
+    Raises
+    ------
+    ValueError
+        If the file is damaged, or its matrix is not (n_datasets, n_pipelines) of finite values.
+    """
+    import numpy as np
+    import safetensors.numpy
+    from safetensors import SafetensorError
+
+    path = Path(folder) / RESIDUALS_NAME
+    if not path.is_file():
+        return None
+    read_safetensors_header(path)
+    try:
+        residuals = safetensors.numpy.load_file(str(path))["residuals"].astype(np.float64)
+    except (SafetensorError, KeyError) as error:
+        raise _corrupt(path, f"{type(error).__name__}: {error}") from error
+    if residuals.ndim != 2 or residuals.shape[1] != n_pipelines \
+            or not np.isfinite(residuals).all():
+        raise _corrupt(path, f"its residuals have shape {residuals.shape} (expected (m, "
+                       f"{n_pipelines}) of finite values)")
+    return residuals
 
 
 def _read_config(folder: Path) -> dict:

@@ -220,3 +220,43 @@ def make_pipeline_by_name(name: str, random_state: int | None = 0) -> Pipeline:
 def make_portfolio(random_state: int | None = 0) -> dict[str, Pipeline]:
     """Return every candidate pipeline, unfitted, keyed by its stable name."""
     return {name: make_pipeline_by_name(name, random_state) for name in PIPELINE_NAMES}
+
+
+def unmet_requirements(training_labels) -> dict[str, str]:
+    """Pipelines that cannot fit on some of the given training sets, with the reason.
+
+    A few models have hard preconditions that the labels alone decide, and the model's
+    predicted score cannot see them (the meta-features describe shares, not exact counts).
+    Checking them costs nothing, so the selector never spends a top-k slot on a pipeline
+    that is bound to fail.
+
+    Parameters
+    ----------
+    training_labels : iterable of array-like
+        The labels of each training set the pipelines will be fitted on: every
+        cross-validation fold's training rows and, for the final refit, all rows.
+
+    Returns
+    -------
+    dict of str to str
+        ``{pipeline name: reason}``; empty when every pipeline can fit.
+
+    Examples
+    --------
+    >>> from skllmselect.portfolio import unmet_requirements
+    >>> list(unmet_requirements([["a", "a", "b"]]))
+    ['qda']
+    >>> unmet_requirements([["a", "a", "b", "b"]])
+    {}
+    """
+    unmet = {}
+    for labels in training_labels:
+        counts = pd.Series(np.asarray(labels)).value_counts()
+        single = counts.index[counts == 1]
+        if len(single) and "qda" not in unmet:
+            # scikit-learn: "y has only 1 sample in class ..., covariance is ill defined."
+            unmet["qda"] = (
+                "QuadraticDiscriminantAnalysis needs at least 2 rows of each class it trains "
+                f"on; class {single[0]!r} has 1 in a training set"
+            )
+    return unmet

@@ -34,7 +34,8 @@ from sklearn.utils.validation import (
 
 from skllmselect import loading
 from skllmselect.metafeatures import METAFEATURE_NAMES, extract
-from skllmselect.portfolio import make_pipeline_by_name
+from skllmselect.portfolio import make_pipeline_by_name, unmet_requirements
+from skllmselect.ranking import complementary_order
 from skllmselect.sampling import (
     CORPUS_EXTRACT_ARGS,
     CORPUS_MAX_ROWS,
@@ -65,8 +66,11 @@ _clock = time.perf_counter
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(model: str, revision: str | None):
-    """``loading.load`` once per (model, revision) and process: later calls are free."""
-    return loading.load(model, revision)
+    """``loading.load`` once per (model, revision) and process: later calls are free.
+
+    Returns ``(network, tokenizer, residuals)``; residuals is None for a model without them.
+    """
+    return loading.load(model, revision, with_residuals=True)
 
 
 def load_network(model=loading.BUNDLED, revision=None):
@@ -76,7 +80,7 @@ def load_network(model=loading.BUNDLED, revision=None):
     ``model.safetensors`` or ``config.json``, or a model made for other code, each with a
     message that names the file and the fix.
     """
-    return _load_cached(str(model), revision)
+    return _load_cached(str(model), revision)[:2]
 
 
 # ------------------------------------------------------------------------------ input checks
@@ -417,7 +421,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X, y = self._check_data(X, y)
         plan = plan_table(X)
         table, _ = self._recommend(plan.transform(X), y, self._seed())
-        table.attrs["notes"] = list(plan.notes)
+        # The ranking's own notes (a pipeline that cannot fit these labels) are not warned:
+        # the table already shows that pipeline last.
+        table.attrs["notes"] = list(plan.notes) + table.attrs["notes"]
         _warn_notes(plan.notes)
         return table
 
@@ -434,10 +440,15 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _recommend(self, X, y, seed):
-        """Return the ranked table and the meta-feature vector of validated X, y."""
+        """Return the ranked table and the meta-feature vector of validated X, y.
+
+        The first ``top_k`` rows are chosen together (:mod:`skllmselect.ranking`), the rest
+        follow by predicted score; pipelines that cannot fit these labels under this ``cv``
+        come last, each with a note in ``table.attrs["notes"]``.
+        """
         import torch
 
-        network, tokenizer = load_network(self.model, self.revision)
+        network, tokenizer, residuals = _load_cached(str(self.model), self.revision)
         vector = self._meta_features(X, y)
         ids = torch.as_tensor(tokenizer.encode(vector)[None, :], dtype=torch.long)  # (1, L)
         attention_mask = None
@@ -448,11 +459,16 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             scores = out.scores[0].double().numpy()  # (P,)
             std = torch.exp(0.5 * out.score_log_var[0]).double().numpy()
             seconds = torch.exp(out.log_fit_time[0]).double().numpy()
+            decoded = None
             if network.config.architecture == "encoder-decoder":  # the decoder writes the order
-                order = network.rank(ids, attention_mask)[0].numpy()
-            else:
-                order = np.argsort(-scores, kind="stable")
+                decoded = network.rank(ids, attention_mask)[0].numpy()
         names = list(network.config.pipeline_names)
+        unmet = unmet_requirements(self._training_labels(X, y, seed))
+        eligible = np.array([name not in unmet for name in names])
+        if decoded is not None:
+            order = np.concatenate([decoded[eligible[decoded]], decoded[~eligible[decoded]]])
+        else:
+            order = complementary_order(scores, residuals, self.top_k, eligible=eligible)
         table = pd.DataFrame({
             "pipeline": [names[i] for i in order],
             "predicted_score": scores[order],
@@ -460,7 +476,17 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             "predicted_fit_time": seconds[order],
             "estimator": [make_pipeline_by_name(names[i], random_state=seed) for i in order],
         }, index=pd.RangeIndex(1, len(order) + 1, name="rank"))
+        table.attrs["notes"] = [f"{name} ranked last: {reason}." for name, reason in unmet.items()]
         return table, vector
+
+    def _training_labels(self, X, y, seed) -> list:
+        """The labels of every training set ``fit`` would use: each fold's, then all rows."""
+        try:
+            cv = self._make_cv(y, seed)
+            folds = [y[train] for train, _ in cv.split(X, y)]
+        except ValueError:  # e.g. every class a single row (fit refuses it), or a group CV
+            folds = []
+        return [*folds, y]
 
     @staticmethod
     def _meta_features(X, y) -> np.ndarray:
@@ -518,6 +544,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         notes = list(plan.notes) + ([fold_note] if fold_note else [])
         _warn_notes(notes)
         table, vector = self._recommend(X, y, seed)
+        notes += table.attrs["notes"]
         table.attrs["notes"] = notes
         n_splits = cv.get_n_splits(X, y)
 

@@ -21,25 +21,30 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    corpus = write_corpus(tmp_path_factory.mktemp("corpus"))
+def corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def run(corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     train(tiny(corpus, out, steps=20, eval_every=10))
     return out
 
 
 @pytest.fixture(scope="module")
-def shipped(run, tmp_path_factory):
+def shipped(run, corpus, tmp_path_factory):
     weights = tmp_path_factory.mktemp("weights")
     log = tmp_path_factory.mktemp("log")
-    result = export(run, weights, log)
+    result = export(run, weights, log, corpus=corpus)
     return weights, log, result
 
 
 def test_export_writes_weights_card_log_and_plot(shipped):
     weights, log, result = shipped
     assert sorted(p.name for p in weights.iterdir()) == ["README.md", "config.json",
-                                                         "model.safetensors"]
+                                                         "model.safetensors",
+                                                         "residuals.safetensors"]
     card = (weights / "README.md").read_text()
     assert "top-1 regret" in card and "single best pipeline" in card
     assert {"metrics.jsonl", "summary.json", "training.png"} <= {p.name for p in log.iterdir()}
@@ -108,3 +113,19 @@ def test_bundled_config_matches_the_installed_code():
     config = json.loads((loading.WEIGHTS_DIR / "config.json").read_text())
     loading.check_compatible(config)  # raises if the shipped model is stale
     assert dataclasses.is_dataclass(loading.load()[0].config)
+
+
+def test_export_writes_the_models_residuals_on_the_train_split(shipped, corpus):
+    import numpy as np
+    import pandas as pd
+
+    from pretrain.evaluate import ModelScorer, selection_table
+
+    weights, _, result = shipped
+    network, tokenizer, residuals = loading.load(weights, with_residuals=True)
+    table = selection_table(pd.read_parquet(corpus / "corpus.parquet"))
+    train_rows = table.subset(table.groups["split"].to_numpy() == "train")
+    predicted = ModelScorer(network, tokenizer).fit().predict_scores(train_rows.metafeatures)
+    assert residuals.shape == (len(train_rows), len(PIPELINE_NAMES))
+    assert result["residuals"]["n_datasets"] == len(train_rows)
+    np.testing.assert_allclose(residuals, train_rows.scores - predicted, atol=1e-6)
