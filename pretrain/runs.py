@@ -110,7 +110,11 @@ def library_versions() -> dict:
 def fingerprint(X: pd.DataFrame, y) -> str:
     """Hash of the table's exact content (values, column names, labels), in row order."""
     hashed = pd.util.hash_pandas_object(X, index=False).to_numpy()
-    hashed_y = pd.util.hash_pandas_object(pd.Series(np.asarray(y).astype(str)), index=False)
+    # Through a Series first, as evaluate_dataset reads labels: pandas turns a pd.NA label
+    # into NaN there, and "<NA>" and "nan" would otherwise hash the same labels two ways
+    # (UCI bridges' two missing labels made its records look stale on every run).
+    labels = np.asarray(pd.Series(np.asarray(y)))
+    hashed_y = pd.util.hash_pandas_object(pd.Series(labels.astype(str)), index=False)
     digest = joblib.hash((list(map(str, X.columns)), hashed, hashed_y.to_numpy()))
     return str(digest)
 

@@ -229,3 +229,13 @@ def test_screen_skips_a_dataset_predicted_worthless(tmp_path):
     assert skipped["pipelines"] == {}
     kept = runs.evaluate_dataset(small_dataset(), runs.Protocol(pipelines=FAST), Screen(0.1))
     assert kept["error"] is None and kept["worthless_proba"] == 0.1
+
+
+def test_fingerprint_reads_missing_labels_one_way():
+    """pd.NA and NaN labels, as given or as evaluate_dataset re-reads them, hash alike."""
+    from pretrain.runs import fingerprint
+
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
+    y = pd.Series(["u", pd.NA, "v"], dtype=object)
+    assert fingerprint(X, y) == fingerprint(X, pd.Series(np.asarray(y), name="target"))
+    assert fingerprint(X, y) != fingerprint(X, pd.Series(["u", "w", "v"]))
