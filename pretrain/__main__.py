@@ -218,6 +218,8 @@ def _add_train(subparsers):
     parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"])
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--max-steps", type=int, help="optimizer steps (preset's by default)")
+    parser.add_argument("--seed", type=int,
+                        help="initialisation, batches and masks (preset's, 0, by default)")
     parser.add_argument("--distributed", choices=["none", "ddp", "zero1", "fsdp"],
                         help="strategy under torchrun (default: none)")
     parser.add_argument("--no-resume", action="store_true",
@@ -245,6 +247,8 @@ def _run_train(args):
             warmup_steps=min(config.optim.warmup_steps, args.max_steps)))
     if args.distributed:
         config = replace(config, distributed=args.distributed)
+    if args.seed is not None:
+        config = replace(config, seed=args.seed)
     import os
 
     quiet = args.no_progress or os.environ.get("RANK", "0") != "0"  # one bar under torchrun
