@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 UCI ?= ../shared/data/uci
 
-.PHONY: test lint demo docs docs-serve ground-truth peers corpus train clean
+.PHONY: test fuzz-slow lint demo docs docs-serve ground-truth peers corpus train clean
 
 # torch first, pinned: a looser requirement would download a several-GB CUDA build.
 $(BIN)/.installed: pyproject.toml
@@ -19,6 +19,12 @@ lint: $(BIN)/.installed
 
 test: lint
 	OMP_NUM_THREADS=1 $(BIN)/pytest -q --durations=10
+
+# The hypothesis suite's slow profile: ten times the examples of `make test`, fresh each run
+# (about 10 minutes; docs/contributing.md records the last run).
+fuzz-slow: $(BIN)/.installed
+	HYPOTHESIS_PROFILE=slow OMP_NUM_THREADS=1 $(BIN)/pytest -q tests/test_fuzz.py \
+		--hypothesis-show-statistics -p no:cacheprovider
 
 # The documentation site into site/, strict: a broken link, anchor, include or docstring fails
 # (tests/test_docs.py runs the same build in `make test`). NO_MKDOCS_2_WARNING silences
