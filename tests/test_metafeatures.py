@@ -363,3 +363,28 @@ def test_extract_with_and_without_the_fast_helpers_is_identical(mixed, monkeypat
     monkeypatch.setattr(mf, "_fast_info_theory", Unpatched)
     for frame, vector in zip(frames, fast, strict=True):
         np.testing.assert_array_equal(extract(*frame), vector)
+
+
+def test_landmarking_in_its_thread_gives_what_it_gives_in_sequence(mixed, monkeypatch):
+    from concurrent.futures import Future
+
+    threaded = [extract(*frame) for frame in (mixed, mixed_frame(n_rows=800, seed=5))]
+
+    class InSequence:  # runs each submitted call at once, in this thread
+        def __init__(self, max_workers=None):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, *args):
+            future = Future()
+            future.set_result(fn(*args))
+            return future
+
+    monkeypatch.setattr(mf, "ThreadPoolExecutor", InSequence)
+    for frame, vector in zip((mixed, mixed_frame(n_rows=800, seed=5)), threaded, strict=True):
+        np.testing.assert_array_equal(extract(*frame), vector)
