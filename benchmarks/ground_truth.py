@@ -112,9 +112,18 @@ def main(argv=None) -> None:
     parser.add_argument("--uci-path", default=str(DEFAULT_UCI_PATH))
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--seed", type=int, default=0,
+                        help="fold seed of the protocol; another seed only writes the records, "
+                             "to uci_ground_truth_seed<N>/ (the noise floor in selection.py)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     start = time.perf_counter()
+    if args.seed != 0:
+        summary = runs.run_all(iter_uci(args.uci_path), out / f"uci_ground_truth_seed{args.seed}",
+                               runs.Protocol(seed=args.seed), n_jobs=args.n_jobs,
+                               total=len(read_manifest(args.uci_path)))
+        print(runs.format_summary(summary))
+        return
     summary = runs.run_all(iter_uci(args.uci_path), out / "uci_ground_truth", runs.Protocol(),
                            n_jobs=args.n_jobs, total=len(read_manifest(args.uci_path)))
     elapsed = time.perf_counter() - start
