@@ -212,6 +212,8 @@ cross-validated balanced accuracy, its uncertainty and the fit time of each of
 - Training: {summary['steps']:,} steps, {summary['tokens']:,} tokens, on {summary['device']}
   in {summary['precision']}, {summary['elapsed_s']:.0f} s; {summary['skips']} skipped steps,
   {summary['rollbacks']} rollbacks. Log and plot: `pretrain/data/training/`.
+- `residuals.safetensors`: the model's measured minus predicted scores on the train split
+  (`python -m pretrain residuals`); the selector chooses its top k as a set from them.
 - Corpus: {' / '.join(f'{n:,} {k}' for k, n in summary['n_datasets'].items())} datasets
   (split by dataset, fixed in the corpus manifest); content hashes {hashes}.
 - Versions: {libraries}.
