@@ -46,7 +46,7 @@ ground-truth: $(BIN)/.installed
 	$(BIN)/python benchmarks/ground_truth.py --uci-path $(UCI) --n-jobs 2
 	$(BIN)/python benchmarks/ground_truth.py --uci-path $(UCI) --n-jobs 2 --seed 1
 
-# skllmselect against FLAML and LazyPredict on the 55 UCI datasets (about 2 hours; resumes).
+# skllmselect against FLAML and LazyPredict on the 55 UCI datasets (about 50 minutes; resumes).
 peers: $(BIN)/.installed
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/peers.py --uci-path $(UCI)
 

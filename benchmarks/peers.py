@@ -58,8 +58,8 @@ soon as it is measured; a rerun skips every record already there with the same s
 per-dataset tables, failures), ``OUT/peers.csv`` (the long table) and ``OUT/peers.png``
 (balanced accuracy against wall time); prints the summary table last. OUT defaults to
 ``benchmarks/results``. Wall times depend on the machine and its load; the report records the
-load average. About 2 hours for all 55 datasets on 2 cores (FLAML alone takes at least
-50 s per dataset, 10 s + 40 s).
+load average. About 50 minutes for all 55 datasets (3,025 s on 2026-12-06; FLAML alone
+takes at least 50 s per dataset, 10 s + 40 s).
 """
 
 from __future__ import annotations
