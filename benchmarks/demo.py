@@ -74,7 +74,8 @@ def main(argv=None) -> int:
     table = selector.recommend(X, y)
     recommend_s = time.perf_counter() - start
     shown = table.drop(columns="estimator").head(10)
-    print(f"Recommendation (top 10 of {len(table)}), predicted 5-fold balanced accuracy:")
+    print(f"Recommendation (top 10 of {len(table)}), predicted 5-fold balanced accuracy; the "
+          f"first {selector.top_k} are chosen together, to complement each other:")
     print(shown.to_string(float_format=lambda v: f"{v:.3f}"))
 
     start = time.perf_counter()
