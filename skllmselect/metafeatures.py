@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -146,7 +147,7 @@ METAFEATURE_GROUP: dict[str, str] = {
 # from the end (landmarking runs in a thread of its own, started first). Seconds on one core
 # for 10,000 x 100 (subsampled to 1,000 rows; the narrow groups see 50 columns): general
 # 0.02, model-based 0.07, statistical 0.14, landmarking 0.53, info-theory 0.04 (0.46 with
-# pymfe's pandas crosstabs, see _FastInfoTheory). Landmarking is worth its cost;
+# pymfe's pandas crosstabs, see _install_fast_info_theory). Landmarking is worth its cost;
 # info-theory is the least specific, so it goes last.
 _PYMFE_GROUPS = ("general", "model-based", "statistical", "landmarking", "info-theory")
 # The groups whose cost grows fastest with the number of columns see at most ``max_cols``
@@ -159,6 +160,10 @@ _WIDE_COLS_FACTOR = 4
 _MAX_LEVELS = 10
 _MISSING_LEVEL = "\x00missing"
 _CV_FOLDS = 5
+# pymfe's landmarking seeds numpy's global RNG and draws from it (the only group that does):
+# extract calls in several threads at once take turns there, and with saving and restoring
+# the caller's global state, so each gets the values it would get alone.
+_GLOBAL_RNG_LOCK = threading.Lock()
 _SUMMARIES = {"nanmean": "mean", "nansd": "sd"}
 
 
@@ -279,7 +284,8 @@ def extract(
 
     deadline = None if time_budget is None else start + time_budget
     skipped = []
-    rng_state = np.random.get_state()  # noqa: NPY002 (undoing pymfe's global reseeding)
+    with _GLOBAL_RNG_LOCK:
+        rng_state = np.random.get_state()  # noqa: NPY002 (undoing pymfe's global reseeding)
     try:
         # pymfe warns freely (constant columns, small classes) and reseeds numpy's global RNG
         # (np.random.seed in landmarking); neither may leak to the caller. One BLAS/OpenMP
@@ -295,7 +301,10 @@ def extract(
                 chosen = [j for _, j in numeric[:n_num]] + [j for _, j in categorical[:n_cat]]
                 X_group = np.column_stack([columns[j][2] for j in chosen])
                 try:
-                    return _pymfe_group(group, X_group, n_cat, y_sub, random_state, n_folds)
+                    if group != "landmarking":
+                        return _pymfe_group(group, X_group, n_cat, y_sub, random_state, n_folds)
+                    with _GLOBAL_RNG_LOCK:  # it seeds numpy's global RNG, then draws from it
+                        return _pymfe_group(group, X_group, n_cat, y_sub, random_state, n_folds)
                 except Exception:  # a failing group must cost its features, not the call
                     return {}
 
@@ -322,7 +331,8 @@ def extract(
             if landmarking is not None:
                 values.update(landmarking.result())
     finally:
-        np.random.set_state(rng_state)  # noqa: NPY002
+        with _GLOBAL_RNG_LOCK:
+            np.random.set_state(rng_state)  # noqa: NPY002
 
     if skipped:
         warnings.warn(
@@ -621,59 +631,51 @@ def _normalized_crosstab(rows: np.ndarray, columns: np.ndarray) -> np.ndarray | 
     return table / float(len(rows))
 
 
-class _FastInfoTheory:
-    """pymfe's info-theory helpers with the pandas crosstab replaced (see above).
+# pymfe's own two info-theory helpers, kept when the fast ones are installed (the fallback).
+_PYMFE_INFO_THEORY: dict = {}
+_INSTALL_LOCK = threading.Lock()
+
+
+def _fast_joint_ent(vec_x, vec_y, epsilon: float = 1.0e-8) -> float:
+    """pymfe 0.4.4's ``MFEInfoTheory._calc_joint_ent``, verbatim but for the crosstab."""
+    table = _normalized_crosstab(np.asarray(vec_y), np.asarray(vec_x))
+    if table is None:
+        return _PYMFE_INFO_THEORY["_calc_joint_ent"](vec_x, vec_y, epsilon)
+    joint_prob_mat = table + epsilon
+    joint_ent = np.sum(np.multiply(joint_prob_mat, np.log2(joint_prob_mat)))
+    return -1.0 * joint_ent
+
+
+def _fast_conc(vec_x, vec_y, epsilon: float = 1.0e-8) -> float:
+    """pymfe 0.4.4's ``MFEInfoTheory._calc_conc``, verbatim but for the crosstab."""
+    table = _normalized_crosstab(np.asarray(vec_x), np.asarray(vec_y))
+    if table is None:
+        return _PYMFE_INFO_THEORY["_calc_conc"](vec_x, vec_y, epsilon)
+    pij = table + epsilon
+    isum = pij.sum(axis=0)
+    jsum2 = np.sum(pij.sum(axis=1) ** 2)
+    return (np.sum(pij ** 2 / isum) - jsum2) / (1.0 - jsum2)
+
+
+def _install_fast_info_theory() -> None:
+    """Give pymfe's info-theory group the crosstab-free helpers, once per process.
 
     ``pd.crosstab`` was about 0.9 of the group's 1.0 s at 2,000 x 100 (two crosstabs per
-    column). The formulas below are pymfe 0.4.4's (``MFEInfoTheory._calc_joint_ent`` and
-    ``_calc_conc``) verbatim; tests/test_metafeatures.py checks them against pymfe's own.
+    column). Patching pymfe, rather than reimplementing the group, keeps pymfe's
+    discretisation, precomputation and summaries, which define the values the corpus was
+    built with; the helpers return pymfe's values bit for bit (tests/test_metafeatures.py
+    checks them against pymfe's own), so anything else in this process that uses pymfe gets
+    the same numbers, sooner. Installed for good rather than per call: a per-call swap and
+    restore would race when several threads extract at once (joblib's threading backend).
     """
+    from pymfe.info_theory import MFEInfoTheory
 
-    @classmethod
-    def calc_joint_ent(cls, vec_x, vec_y, epsilon: float = 1.0e-8) -> float:
-        table = _normalized_crosstab(np.asarray(vec_y), np.asarray(vec_x))
-        if table is None:
-            return cls.original_joint_ent(vec_x, vec_y, epsilon)
-        joint_prob_mat = table + epsilon
-        joint_ent = np.sum(np.multiply(joint_prob_mat, np.log2(joint_prob_mat)))
-        return -1.0 * joint_ent
-
-    @classmethod
-    def calc_conc(cls, vec_x, vec_y, epsilon: float = 1.0e-8) -> float:
-        table = _normalized_crosstab(np.asarray(vec_x), np.asarray(vec_y))
-        if table is None:
-            return cls.original_conc(vec_x, vec_y, epsilon)
-        pij = table + epsilon
-        isum = pij.sum(axis=0)
-        jsum2 = np.sum(pij.sum(axis=1) ** 2)
-        return (np.sum(pij ** 2 / isum) - jsum2) / (1.0 - jsum2)
-
-    original_joint_ent = None
-    original_conc = None
-
-
-class _fast_info_theory:
-    """Within the block, pymfe's info-theory uses the crosstab-free helpers (then restored).
-
-    Patching pymfe, rather than reimplementing the group, keeps pymfe's discretisation,
-    precomputation and summaries, which define the values the corpus was built with.
-    """
-
-    def __enter__(self):
-        from pymfe.info_theory import MFEInfoTheory
-
-        self.cls = MFEInfoTheory
-        self.saved = (MFEInfoTheory.__dict__["_calc_joint_ent"],
-                      MFEInfoTheory.__dict__["_calc_conc"])
-        _FastInfoTheory.original_joint_ent = MFEInfoTheory._calc_joint_ent
-        _FastInfoTheory.original_conc = MFEInfoTheory._calc_conc
-        MFEInfoTheory._calc_joint_ent = _FastInfoTheory.calc_joint_ent
-        MFEInfoTheory._calc_conc = _FastInfoTheory.calc_conc
-        return self
-
-    def __exit__(self, *exc):
-        self.cls._calc_joint_ent, self.cls._calc_conc = self.saved
-        return False
+    with _INSTALL_LOCK:
+        if _PYMFE_INFO_THEORY:
+            return
+        for name, fast in (("_calc_joint_ent", _fast_joint_ent), ("_calc_conc", _fast_conc)):
+            _PYMFE_INFO_THEORY[name] = getattr(MFEInfoTheory, name)  # bound to the class
+            setattr(MFEInfoTheory, name, staticmethod(fast))
 
 
 def _pymfe_group(
@@ -681,8 +683,7 @@ def _pymfe_group(
 ) -> dict[str, float]:
     """Run one pymfe group on X (numeric columns first, then ``n_cat`` coded categories)."""
     if group == "info-theory":
-        with _fast_info_theory():
-            return _run_pymfe_group(group, X, n_cat, y, random_state, n_folds)
+        _install_fast_info_theory()
     return _run_pymfe_group(group, X, n_cat, y, random_state, n_folds)
 
 

@@ -312,13 +312,14 @@ def test_invalid_arguments_raise_a_clear_error(kwargs, match):
 
 # --- the crosstab-free info-theory helpers ----------------------------------------------------
 
-def test_fast_info_theory_helpers_equal_pymfes_bit_for_bit():
-    from pymfe.info_theory import MFEInfoTheory
+def pymfe_originals():
+    mf._install_fast_info_theory()
+    return mf._PYMFE_INFO_THEORY["_calc_joint_ent"], mf._PYMFE_INFO_THEORY["_calc_conc"]
 
+
+def test_fast_info_theory_helpers_equal_pymfes_bit_for_bit():
+    joint_ent, conc = pymfe_originals()
     rng = np.random.default_rng(0)
-    fast = mf._FastInfoTheory
-    fast.original_joint_ent = MFEInfoTheory._calc_joint_ent
-    fast.original_conc = MFEInfoTheory._calc_conc
     for trial in range(200):
         n = int(rng.integers(2, 400))
         levels_x, levels_y = int(rng.integers(1, 30)), int(rng.integers(2, 8))
@@ -327,42 +328,43 @@ def test_fast_info_theory_helpers_equal_pymfes_bit_for_bit():
         y = rng.integers(-3, levels_y, size=n)
         if trial % 3 == 0:
             x = x.astype(np.int64)
-        assert fast.calc_joint_ent(x, y) == MFEInfoTheory._calc_joint_ent(x, y)
-        conc = fast.calc_conc(x, y)
-        expected = MFEInfoTheory._calc_conc(x, y)
-        assert conc == expected or (np.isnan(conc) and np.isnan(expected))
+        assert mf._fast_joint_ent(x, y) == joint_ent(x, y)
+        fast, expected = mf._fast_conc(x, y), conc(x, y)
+        assert fast == expected or (np.isnan(fast) and np.isnan(expected))
 
 
 def test_fast_info_theory_falls_back_to_pandas_for_missing_or_text_levels():
-    from pymfe.info_theory import MFEInfoTheory
-
+    joint_ent, _ = pymfe_originals()
     assert mf._normalized_crosstab(np.array([1.0, np.nan]), np.array([0, 1])) is None
     assert mf._normalized_crosstab(np.array(["a", "b"], dtype=object), np.array([0, 1])) is None
     x = np.array([1.0, np.nan, 2.0, 2.0, 1.0])
     y = np.array([0, 1, 1, 0, 0])
-    fast = mf._FastInfoTheory
-    fast.original_joint_ent = MFEInfoTheory._calc_joint_ent
-    assert fast.calc_joint_ent(x, y) == MFEInfoTheory._calc_joint_ent(x, y)
+    assert mf._fast_joint_ent(x, y) == joint_ent(x, y)
 
 
 def test_extract_with_and_without_the_fast_helpers_is_identical(mixed, monkeypatch):
     from pymfe.info_theory import MFEInfoTheory
 
-    original = MFEInfoTheory.__dict__["_calc_joint_ent"]
     frames = [mixed, mixed_frame(n_rows=1500, seed=3)]
     fast = [extract(*frame) for frame in frames]
-    assert MFEInfoTheory.__dict__["_calc_joint_ent"] is original  # restored after the call
-
-    class Unpatched:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-    monkeypatch.setattr(mf, "_fast_info_theory", Unpatched)
+    assert MFEInfoTheory._calc_joint_ent is mf._fast_joint_ent  # installed
+    joint_ent, conc = pymfe_originals()
+    monkeypatch.setattr(MFEInfoTheory, "_calc_joint_ent", joint_ent)
+    monkeypatch.setattr(MFEInfoTheory, "_calc_conc", conc)
+    monkeypatch.setattr(mf, "_install_fast_info_theory", lambda: None)
     for frame, vector in zip(frames, fast, strict=True):
         np.testing.assert_array_equal(extract(*frame), vector)
+
+
+def test_extract_in_parallel_threads_gives_the_sequential_vectors():
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = [mixed_frame(n_rows=200 + 100 * i, seed=i) for i in range(4)]
+    sequential = [extract(*frame) for frame in frames]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda frame: extract(*frame), frames))
+    for a, b in zip(sequential, parallel, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_landmarking_in_its_thread_gives_what_it_gives_in_sequence(mixed, monkeypatch):
