@@ -367,6 +367,9 @@ def _format_info(info: dict) -> str:
         ("pipelines", f"{info['n_pipelines']}: {pipelines}"),
         ("versions", versions),
         ("compatible", "yes" if info["compatible"] else f"NO: {info['problems']}"),
+        ("top-k", "chosen as a set, over the model's residuals on "
+                  f"{info['residual_datasets']:,} training datasets"
+         if info["residual_datasets"] else "by predicted score (no residuals.safetensors)"),
     ]
     training = dict(info["training"])
     metrics = training.pop("metrics", {})

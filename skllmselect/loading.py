@@ -442,7 +442,8 @@ def model_info(model: str | os.PathLike = BUNDLED, revision: str | None = None, 
         asked), ``commit`` (the Hub commit loaded, else None), ``architecture`` (a dict),
         ``n_parameters``, ``weights_megabytes``, ``dtypes``, ``n_metafeatures``,
         ``n_pipelines``, ``pipelines``, ``tokenizer`` (bins and vocabulary size),
-        ``versions``, ``compatible``, ``problems`` and ``training`` (from the model card:
+        ``versions``, ``compatible``, ``problems``, ``residual_datasets`` (rows of
+        ``residuals.safetensors``, None without it) and ``training`` (from the model card:
         its bullet points and validation metrics; empty without a card).
 
     Examples
@@ -468,6 +469,9 @@ def model_info(model: str | os.PathLike = BUNDLED, revision: str | None = None, 
     if config.get("architecture") != "encoder-decoder":
         architecture.pop("n_decoder_layers")
     card = folder / CARD_NAME
+    residuals = folder / RESIDUALS_NAME
+    residual_rows = (read_safetensors_header(residuals)["residuals"]["shape"][0]
+                     if residuals.is_file() else None)
     return {
         "source": kind,
         "model": BUNDLED if kind == "bundled" else str(model),
@@ -486,6 +490,7 @@ def model_info(model: str | os.PathLike = BUNDLED, revision: str | None = None, 
         "versions": dict(config.get("versions", {})),
         "compatible": problems is None,
         "problems": problems,
+        "residual_datasets": residual_rows,
         "training": card_summary(card.read_text(encoding="utf-8")) if card.is_file() else {},
     }
 

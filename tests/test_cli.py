@@ -138,12 +138,17 @@ def test_info_describes_the_model(model_dir):
     assert fields["pipelines"].startswith("20: logreg,")
     assert fields["versions"] == f"metafeatures {METAFEATURES_VERSION}, portfolio 1"
     assert fields["compatible"] == "yes"
+    assert fields["top-k"] == "by predicted score (no residuals.safetensors)"
     assert fields["training"].startswith("50 steps, 9,000 tokens")  # from the model card
     assert ["validation", "top-1 regret (balanced accuracy): model 0.0123, single best "
             "pipeline on train 0.0500"] in lines
 
     as_json = json.loads(run("info", "--model", model_dir, "--json").stdout)
     assert as_json["n_parameters"] == 16284 and as_json["n_pipelines"] == 20
+    assert as_json["residual_datasets"] is None
+    bundled = json.loads(run("info", "--json").stdout)  # residuals of the corpus train split
+    manifest = json.loads((ROOT / "pretrain/data/corpus/manifest.json").read_text())
+    assert bundled["residual_datasets"] == manifest["by_split"]["train"]
 
 
 @pytest.mark.parametrize("case, message", [
