@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import pytest
+import safetensors.numpy
 import torch
 
 from skllmselect import loading
@@ -228,6 +229,9 @@ def commits(tmp_path_factory):
     root = tmp_path_factory.mktemp("repo")
     a = save_tiny_model(root / "a", seed=0)
     b = save_tiny_model(root / "b", seed=1)
+    # B also ships the model's residuals (what export writes); A, an older model, does not.
+    safetensors.numpy.save_file({"residuals": np.zeros((5, len(PIPELINE_NAMES)), np.float32)},
+                                str(b / loading.RESIDUALS_NAME))
     pickled = root / "pickled"
     pickled.mkdir()
     shutil.copy(a / "config.json", pickled / "config.json")
@@ -249,10 +253,12 @@ DRIVER = textwrap.dedent(inspect.getsource(probe_scores)) + textwrap.dedent('''
 
     for op in json.loads(sys.argv[1]):
         try:
-            network, tokenizer = loading.load(op["model"], op.get("revision"))
+            network, tokenizer, residuals = loading.load(op["model"], op.get("revision"),
+                                                         with_residuals=True)
             info = loading.model_info(op["model"], op.get("revision"))
             out = {"ok": True, "scores": probe_scores(network, tokenizer),
-                   "commit": info["commit"], "folder": info["folder"]}
+                   "commit": info["commit"], "folder": info["folder"],
+                   "residual_rows": None if residuals is None else len(residuals)}
         except Exception as error:
             out = {"ok": False, "type": type(error).__name__, "message": str(error),
                    "value_error": isinstance(error, ValueError),
@@ -326,6 +332,9 @@ def test_other_revision_gives_the_other_model_and_main_is_resolved(hub, commits,
     assert main["commit"] == COMMIT_B and main["scores"] == b["scores"]
     assert hub.downloads(COMMIT_B, "model.safetensors") == 1  # main -> B: already cached
     assert hub.downloads(COMMIT_A, "model.safetensors") == 1
+    # Residuals come with the model that has them, and their absence is no error.
+    assert b["residual_rows"] == main["residual_rows"] == 5 and a["residual_rows"] is None
+    assert hub.downloads(COMMIT_B, loading.RESIDUALS_NAME) == 1
     assert (hf_home / "hub" / "models--skllm--tiny-selector" / "refs" / "main").read_text() \
         == COMMIT_B
     routes = hub.routes()
