@@ -114,19 +114,16 @@ def uci_eligibility(uci_path: Path, datasets: list[str]) -> np.ndarray:
     From the labels alone (:func:`skllmselect.portfolio.unmet_requirements`), on exactly the
     rows and folds of the ground truth (pretrain/runs.py), as the selector checks its own.
     """
-    from sklearn.model_selection import StratifiedKFold
-
-    from pretrain.runs import Protocol, protocol_rows
+    from pretrain.runs import Protocol, protocol_folds, protocol_rows
     from skllmselect.portfolio import unmet_requirements
 
     protocol = Protocol()
     found = {}
     for dataset in iter_uci(uci_path, names=[d.split("/", 1)[1] for d in datasets]):
         X, y, _ = protocol_rows(dataset.X, dataset.y, protocol)
-        folds = StratifiedKFold(protocol.n_splits, shuffle=True, random_state=protocol.seed)
         with warnings.catch_warnings():  # "least populated class has only 2 members": known
             warnings.simplefilter("ignore", UserWarning)
-            splits = list(folds.split(X, y))
+            splits = protocol_folds(X, y, protocol)
         labels = [y.iloc[train].to_numpy() for train, _ in splits] + [y.to_numpy()]
         unmet = unmet_requirements(labels)
         found[dataset.id] = [name not in unmet for name in PIPELINE_NAMES]
@@ -173,32 +170,38 @@ def perturbations(X: pd.DataFrame, y: pd.Series, seed: int = 0) -> dict:
 
 def robustness(uci_path: Path, names: list[str]) -> pd.DataFrame:
     """Kendall tau of predicted scores (and top-1 / top-3 agreement) against the original."""
-    import warnings
-
-    from scipy.stats import kendalltau
-
     from skllmselect.selector import LLMAlgorithmSelector
     from skllmselect.tabular import PreparationWarning
 
-    # Notes on the table (bridges' IDENTIF column is dropped as an identifier) would repeat
-    # for every copy; they do not change what is measured.
-    warnings.simplefilter("ignore", PreparationWarning)
     selector = LLMAlgorithmSelector(random_state=0)
     rows = []
-    for dataset in iter_uci(uci_path, names=names):
-        labelled = dataset.y.notna().to_numpy()  # as the protocol does (pretrain/runs.py)
-        X0 = dataset.X[labelled].reset_index(drop=True)
-        y0 = dataset.y[labelled].reset_index(drop=True)
-        base = selector.recommend(X0, y0).set_index("pipeline")
-        for kind, (X, y) in perturbations(X0, y0).items():
-            other = selector.recommend(X, y).set_index("pipeline")
-            a = base.loc[list(PIPELINE_NAMES), "predicted_score"].to_numpy()
-            b = other.loc[list(PIPELINE_NAMES), "predicted_score"].to_numpy()
-            rows.append({"dataset": dataset.id, "perturbation": kind,
-                         "kendall_tau": float(kendalltau(a, b).statistic),
-                         "same_top1": float(base.index[0] == other.index[0]),
-                         "top3_overlap": len(set(base.index[:3]) & set(other.index[:3])) / 3})
+    with warnings.catch_warnings():
+        # Notes on the table (bridges' IDENTIF column is dropped as an identifier) would
+        # repeat for every copy; they do not change what is measured.
+        warnings.simplefilter("ignore", PreparationWarning)
+        for dataset in iter_uci(uci_path, names=names):
+            rows.extend(_robustness_rows(selector, dataset))
     return pd.DataFrame(rows)
+
+
+def _robustness_rows(selector, dataset) -> list[dict]:
+    """One row per perturbation of ``dataset``: its ranking's agreement with the original's."""
+    from scipy.stats import kendalltau
+
+    labelled = dataset.y.notna().to_numpy()  # as the protocol does (pretrain/runs.py)
+    X0 = dataset.X[labelled].reset_index(drop=True)
+    y0 = dataset.y[labelled].reset_index(drop=True)
+    base = selector.recommend(X0, y0).set_index("pipeline")
+    a = base.loc[list(PIPELINE_NAMES), "predicted_score"].to_numpy()
+    rows = []
+    for kind, (X, y) in perturbations(X0, y0).items():
+        other = selector.recommend(X, y).set_index("pipeline")
+        b = other.loc[list(PIPELINE_NAMES), "predicted_score"].to_numpy()
+        rows.append({"dataset": dataset.id, "perturbation": kind,
+                     "kendall_tau": float(kendalltau(a, b).statistic),
+                     "same_top1": float(base.index[0] == other.index[0]),
+                     "top3_overlap": len(set(base.index[:3]) & set(other.index[:3])) / 3})
+    return rows
 
 
 def worst_datasets(per_method: dict, frame: pd.DataFrame, datasets: list[str],

@@ -670,11 +670,12 @@ class ModelScorer(BaseEstimator):
 
 def put_ineligible_last(ranking, eligible) -> np.ndarray:
     """Each row of ``ranking`` with its ineligible pipelines moved to the end, order kept."""
+    from skllmselect.ranking import ineligible_last
+
     ranking = np.asarray(ranking)
     if eligible is None:
         return ranking
-    return np.stack([np.concatenate([row[ok[row]], row[~ok[row]]])
-                     for row, ok in zip(ranking, np.asarray(eligible, bool), strict=True)])
+    return np.stack([ineligible_last(row, ok) for row, ok in zip(ranking, eligible, strict=True)])
 
 
 def _rank(method, table: SelectionTable) -> np.ndarray:

@@ -160,11 +160,16 @@ def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol(),
         # Convergence and small-class warnings are expected over thousands of datasets;
         # what matters (failures) is recorded per pipeline.
         warnings.simplefilter("ignore")
-        splitter = StratifiedKFold(protocol.n_splits, shuffle=True, random_state=protocol.seed)
-        folds = _PreprocessedFolds(X, y, list(splitter.split(X, y)))
+        folds = _PreprocessedFolds(X, y, protocol_folds(X, y, protocol))
         for name in protocol.pipelines:
             record["pipelines"][name] = _evaluate_pipeline(name, folds, labels, protocol)
     return _finish(record, start)
+
+
+def protocol_folds(X, y, protocol: Protocol) -> list:
+    """The protocol's (train, test) index pairs of the rows :func:`protocol_rows` keeps."""
+    splitter = StratifiedKFold(protocol.n_splits, shuffle=True, random_state=protocol.seed)
+    return list(splitter.split(X, y))
 
 
 def protocol_rows(X: pd.DataFrame, y, protocol: Protocol):

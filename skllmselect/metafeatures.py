@@ -308,14 +308,14 @@ def extract(
                 except Exception:  # a failing group must cost its features, not the call
                     return {}
 
+            def out_of_time() -> bool:
+                return deadline is not None and time.perf_counter() > deadline
+
             warnings.simplefilter("ignore")
             # Landmarking, the most expensive group (fitting trees, LDA and 1-NN, which run
             # outside the GIL), starts first in a thread of its own while the others run
             # here: about 40 % off the call on two cores, the same values on any (no other
             # group touches numpy's global RNG, which landmarking seeds and draws from).
-            def out_of_time() -> bool:
-                return deadline is not None and time.perf_counter() > deadline
-
             landmarking = None
             if out_of_time():
                 skipped.append("landmarking")

@@ -87,3 +87,17 @@ def complementary_order(scores, residuals=None, k: int = 3, *, eligible=None) ->
         best = np.maximum(best, outcomes[:, pick])
     taken = set(chosen)
     return np.array(chosen + [int(j) for j in by_score if int(j) not in taken])
+
+
+def ineligible_last(order, eligible) -> np.ndarray:
+    """``order`` with the pipelines that cannot run moved to its end, both parts in order.
+
+    For a ranking made without :func:`complementary_order` (the encoder-decoder's own, or a
+    baseline's in the benchmarks). ``eligible`` is indexed by pipeline, not by position.
+
+    >>> ineligible_last([2, 0, 1], [True, True, False]).tolist()
+    [0, 1, 2]
+    """
+    order = np.asarray(order)
+    keep = np.asarray(eligible, dtype=bool)[order]
+    return np.concatenate([order[keep], order[~keep]])

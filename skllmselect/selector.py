@@ -35,7 +35,7 @@ from sklearn.utils.validation import (
 from skllmselect import loading
 from skllmselect.metafeatures import METAFEATURE_NAMES, extract
 from skllmselect.portfolio import make_pipeline_by_name, unmet_requirements
-from skllmselect.ranking import complementary_order
+from skllmselect.ranking import complementary_order, ineligible_last
 from skllmselect.sampling import (
     CORPUS_EXTRACT_ARGS,
     CORPUS_MAX_ROWS,
@@ -466,7 +466,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         unmet = unmet_requirements(self._training_labels(X, y, seed))
         eligible = np.array([name not in unmet for name in names])
         if decoded is not None:
-            order = np.concatenate([decoded[eligible[decoded]], decoded[~eligible[decoded]]])
+            order = ineligible_last(decoded, eligible)
         else:
             order = complementary_order(scores, residuals, self.top_k, eligible=eligible)
         table = pd.DataFrame({

@@ -163,3 +163,10 @@ def test_evaluate_methods_applies_the_table_eligibility():
                                         {"SBS": ev.SingleBest()}, with_random=False)
     # Pipeline 0 is the oracle everywhere but cannot be picked: regret > 0 on every dataset.
     assert (per_method["SBS"]["regret@1"] > 0).all()
+
+
+def test_ineligible_last_keeps_both_parts_in_order():
+    from skllmselect.ranking import ineligible_last
+
+    assert ineligible_last([3, 1, 0, 2], [False, True, True, False]).tolist() == [1, 2, 3, 0]
+    assert ineligible_last([2, 0, 1], [True, True, True]).tolist() == [2, 0, 1]
