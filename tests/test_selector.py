@@ -28,7 +28,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skllmselect import LLMAlgorithmSelector, selector
+from skllmselect import LLMAlgorithmSelector, describe, selector
 from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION
 from skllmselect.model import ModelConfig, SelectorTransformer
 from skllmselect.portfolio import PIPELINE_NAMES, PORTFOLIO_VERSION
@@ -197,13 +197,13 @@ def test_recommendation_depends_on_the_data_not_on_column_order(tiny_model):
 
 def test_large_data_is_described_by_the_rows_the_corpus_would_use(tiny_model, monkeypatch):
     seen = {}
-    real_extract = selector.extract
+    real_extract = describe.extract
 
     def spy(X, y, **kwargs):
         seen.update(rows=len(y), kwargs=kwargs)
         return real_extract(X, y, **kwargs)
 
-    monkeypatch.setattr(selector, "extract", spy)
+    monkeypatch.setattr(describe, "extract", spy)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(2600, 3))
     y = np.where(X[:, 0] > 0, "yes", "no")

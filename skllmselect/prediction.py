@@ -1,0 +1,70 @@
+"""One meta-feature vector -> the network's answer: predicted scores, uncertainty, fit times, order.
+
+The single implementation of inference after the meta-features: ``LLMAlgorithmSelector``
+calls :func:`predict_and_rank` for every table, and the benchmarks and ``pretrain``'s
+evaluation protocol call the same function (through the estimator, or on stored corpus
+vectors), so what a benchmark reports is what the estimator computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from skllmselect.ranking import complementary_order, ineligible_last
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The network's answer for one dataset, per pipeline in ``config.pipeline_names`` order."""
+
+    scores: np.ndarray
+    """Predicted cross-validated score, shape (P,)."""
+    uncertainty: np.ndarray
+    """The model's standard deviation of that prediction, shape (P,)."""
+    fit_time: np.ndarray
+    """Predicted seconds of the protocol's cross-validation, shape (P,)."""
+    order: np.ndarray
+    """Pipeline indices in the order ``fit`` tries them: the first ``k`` chosen as a set
+    (:mod:`skllmselect.ranking`), ineligible pipelines last."""
+
+
+def predict_and_rank(network, tokenizer, residuals, vector, k: int, *,
+                     eligible=None) -> Prediction:
+    """Run the network on one meta-feature vector and order the pipelines.
+
+    Parameters
+    ----------
+    network : SelectorTransformer
+    tokenizer : MetaFeatureTokenizer
+    residuals : numpy.ndarray of shape (m, P) or None
+        The model's training residuals (set-aware top k); None ranks by score.
+    vector : array-like of shape (n_metafeatures,)
+        From :func:`skllmselect.describe.describe`.
+    k : int
+        How many pipelines are chosen together (``top_k``).
+    eligible : array-like of bool of shape (P,), optional
+        False for pipelines the labels rule out; they come last.
+    """
+    import torch  # imported here: the package imports without paying for torch
+
+    ids = torch.as_tensor(tokenizer.encode(np.asarray(vector))[None, :], dtype=torch.long)
+    attention_mask = None  # (1, L)
+    if network.config.mask_missing:  # trained with missing tokens masked out: do the same
+        attention_mask = torch.as_tensor(~tokenizer.is_missing(ids.numpy()))
+    with torch.no_grad():
+        out = network(ids, attention_mask)
+        scores = out.scores[0].double().numpy()  # (P,)
+        std = torch.exp(0.5 * out.score_log_var[0]).double().numpy()
+        seconds = torch.exp(out.log_fit_time[0]).double().numpy()
+        decoded = None
+        if network.config.architecture == "encoder-decoder":  # the decoder writes the order
+            decoded = network.rank(ids, attention_mask)[0].numpy()
+    if eligible is None:
+        eligible = np.ones(len(scores), dtype=bool)
+    if decoded is not None:
+        order = ineligible_last(decoded, eligible)
+    else:
+        order = complementary_order(scores, residuals, k, eligible=eligible)
+    return Prediction(scores=scores, uncertainty=std, fit_time=seconds, order=np.asarray(order))

@@ -1,0 +1,162 @@
+"""Input checks shared by every entry point: X and y as scikit-learn would check them, with
+messages that name the column, the class or the fix.
+
+One place for validation (scikit-learn keeps its own in ``sklearn/utils/validation.py``):
+:func:`check_X`, :func:`check_y` and :func:`check_finite` run in ``fit``, ``recommend`` and
+``predict``, and in :func:`skllmselect.describe.describe`, the path the training corpus uses.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, column_or_1d
+
+from skllmselect.tabular import LARGEST_VALUE, check_unique_columns
+
+
+def check_X(X):
+    """Return X as a DataFrame (kept as it is, dtypes intact) or a 2-D numpy array.
+
+    Nothing is converted to numbers here: the portfolio's preprocessing and the meta-features
+    both read numeric, categorical, boolean and missing values themselves.
+    """
+    if isinstance(X, pd.DataFrame):
+        n_rows, n_cols = X.shape
+        if n_cols == 0:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
+                "required. X has no columns: pass at least one feature column."
+            )
+        if n_rows == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
+                "required. X has no rows: pass a non-empty table."
+            )
+        check_unique_columns(X)
+        return X
+    # dtype=None keeps object and string arrays (categorical columns) as they are; NaN is
+    # allowed (imputed), +-inf is refused by check_finite with a message naming the column.
+    return check_array(X, accept_sparse=False, dtype=None, ensure_all_finite=False,
+                       ensure_2d=True, allow_nd=False, input_name="X")
+
+
+# Beyond float32's range (tabular.LARGEST_VALUE), in which scikit-learn's trees compute (the
+# scalers' squares overflow from about 1e154 on, and liblinear then loops on the unscaled
+# values), a number is refused as infinity is.
+
+
+def _magnitude(values: np.ndarray) -> float:
+    """The largest magnitude among a column's numbers (inf for infinity, 0 for none).
+
+    Text is not a number here: the string "inf" is a category, not infinity.
+    """
+    if values.dtype.kind in "fc":
+        with np.errstate(invalid="ignore"):
+            return float(np.nanmax(np.abs(values), initial=0.0))
+    if values.dtype.kind != "O":
+        return 0.0
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("floating", "mixed-integer-float", "integer", "decimal"):
+        numbers = [v for v in values if not pd.isna(v)]
+    elif kind == "mixed":  # numbers among other objects: look at each value
+        numbers = [v for v in values if isinstance(v, int | float | np.integer | np.floating)
+                   and not isinstance(v, bool | np.bool_) and not pd.isna(v)]
+    else:
+        return 0.0
+    largest = 0.0
+    for v in numbers:
+        try:
+            largest = max(largest, abs(float(v)))
+        except (OverflowError, TypeError, ValueError):  # an int beyond float64
+            return math.inf
+    return largest
+
+
+def check_finite(X) -> None:
+    """Refuse +-inf and magnitudes beyond float32 in feature columns, naming them.
+
+    NaN is a missing value (imputed); infinity, or a number no model can compute with, is
+    not. The same check runs in fit, recommend and predict.
+    """
+    if isinstance(X, pd.DataFrame):
+        columns = []
+        for position, label in enumerate(X.columns):
+            col = X.iloc[:, position]
+            if pd.api.types.is_bool_dtype(col.dtype):
+                continue
+            if pd.api.types.is_numeric_dtype(col.dtype):
+                if pd.api.types.is_complex_dtype(col.dtype):
+                    values = col.to_numpy()
+                else:
+                    values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            elif col.dtype == object:
+                values = col.to_numpy(dtype=object)
+            else:  # category, string, datetime: no infinity to find
+                continue
+            columns.append((label, values))
+    elif X.dtype.kind in "fcO":
+        columns = [(j, X[:, j]) for j in range(X.shape[1])]
+    else:
+        columns = []
+    sizes = [(label, _magnitude(values)) for label, values in columns]
+    infinite = [label for label, size in sizes if math.isinf(size)]
+    large = [(label, size) for label, size in sizes if LARGEST_VALUE < size < math.inf]
+    if infinite:
+        shown = ", ".join(repr(plain(b)) for b in infinite[:10]) + (
+            " ..." if len(infinite) > 10 else "")
+        raise ValueError(
+            f"X contains infinite values (inf or -inf) in {len(infinite)} column(s): {shown}. "
+            "Missing values are fine as NaN (they are imputed), infinity is not: replace it, "
+            "e.g. X = X.replace([np.inf, -np.inf], np.nan) for a DataFrame or "
+            "X[np.isinf(X)] = np.nan for an array, or clip it to a finite value."
+        )
+    if large:
+        shown = ", ".join(f"{plain(b)!r} (up to {size:.3g})" for b, size in large[:10]) + (
+            " ..." if len(large) > 10 else "")
+        raise ValueError(
+            f"X contains values too large to learn from in {len(large)} column(s): {shown}. "
+            "Beyond about 3.4e38 (float32's range, in which scikit-learn's tree models "
+            "compute; the scalers overflow sooner) a number behaves like infinity: rescale "
+            "such a column, e.g. X[c] = np.sign(X[c]) * np.log10(1 + X[c].abs()), or "
+            "replace those values with NaN."
+        )
+
+
+def check_y(y, n_rows: int, estimator_name: str) -> np.ndarray:
+    """Return y as a 1-D array of class labels with at least two classes."""
+    if y is None:
+        raise ValueError(
+            f"This {estimator_name} estimator requires y to be passed, but the target y is "
+            "None. Pass the class labels too: fit(X, y) or recommend(X, y)."
+        )
+    y = column_or_1d(y, warn=True)
+    if len(y) != n_rows:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: {n_rows} rows in X but {len(y)} "
+            "labels in y. Pass exactly one class label per row of X."
+        )
+    missing = pd.isna(y)
+    if missing.any():
+        raise ValueError(
+            f"y has {int(missing.sum())} missing label(s) (NaN/None) among {len(y)}; every "
+            "row needs a class. Drop those rows first, e.g. keep = pd.notna(y); "
+            "X, y = X[keep], y[keep]."
+        )
+    check_classification_targets(y)
+    classes = pd.unique(y)
+    if len(classes) < 2:
+        raise ValueError(
+            f"y has 1 class ({plain(classes[0])!r}), but a classifier needs at least 2 classes. "
+            "Check that y is the target column and that no filtering removed the other "
+            "classes."
+        )
+    return y
+
+
+def plain(value):
+    """A numpy scalar as the Python value it holds (for messages: 'a', not np.str_('a'))."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,49 @@
+"""One path from a table to its meta-features: the corpus stores what the estimator computes."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pretrain.corpus import metafeature_record
+from pretrain.runs import Protocol
+from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci, read_manifest
+from skllmselect import LLMAlgorithmSelector
+from skllmselect.describe import describe
+from skllmselect.metafeatures import METAFEATURE_NAMES
+
+UCI_NAMES = [entry["name"] for entry in read_manifest(DEFAULT_UCI_PATH)]
+
+
+@pytest.mark.parametrize("name", UCI_NAMES)
+def test_corpus_vector_is_the_fitted_estimators_vector(name):
+    dataset = next(iter_uci(DEFAULT_UCI_PATH, names=[name]))
+    stored = metafeature_record(dataset, Protocol())
+    assert stored["error"] is None
+    keep = dataset.y.notna().to_numpy()  # as the estimator's error asks a user to do
+    X, y = dataset.X[keep], dataset.y[keep]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # preparation notes, convergence: not the point here
+        selector = LLMAlgorithmSelector(top_k=1, cv=2, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(np.asarray(stored["metafeatures"]),
+                                  selector.meta_features_.to_numpy())
+
+
+def test_preparation_is_part_of_the_description():
+    # A table whose identifier and all-missing columns the estimator drops is described
+    # without them, by both paths: not as the raw columns.
+    rng = np.random.default_rng(0)
+    n = 200
+    X = pd.DataFrame({"signal": rng.normal(size=n), "noise": rng.normal(size=n)})
+    y = np.where(X["signal"] > 0, "a", "b")
+    messy = X.assign(customer_id=np.arange(n), empty=np.nan,
+                     name=[f"person {i}" for i in range(n)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clean, prepared = describe(X, y), describe(messy, y)
+    assert list(prepared.X.columns) == ["signal", "noise"]
+    np.testing.assert_array_equal(clean.vector, prepared.vector)
+    assert prepared.vector.shape == (len(METAFEATURE_NAMES),)
