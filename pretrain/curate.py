@@ -51,6 +51,7 @@ from scipy.optimize import linear_sum_assignment
 
 from pretrain.sources import Dataset
 from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci
+from skllmselect.tabular import PreparationWarning, plan_table
 
 # ============================================================================ configuration
 
@@ -1732,7 +1733,8 @@ def worthless_filter_scores(datasets: Iterable[Dataset], records: Iterable[dict]
 # ============================================================================ the pipeline
 
 #: Why :func:`curate` drops a dataset, in pipeline order (with :data:`CLEAN_REASONS`).
-DROP_REASONS = (*CLEAN_REASONS, "worthless", "leakage", "exact_duplicate", "near_duplicate")
+DROP_REASONS = (*CLEAN_REASONS, "estimator_refuses", "worthless", "leakage", "exact_duplicate",
+                "near_duplicate")
 
 
 @dataclass
@@ -1763,7 +1765,10 @@ def prepare(dataset: Dataset, config: CurateConfig = CurateConfig(),
     )
     if result.dataset is None:
         return prepared
-    cleaned = result.dataset
+    cleaned = estimator_prepared(result.dataset)
+    if cleaned is None:
+        prepared.reason = "estimator_refuses"
+        return prepared
     if counts and any(counts.values()):
         curation = {**cleaned.provenance.get("curation", {}),
                     "redacted": {k: v for k, v in counts.items() if v}}
@@ -1775,6 +1780,31 @@ def prepare(dataset: Dataset, config: CurateConfig = CurateConfig(),
             return prepared
     prepared.dataset = cleaned
     return prepared
+
+
+def estimator_prepared(dataset: Dataset) -> Dataset | None:
+    """The table as ``LLMAlgorithmSelector`` prepares it (:func:`skllmselect.tabular.plan_table`).
+
+    Curation and the estimator share one set of rules for identifier, all-missing, date,
+    time-delta and numbers-as-text columns: the stored table is what the estimator would fit
+    and describe, so the ground truth scores the same columns the meta-features read. The
+    curation checks above (constant, target-copy and row-number columns, tiny classes,
+    duplicates) are quality filters for the corpus on top of them. None when the estimator
+    would refuse the table (no usable column left).
+    """
+    with warnings.catch_warnings():  # its notes are for users; the provenance keeps them
+        warnings.simplefilter("ignore", PreparationWarning)
+        try:
+            plan = plan_table(dataset.X)
+            X = plan.transform(dataset.X)
+        except (ValueError, TypeError):  # e.g. every column an identifier: fit would refuse
+            return None
+    if X is dataset.X:
+        return dataset
+    dropped = [str(c) for c in dataset.X.columns if c not in set(X.columns)]
+    curation = {**dataset.provenance.get("curation", {}), "estimator_preparation": {
+        "dropped": dropped, "notes": list(plan.notes)}}
+    return replace(dataset, X=X, provenance={**dataset.provenance, "curation": curation})
 
 
 def _prepare(dataset: Dataset, config: CurateConfig, report: dict | None,

@@ -619,8 +619,10 @@ class PairwiseForest(BaseEstimator):
 
 
 class ModelScorer(BaseEstimator):
-    """The pretrained transformer as a baseline: one forward pass on the tokenized
-    meta-features; ``fit`` learns nothing (the model was trained on the corpus).
+    """The pretrained transformer as a method: ``fit`` learns nothing (the model was trained
+    on the corpus); scores and rankings come from
+    :func:`skllmselect.prediction.predict_and_rank`, the estimator's own inference, one
+    dataset (meta-feature vector) at a time.
 
     With ``residuals`` (the model's errors on its training datasets), the first ``k`` of each
     ranking are chosen as a set, as the selector does (:mod:`skllmselect.ranking`); without
@@ -639,33 +641,21 @@ class ModelScorer(BaseEstimator):
         self.is_fitted_ = True
         return self
 
-    def predict_scores(self, meta):
-        import torch
+    def _predictions(self, meta, eligible=None):
+        from skllmselect.prediction import predict_and_rank
 
         check_is_fitted(self)
-        ids = torch.as_tensor(self.tokenizer.encode(np.asarray(meta, np.float64)),
-                              dtype=torch.long)
-        mask = None
-        if self.network.config.mask_missing:
-            mask = torch.as_tensor(~self.tokenizer.is_missing(ids.numpy()))
+        meta = np.atleast_2d(np.asarray(meta, np.float64))
         self.network.eval()
-        with torch.no_grad():
-            return self.network(ids, mask).scores.double().numpy()
+        rows = [None] * len(meta) if eligible is None else eligible
+        return [predict_and_rank(self.network, self.tokenizer, self.residuals, vector, self.k,
+                                 eligible=ok) for vector, ok in zip(meta, rows, strict=True)]
+
+    def predict_scores(self, meta):
+        return np.stack([p.scores for p in self._predictions(meta)])
 
     def rank(self, meta, eligible=None):
-        if self.network.config.architecture == "encoder-decoder":
-            import torch
-
-            ids = torch.as_tensor(self.tokenizer.encode(np.asarray(meta, np.float64)))
-            self.network.eval()
-            return put_ineligible_last(self.network.rank(ids).numpy(), eligible)
-        from skllmselect.ranking import complementary_order
-
-        scores = self.predict_scores(meta)
-        if eligible is None:
-            eligible = np.ones(scores.shape, dtype=bool)
-        return np.stack([complementary_order(row, self.residuals, self.k, eligible=ok)
-                         for row, ok in zip(scores, eligible, strict=True)])
+        return np.stack([p.order for p in self._predictions(meta, eligible)])
 
 
 def put_ineligible_last(ranking, eligible) -> np.ndarray:

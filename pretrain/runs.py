@@ -53,6 +53,7 @@ from pretrain.parallel import map_to_records, read_records
 from pretrain.sources import Dataset
 from skllmselect.portfolio import PIPELINE_NAMES, PORTFOLIO_VERSION, make_pipeline_by_name
 from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_N_SPLITS, CORPUS_SEED, stratified_subsample
+from skllmselect.tabular import PreparationWarning, plan_table
 
 PROTOCOL_VERSION = "1"
 STATUSES = ("ok", "failed", "timeout")
@@ -147,8 +148,9 @@ def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol(),
             record["error"] = f"skipped: predicted worthless by the filter (p={proba:.2f})"
             return _finish(record, start)
     try:
+        X = _as_the_estimator_prepares(X)
         X, y, n_unlabelled = protocol_rows(X, y, protocol)
-    except ValueError as error:
+    except (ValueError, TypeError) as error:
         record["error"] = str(error)
         return _finish(record, start)
     record.update(n_rows_unlabelled=n_unlabelled, n_rows_used=len(y),
@@ -164,6 +166,17 @@ def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol(),
         for name in protocol.pipelines:
             record["pipelines"][name] = _evaluate_pipeline(name, folds, labels, protocol)
     return _finish(record, start)
+
+
+def _as_the_estimator_prepares(X: pd.DataFrame) -> pd.DataFrame:
+    """The columns ``LLMAlgorithmSelector.fit`` would cross-validate on (``plan_table``).
+
+    Curated tables already are (``curate.estimator_prepared``: this is then the same object);
+    a benchmark table loses the identifier and all-missing columns the estimator drops.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreparationWarning)
+        return plan_table(X).transform(X)
 
 
 def protocol_folds(X, y, protocol: Protocol) -> list:

@@ -278,7 +278,9 @@ def _plan_column(col: pd.Series, label, n_rows: int) -> tuple[str, str]:
             return _DATETIME, f"column {name}: datetimes, used as seconds since 1970-01-01 UTC."
         if inferred in ("timedelta", "timedelta64"):
             return _TIMEDELTA, f"column {name}: time spans, used as seconds."
-        if inferred == "string" and _all_match(values, _ISO_DATE):
+        if inferred == "string" and _all_match(values, _ISO_DATE) \
+                and _parse_datetimes(values.astype(object)).notna().all():
+            # Only real dates: '1960-64' (a span of years) has the shape of '1960-06'.
             return _DATETIME, (f"column {name}: ISO-8601 dates given as text, read as "
                                "datetimes and used as seconds since 1970-01-01 UTC.")
         if inferred == "string" and _all_match(values, _TIMEDELTA_TEXT):

