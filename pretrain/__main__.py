@@ -10,6 +10,8 @@ Steps:
     plan     scaling heuristics applied to the corpus: model size and steps per budget
     export   a finished run's model -> skllmselect/weights (+ model card, training log)
     residuals  a model's errors on the corpus train split (written by export too)
+    evaluate the decision protocol: grouped CV over the real corpus datasets, the model
+             retrained per fold, every method side by side with bootstrap intervals
 
 Examples
 --------
@@ -23,6 +25,7 @@ Examples
     python -m pretrain plan --corpus pretrain/data/corpus
     python -m pretrain export --run runs/small
     python -m pretrain residuals --model skllmselect/weights
+    python -m pretrain evaluate --out work/protocol/small --preset small --folds 5
 """
 
 from __future__ import annotations
@@ -365,6 +368,53 @@ class _TrainProgress:
         self.bar.close()
 
 
+def _add_evaluate(subparsers):
+    parser = subparsers.add_parser(
+        "evaluate", help="grouped CV over the real corpus datasets, model retrained per fold")
+    parser.add_argument("--corpus", default="pretrain/data/corpus")
+    parser.add_argument("--out", required=True,
+                        help="folder of fold records, fold models and report.md (resumes)")
+    parser.add_argument("--folds", type=int, default=5, help="folds over source packages")
+    parser.add_argument("--preset", choices=["none", "debug", "small", "full"], default="small",
+                        help="the model's training preset ('none': baselines only)")
+    parser.add_argument("--max-steps", type=int, help="optimizer steps (preset's by default)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"])
+    parser.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a field of the preset's ModelOptions, e.g. d_model=64 "
+                             "(repeatable)")
+    parser.add_argument("--only-fold", type=int, action="append",
+                        help="run only this fold now (0-based; repeatable); others resume later")
+    parser.add_argument("--n-resamples", type=int, default=1000)
+    parser.set_defaults(func=_run_evaluate)
+
+
+def _model_options(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--model-option takes KEY=VALUE, got {pair!r}.")
+        out[key] = json.loads(value) if value[:1] in "-0123456789[{tf" else value
+    return out
+
+
+def _run_evaluate(args):
+    from pretrain import protocol
+
+    records = protocol.run(
+        args.corpus, args.out, n_folds=args.folds,
+        preset=None if args.preset == "none" else args.preset, max_steps=args.max_steps,
+        seed=args.seed, precision=args.precision,
+        model_overrides=_model_options(args.model_option), folds=args.only_fold)
+    if len(records) < args.folds:
+        print(f"{len(records)} of {args.folds} folds done; run again to finish.")
+        return 0
+    table = protocol.write_report(records, args.out, n_resamples=args.n_resamples)
+    print(table.to_string(index=False))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pretrain", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -377,6 +427,7 @@ def main(argv=None) -> int:
     _add_plan(subparsers)
     _add_export(subparsers)
     _add_residuals(subparsers)
+    _add_evaluate(subparsers)
     args = parser.parse_args(argv)
     try:
         args.func(args)
