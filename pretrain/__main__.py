@@ -380,6 +380,8 @@ def _add_evaluate(subparsers):
     parser.add_argument("--max-steps", type=int, help="optimizer steps (preset's by default)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"])
+    parser.add_argument("--real-repeats", type=int, default=1,
+                        help="visits of each real training dataset per epoch (synthetic: 1)")
     parser.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
                         help="override a field of the preset's ModelOptions, e.g. d_model=64 "
                              "(repeatable)")
@@ -405,7 +407,7 @@ def _run_evaluate(args):
     records = protocol.run(
         args.corpus, args.out, n_folds=args.folds,
         preset=None if args.preset == "none" else args.preset, max_steps=args.max_steps,
-        seed=args.seed, precision=args.precision,
+        seed=args.seed, precision=args.precision, real_repeats=args.real_repeats,
         model_overrides=_model_options(args.model_option), folds=args.only_fold)
     if len(records) < args.folds:
         print(f"{len(records)} of {args.folds} folds done; run again to finish.")

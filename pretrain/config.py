@@ -270,6 +270,10 @@ class TrainConfig:
     """Where metrics, checkpoints, ``model/`` and ``summary.json`` go (rank 0 writes)."""
     seed: int = 0
     """Seeds the initialisation, the data order and the token masking."""
+    real_repeats: int = 1
+    """Times each real (not synthetic) training dataset is visited per epoch. The model is
+    used on real tables, and the synthetic ones outnumber them; the decision protocol
+    (:mod:`pretrain.protocol`) measures what a higher value buys."""
     log_every: int = 10
     """Write a metrics row every this many steps (skips and rollbacks are always written)."""
     eval_every: int = 200
@@ -299,8 +303,8 @@ class TrainConfig:
         self.corpus, self.out_dir = str(self.corpus), str(self.out_dir)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"TrainConfig.seed must be an int >= 0, got {self.seed!r}.")
-        for name in ("log_every", "eval_every", "eval_batch_size", "checkpoint_every",
-                     "keep_checkpoints"):
+        for name in ("real_repeats", "log_every", "eval_every", "eval_batch_size",
+                     "checkpoint_every", "keep_checkpoints"):
             _check_positive_int(owner, name, getattr(self, name))
         _check_choice(owner, "distributed", self.distributed, DISTRIBUTED)
         for name, kind in (("model", ModelOptions), ("optim", OptimConfig),

@@ -177,19 +177,22 @@ class BatchSampler:
     the batch size exact even while it changes step to step.
     """
 
-    def __init__(self, n: int, *, seed: int, rank: int = 0, world_size: int = 1):
+    def __init__(self, n: int, *, seed: int, rank: int = 0, world_size: int = 1,
+                 repeats=None):
         if world_size < 1 or not 0 <= rank < world_size:
             raise ValueError(f"rank must be in [0, world_size), got rank={rank}, "
                              f"world_size={world_size}.")
-        if n < world_size:
+        # An epoch visits dataset i repeats[i] times (all once by default).
+        self.items = np.arange(n) if repeats is None else np.repeat(np.arange(n), repeats)
+        if len(self.items) < world_size:
             raise ValueError(f"{n} datasets cannot be shared by {world_size} ranks.")
         self.n, self.seed, self.rank, self.world_size = n, seed, rank, world_size
-        self.shard_size = n // world_size
+        self.shard_size = len(self.items) // world_size
 
     def order(self, epoch: int) -> np.ndarray:
         """This rank's dataset indices for ``epoch``, in visiting order."""
         generator = torch.Generator().manual_seed(_mix(self.seed, epoch))
-        permutation = torch.randperm(self.n, generator=generator).numpy()
+        permutation = self.items[torch.randperm(len(self.items), generator=generator).numpy()]
         return permutation[: self.shard_size * self.world_size][self.rank::self.world_size]
 
     def take(self, position: DataPosition, batch_size: int) -> tuple[np.ndarray, DataPosition]:

@@ -90,7 +90,7 @@ def fold_corpus(corpus_dir, frame: pd.DataFrame, held_out: np.ndarray, out_dir) 
 
 
 def train_fold_model(corpus: Path, fold_dir: Path, preset: str, *, max_steps=None,
-                     seed: int = 0, precision: str | None = None,
+                     seed: int = 0, precision: str | None = None, real_repeats: int = 1,
                      model_overrides: dict | None = None) -> Path:
     """Train (or resume) the fold's model and export it with its residuals; return its dir."""
     from pretrain import presets
@@ -101,7 +101,7 @@ def train_fold_model(corpus: Path, fold_dir: Path, preset: str, *, max_steps=Non
     if (model_dir / "residuals.safetensors").is_file():
         return model_dir
     config = presets.PRESETS[preset](corpus=str(corpus), out_dir=str(fold_dir / "run"))
-    config = replace(config, seed=seed)
+    config = replace(config, seed=seed, real_repeats=real_repeats)
     if precision is not None:
         config = replace(config, precision=replace(config.precision, precision=precision))
     if max_steps is not None:
@@ -123,7 +123,7 @@ def train_fold_model(corpus: Path, fold_dir: Path, preset: str, *, max_steps=Non
 
 def run_fold(corpus_dir, frame: pd.DataFrame, held_out: np.ndarray, fold_dir: Path, *,
              preset: str | None, max_steps=None, seed: int = 0, precision: str | None = None,
-            model_overrides: dict | None = None) -> dict:
+            real_repeats: int = 1, model_overrides: dict | None = None) -> dict:
     """Every method fitted on the fold's training rows, scored on its held-out rows."""
     from skllmselect.loading import load
 
@@ -135,7 +135,8 @@ def run_fold(corpus_dir, frame: pd.DataFrame, held_out: np.ndarray, fold_dir: Pa
     if preset is not None:
         corpus = fold_corpus(corpus_dir, frame, held_out, fold_dir / "corpus")
         model_dir = train_fold_model(corpus, fold_dir, preset, max_steps=max_steps, seed=seed,
-                                     precision=precision, model_overrides=model_overrides)
+                                     precision=precision, real_repeats=real_repeats,
+                                     model_overrides=model_overrides)
         network, tokenizer, residuals = load(model_dir, with_residuals=True)
         methods[f"{MODEL}, by score"] = ev.ModelScorer(network, tokenizer, None)
         methods[MODEL] = ev.ModelScorer(network, tokenizer, residuals)
@@ -151,7 +152,7 @@ def run_fold(corpus_dir, frame: pd.DataFrame, held_out: np.ndarray, fold_dir: Pa
 
 
 def run(corpus_dir, out_dir, *, n_folds: int = 5, preset: str | None = "small",
-        max_steps=None, seed: int = 0, precision: str | None = None,
+        max_steps=None, seed: int = 0, precision: str | None = None, real_repeats: int = 1,
         model_overrides: dict | None = None, folds: list[int] | None = None,
         progress: bool = True) -> list[dict]:
     """Run (or resume) every fold; return the fold records in fold order."""
@@ -162,6 +163,8 @@ def run(corpus_dir, out_dir, *, n_folds: int = 5, preset: str | None = "small",
     settings = {"corpus": str(corpus_dir), "n_folds": n_folds, "preset": preset,
                 "max_steps": max_steps, "seed": seed, "precision": precision,
                 "model_overrides": model_overrides or {}}
+    if real_repeats != 1:  # only when set, so earlier runs' settings still match
+        settings["real_repeats"] = real_repeats
     settings_path = out_dir / "settings.json"
     if settings_path.is_file():
         before = json.loads(settings_path.read_text())
@@ -182,7 +185,7 @@ def run(corpus_dir, out_dir, *, n_folds: int = 5, preset: str | None = "small",
             print(f"fold {k + 1}/{n_folds}: {len(rows)} held-out real datasets", flush=True)
         record = run_fold(corpus_dir, frame, rows, out_dir / f"fold_{k}", preset=preset,
                           max_steps=max_steps, seed=seed, precision=precision,
-                          model_overrides=model_overrides)
+                          real_repeats=real_repeats, model_overrides=model_overrides)
         record["fold"] = k
         write_json_atomic(record, path)
         records.append(record)

@@ -442,8 +442,11 @@ def train(config: TrainConfig, *, resume: bool = True, stop_after: int | None = 
                                      **adamw_kwargs(optim, device))
     scaler = torch.amp.GradScaler(device.type, enabled=config.precision.precision == "fp16")
     autocast = _autocast(device, config.precision.precision)
+    real = np.array([not d.startswith("synthetic/") for d in train_split.datasets])
     sampler = BatchSampler(len(train_split), seed=config.seed, rank=setup.rank,
-                           world_size=setup.world_size)
+                           world_size=setup.world_size,
+                           repeats=np.where(real, config.real_repeats, 1)
+                           if config.real_repeats != 1 else None)
     collator = Collator(tokenizer, architecture=config.model.architecture,
                         mlm_probability=config.objective.mlm_probability,
                         mask_missing=config.model.mask_missing)
