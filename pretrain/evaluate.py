@@ -546,13 +546,13 @@ class PerPipelineForest(BaseEstimator):
         self.min_samples_leaf = min_samples_leaf
         self.random_state = random_state
 
-    def fit(self, meta_train, scores_train):
+    def fit(self, meta_train, scores_train, sample_weight=None):
         meta, scores = _check_training(meta_train, scores_train)
         self.median_ = _impute_median(meta)
         self.forest_ = RandomForestRegressor(
             n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
             max_features=0.5, random_state=self.random_state, n_jobs=1,
-        ).fit(_fill(meta, self.median_), scores)
+        ).fit(_fill(meta, self.median_), scores, sample_weight=sample_weight)
         return self
 
     def predict_scores(self, meta):
@@ -654,6 +654,10 @@ class ModelScorer(BaseEstimator):
     def predict_scores(self, meta):
         return np.stack([p.scores for p in self._predictions(meta)])
 
+    def predict_uncertainty(self, meta):
+        """The model's standard deviation of each predicted score, (n, P)."""
+        return np.stack([p.uncertainty for p in self._predictions(meta)])
+
     def rank(self, meta, eligible=None):
         return np.stack([p.order for p in self._predictions(meta, eligible)])
 
@@ -687,8 +691,12 @@ def cheap_baselines(random_state: int = 0) -> dict[str, BaseEstimator]:
 
 
 def evaluate_methods(train: SelectionTable, test: SelectionTable, methods: dict,
-                     *, with_random: bool = True, with_oracle: bool = True) -> tuple[dict, dict]:
+                     *, with_random: bool = True, with_oracle: bool = True,
+                     weights: dict | None = None) -> tuple[dict, dict]:
     """Fit each method on ``train``, score it on ``test``.
+
+    ``weights`` maps a method name to per-training-dataset weights for its ``fit``
+    (``sample_weight``), e.g. to count real tables more than synthetic ones.
 
     Returns
     -------
@@ -702,7 +710,10 @@ def evaluate_methods(train: SelectionTable, test: SelectionTable, methods: dict,
     if with_random:
         per_method["random (expected)"] = random_per_dataset_metrics(test)
     for name, method in methods.items():
-        method.fit(train.metafeatures, train.scores)
+        if weights and name in weights:
+            method.fit(train.metafeatures, train.scores, sample_weight=weights[name])
+        else:
+            method.fit(train.metafeatures, train.scores)
         predicted = None
         if hasattr(method, "predict_scores"):
             predicted = method.predict_scores(test.metafeatures)

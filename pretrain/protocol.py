@@ -42,8 +42,11 @@ from sklearn.model_selection import GroupKFold
 from pretrain import evaluate as ev
 from pretrain.parallel import write_json_atomic
 
-#: Methods whose rankings are compared; the transformer's name in the tables.
+#: The transformer's name in the tables.
 MODEL = "transformer"
+#: The per-pipeline forest trained with each real dataset weighted REAL_WEIGHT times.
+RF_REAL = "RF regression, real x5"
+REAL_WEIGHT = 5.0
 
 
 def protocol_group(dataset_id: str, source: str) -> str:
@@ -132,6 +135,12 @@ def run_fold(corpus_dir, frame: pd.DataFrame, held_out: np.ndarray, fold_dir: Pa
     train_rows = np.setdiff1d(np.arange(len(frame)), held_out)
     train, test = table.subset(train_rows), table.subset(held_out)
     methods = ev.cheap_baselines()
+    # The forest with the real tables counted five times (synthetic ones once): on this
+    # protocol it beat the plain forest (regret@1 3.71 against 4.01), so it is the forest to
+    # beat, not a straw man.
+    methods[RF_REAL] = ev.PerPipelineForest(random_state=0)
+    is_real = train.groups["source"].to_numpy() != "synthetic"
+    weights = {RF_REAL: np.where(is_real, REAL_WEIGHT, 1.0)}
     if preset is not None:
         corpus = fold_corpus(corpus_dir, frame, held_out, fold_dir / "corpus")
         model_dir = train_fold_model(corpus, fold_dir, preset, max_steps=max_steps, seed=seed,
@@ -140,13 +149,16 @@ def run_fold(corpus_dir, frame: pd.DataFrame, held_out: np.ndarray, fold_dir: Pa
         network, tokenizer, residuals = load(model_dir, with_residuals=True)
         methods[f"{MODEL}, by score"] = ev.ModelScorer(network, tokenizer, None)
         methods[MODEL] = ev.ModelScorer(network, tokenizer, residuals)
-    per_method, predictions = ev.evaluate_methods(train, test, methods)
+    per_method, predictions = ev.evaluate_methods(train, test, methods, weights=weights)
+    uncertainty = {name: method.predict_uncertainty(test.metafeatures).round(6).tolist()
+                   for name, method in methods.items() if name == MODEL}
     return {
         "datasets": test.datasets,
         "metrics": {m: {k: np.asarray(v, float).tolist() for k, v in values.items()}
                     for m, values in per_method.items()},
         "predictions": {m: np.asarray(p, float).round(6).tolist()
                         for m, p in predictions.items()},
+        "uncertainty": uncertainty,
         "seconds": time.perf_counter() - start,
     }
 
