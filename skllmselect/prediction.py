@@ -20,7 +20,7 @@ class Prediction:
     """The network's answer for one dataset, per pipeline in ``config.pipeline_names`` order."""
 
     scores: np.ndarray
-    """Predicted cross-validated score, shape (P,)."""
+    """Predicted cross-validated score, clipped to [0, 1] (balanced accuracy), shape (P,)."""
     uncertainty: np.ndarray
     """The model's standard deviation of that prediction, shape (P,)."""
     fit_time: np.ndarray
@@ -55,16 +55,19 @@ def predict_and_rank(network, tokenizer, residuals, vector, k: int, *,
         attention_mask = torch.as_tensor(~tokenizer.is_missing(ids.numpy()))
     with torch.no_grad():
         out = network(ids, attention_mask)
-        scores = out.scores[0].double().numpy()  # (P,)
+        raw = out.scores[0].double().numpy()  # (P,)
         std = torch.exp(0.5 * out.score_log_var[0]).double().numpy()
         seconds = torch.exp(out.log_fit_time[0]).double().numpy()
         decoded = None
         if network.config.architecture == "encoder-decoder":  # the decoder writes the order
             decoded = network.rank(ids, attention_mask)[0].numpy()
     if eligible is None:
-        eligible = np.ones(len(scores), dtype=bool)
+        eligible = np.ones(len(raw), dtype=bool)
     if decoded is not None:
         order = ineligible_last(decoded, eligible)
     else:
-        order = complementary_order(scores, residuals, k, eligible=eligible)
+        order = complementary_order(raw, residuals, k, eligible=eligible)
+    # A regression head can step past the metric's range (1.0003 was seen): the reported
+    # scores are clipped to it, the order keeps the head's own (clipping would make ties).
+    scores = np.clip(raw, 0.0, 1.0)
     return Prediction(scores=scores, uncertainty=std, fit_time=seconds, order=np.asarray(order))

@@ -29,6 +29,7 @@ from sklearn.utils.validation import (
 )
 
 from skllmselect import loading
+from skllmselect.coverage import CoverageWarning, coverage_notes
 from skllmselect.describe import describe
 from skllmselect.metafeatures import METAFEATURE_NAMES
 from skllmselect.portfolio import make_pipeline_by_name, unmet_requirements
@@ -290,6 +291,13 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             "estimator": [make_pipeline_by_name(names[i], random_state=seed) for i in order],
         }, index=pd.RangeIndex(1, len(order) + 1, name="rank"))
         table.attrs["notes"] = [f"{name} ranked last: {reason}." for name, reason in unmet.items()]
+        outside = coverage_notes(vector, tokenizer, n_rows=X.shape[0],
+                                 n_classes=len(pd.unique(y)))
+        if outside:
+            text = "This table lies outside what the model was trained on: " + "; ".join(
+                outside) + ". The ranking extrapolates; trust the cross-validated scores."
+            table.attrs["notes"].append(text)
+            warnings.warn(text, CoverageWarning, stacklevel=3)
         return table
 
     def _training_labels(self, X, y, seed) -> list:

@@ -59,3 +59,26 @@ def test_year_spans_are_not_read_as_dates():
         prepared = describe(X, y).X
     assert prepared["month"].dtype == np.float64
     assert prepared["span"].tolist() == X["span"].tolist()
+
+
+def test_a_table_outside_the_corpus_is_named_and_scores_stay_in_range():
+    from skllmselect.coverage import CoverageWarning
+
+    X = pd.DataFrame({"a": [0.1, 0.9, 0.2, 0.8], "b": [1.0, 0.0, 1.0, 0.0]})
+    y = ["no", "yes", "no", "yes"]
+    with pytest.warns(CoverageWarning, match="4 rows"):
+        table = LLMAlgorithmSelector(random_state=0).recommend(X, y)
+    assert any("outside what the model was trained on" in n for n in table.attrs["notes"])
+    assert table["predicted_score"].between(0, 1).all()
+
+
+def test_an_ordinary_table_raises_no_coverage_warning():
+    from sklearn.datasets import load_breast_cancer
+
+    from skllmselect.coverage import CoverageWarning
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CoverageWarning)
+        table = LLMAlgorithmSelector(random_state=0).recommend(X, y)
+    assert not any("outside" in n for n in table.attrs["notes"])

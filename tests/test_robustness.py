@@ -422,7 +422,9 @@ def test_many_classes_and_extreme_imbalance(model):
     y = np.array(["common"] * 495 + ["rare"] * 5)
     X = pd.DataFrame({"a": rng.normal(size=500) + (y == "rare") * 3})
     est = fit(X, y, model, cv=5)
-    assert est.notes_ == []
+    # No preparation or fold note (the test model's tokenizer, fitted on toy vectors, may
+    # add a coverage note: its training range is not a real corpus's).
+    assert [n for n in est.notes_ if "outside what the model was trained on" not in n] == []
     assert est.meta_features_["class_imbalance"] == pytest.approx(5 / 495)
     assert_predicts(est, X, y)
 
