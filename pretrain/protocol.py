@@ -172,7 +172,10 @@ def run(corpus_dir, out_dir, *, n_folds: int = 5, preset: str | None = "small",
     frame = pd.read_parquet(corpus_dir / "corpus.parquet")
     held = real_folds(frame, n_folds)
     out_dir.mkdir(parents=True, exist_ok=True)
-    settings = {"corpus": str(corpus_dir), "n_folds": n_folds, "preset": preset,
+    manifest = json.loads((corpus_dir / "manifest.json").read_text(encoding="utf-8"))
+    settings = {"corpus": str(corpus_dir),
+                "corpus_datasets": manifest.get("content_hashes", {}).get("datasets"),
+                "n_folds": n_folds, "preset": preset,
                 "max_steps": max_steps, "seed": seed, "precision": precision,
                 "model_overrides": model_overrides or {}}
     if real_repeats != 1:  # only when set, so earlier runs' settings still match
