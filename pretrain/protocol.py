@@ -244,6 +244,34 @@ def report(records: list[dict], *, n_resamples: int = 1000,
     return pd.DataFrame(rows)
 
 
+def calibration(records: list[dict], frame: pd.DataFrame) -> pd.DataFrame | None:
+    """How often the true score lies inside the transformer's predicted intervals.
+
+    The model predicts a mean and a standard deviation per (dataset, pipeline); a calibrated
+    model has about 68 % of the held-out scores within one deviation and 95 % within 1.96.
+    None when the records hold no uncertainty (runs before it was recorded).
+    """
+    if not all(MODEL in r.get("uncertainty", {}) for r in records):
+        return None
+    table = ev.selection_table(frame)
+    position = {d: i for i, d in enumerate(table.datasets)}
+    rows = np.array([position[d] for r in records for d in r["datasets"]])
+    truth, ok = table.scores[rows], table.ok[rows]
+    mean = np.concatenate([np.asarray(r["predictions"][MODEL], float) for r in records])
+    std = np.concatenate([np.asarray(r["uncertainty"][MODEL], float) for r in records])
+    z = np.abs(truth - mean) / std
+    out = []
+    for label, mask in (("all pairs", np.ones_like(ok)), ("pipeline ran (ok)", ok),
+                        ("pipeline failed (chance score)", ~ok)):
+        if mask.any():
+            out.append({"pairs": label, "n": int(mask.sum()),
+                        "within 1 sd (68 % if calibrated)": round(float((z[mask] <= 1).mean()), 3),
+                        "within 1.96 sd (95 %)": round(float((z[mask] <= 1.96).mean()), 3),
+                        "median predicted sd": round(float(np.median(std[mask])), 4),
+                        "median |error|": round(float(np.median(np.abs(truth - mean)[mask])), 4)})
+    return pd.DataFrame(out)
+
+
 def write_report(records: list[dict], out_dir, *, n_resamples: int = 1000) -> pd.DataFrame:
     """Write ``report.md`` (the :func:`report` table and the run's settings); return it."""
     from pretrain.diversity import markdown_table
@@ -259,5 +287,12 @@ def write_report(records: list[dict], out_dir, *, n_resamples: int = 1000) -> pd
             f"every method); the last columns are each method's regret minus the "
             f"transformer's, paired by dataset (negative: the method is better).\n\n"
             + markdown_table(table.set_index("method")) + "\n")
+    frame = pd.read_parquet(Path(settings["corpus"]) / "corpus.parquet")
+    calibrated = calibration(records, frame)
+    if calibrated is not None:
+        text += ("\n## Calibration of the transformer's uncertainty\n\n"
+                 "Held-out (dataset, pipeline) pairs whose measured score lies within the "
+                 "model's predicted interval (mean +- k standard deviations):\n\n"
+                 + markdown_table(calibrated.set_index("pairs")) + "\n")
     (out_dir / "report.md").write_text(text)
     return table
