@@ -316,6 +316,8 @@ def _add_export(subparsers):
                         help="ship the last model instead of the best on validation")
     parser.add_argument("--corpus", default="pretrain/data/corpus",
                         help="the corpus the model was trained on (for its residuals)")
+    parser.add_argument("--forest-weight", type=float,
+                        help="also ship the forest meta-learner, blended at this weight")
     parser.set_defaults(func=_run_export)
 
 
@@ -339,7 +341,7 @@ def _run_export(args):
     from pretrain.export import export
 
     result = export(args.run, args.weights, args.log, use_best=not args.final,
-                    corpus=args.corpus)
+                    corpus=args.corpus, forest_weight=args.forest_weight)
     print(f"{result['source']} -> {result['weights_dir']} ({result['megabytes']:.1f} MB), "
           f"reloaded and checked; log and plot in {result['log_dir']}")
 
@@ -380,6 +382,9 @@ def _add_evaluate(subparsers):
     parser.add_argument("--max-steps", type=int, help="optimizer steps (preset's by default)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"])
+    parser.add_argument("--forest-weight", type=float,
+                        help="ship a forest meta-learner in each fold's model, blended with "
+                             "the network at this weight (0-1)")
     parser.add_argument("--real-repeats", type=int, default=1,
                         help="visits of each real training dataset per epoch (synthetic: 1)")
     parser.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
@@ -408,6 +413,7 @@ def _run_evaluate(args):
         args.corpus, args.out, n_folds=args.folds,
         preset=None if args.preset == "none" else args.preset, max_steps=args.max_steps,
         seed=args.seed, precision=args.precision, real_repeats=args.real_repeats,
+        forest_weight=args.forest_weight,
         model_overrides=_model_options(args.model_option), folds=args.only_fold)
     if len(records) < args.folds:
         print(f"{len(records)} of {args.folds} folds done; run again to finish.")

@@ -628,11 +628,12 @@ class ModelScorer(BaseEstimator):
     ranking are chosen as a set, as the selector does (:mod:`skllmselect.ranking`); without
     them, the ranking is by predicted score."""
 
-    def __init__(self, network=None, tokenizer=None, residuals=None, k=3):
+    def __init__(self, network=None, tokenizer=None, residuals=None, k=3, forest=None):
         self.network = network
         self.tokenizer = tokenizer
         self.residuals = residuals
         self.k = k
+        self.forest = forest
 
     def fit(self, meta_train=None, scores_train=None):
         if self.network is None or self.tokenizer is None:
@@ -649,7 +650,8 @@ class ModelScorer(BaseEstimator):
         self.network.eval()
         rows = [None] * len(meta) if eligible is None else eligible
         return [predict_and_rank(self.network, self.tokenizer, self.residuals, vector, self.k,
-                                 eligible=ok) for vector, ok in zip(meta, rows, strict=True)]
+                                 eligible=ok, forest=self.forest)
+                for vector, ok in zip(meta, rows, strict=True)]
 
     def predict_scores(self, meta):
         return np.stack([p.scores for p in self._predictions(meta)])

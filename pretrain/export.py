@@ -21,8 +21,13 @@ LOG_FILES = ("metrics.jsonl", "train.csv", "eval.csv", "summary.json")
 
 def export(run_dir, weights_dir="skllmselect/weights", log_dir="pretrain/data/training", *,
            max_megabytes: float = MAX_MEGABYTES, use_best: bool = True,
-           corpus="pretrain/data/corpus") -> dict:
-    """Ship the model of ``run_dir``; return what was written and checked."""
+           corpus="pretrain/data/corpus", forest_weight: float | None = None) -> dict:
+    """Ship the model of ``run_dir``; return what was written and checked.
+
+    With ``forest_weight``, the forest meta-learner (``pretrain.forest``) is trained on the
+    corpus train split and shipped beside the network, blended at that weight; without
+    it, a stale ``forest.safetensors`` in ``weights_dir`` is removed.
+    """
     from skllmselect.loading import check_compatible
 
     run_dir, weights_dir, log_dir = Path(run_dir), Path(weights_dir), Path(log_dir)
@@ -53,7 +58,16 @@ def export(run_dir, weights_dir="skllmselect/weights", log_dir="pretrain/data/tr
     write_vocabulary(config, log_dir / "vocabulary.md")
     _check_reload(source, weights_dir)
     residuals = write_residuals(weights_dir, corpus)
-    return {"source": str(source), "weights_dir": str(weights_dir), "megabytes": size,
+    from skllmselect.loading import FOREST_NAME
+
+    forest = None
+    if forest_weight is not None:
+        from pretrain.forest import write_forest
+
+        forest = write_forest(weights_dir, corpus, weight=forest_weight)
+    elif (weights_dir / FOREST_NAME).is_file():
+        (weights_dir / FOREST_NAME).unlink()
+    return {"forest": forest,"source": str(source), "weights_dir": str(weights_dir), "megabytes": size,
             "log_dir": str(log_dir), "plot": str(plot) if plot else None,
             "residuals": residuals}
 

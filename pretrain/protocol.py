@@ -47,6 +47,8 @@ MODEL = "transformer"
 #: The per-pipeline forest trained with each real dataset weighted REAL_WEIGHT times.
 RF_REAL = "RF regression, real x5"
 REAL_WEIGHT = 5.0
+#: The network without its forest, when the model folder has one.
+NETWORK_ALONE = "network alone (no forest)"
 
 
 def protocol_group(dataset_id: str, source: str) -> str:
@@ -126,8 +128,15 @@ def train_fold_model(corpus: Path, fold_dir: Path, preset: str, *, max_steps=Non
 
 def run_fold(corpus_dir, frame: pd.DataFrame, held_out: np.ndarray, fold_dir: Path, *,
              preset: str | None, max_steps=None, seed: int = 0, precision: str | None = None,
-            real_repeats: int = 1, model_overrides: dict | None = None) -> dict:
-    """Every method fitted on the fold's training rows, scored on its held-out rows."""
+            real_repeats: int = 1, model_overrides: dict | None = None,
+            forest_weight: float | None = None) -> dict:
+    """Every method fitted on the fold's training rows, scored on its held-out rows.
+
+    With ``forest_weight``, the fold's model folder also gets the forest meta-learner
+    (``pretrain.forest``) that the estimator blends with the network at that weight; the
+    transformer row is then the blend (what the estimator computes with that folder), and
+    "network alone" the same model without it.
+    """
     from skllmselect.loading import load
 
     start = time.perf_counter()
@@ -146,9 +155,18 @@ def run_fold(corpus_dir, frame: pd.DataFrame, held_out: np.ndarray, fold_dir: Pa
         model_dir = train_fold_model(corpus, fold_dir, preset, max_steps=max_steps, seed=seed,
                                      precision=precision, real_repeats=real_repeats,
                                      model_overrides=model_overrides)
-        network, tokenizer, residuals = load(model_dir, with_residuals=True)
-        methods[f"{MODEL}, by score"] = ev.ModelScorer(network, tokenizer, None)
-        methods[MODEL] = ev.ModelScorer(network, tokenizer, residuals)
+        if forest_weight is not None:
+            from pretrain.forest import write_forest
+            from skllmselect.loading import FOREST_NAME
+
+            if not (model_dir / FOREST_NAME).is_file():
+                write_forest(model_dir, corpus, weight=forest_weight)
+        network, tokenizer, residuals, forest = load(model_dir, with_residuals=True,
+                                                     with_forest=True)
+        methods[f"{MODEL}, by score"] = ev.ModelScorer(network, tokenizer, None, forest=forest)
+        methods[MODEL] = ev.ModelScorer(network, tokenizer, residuals, forest=forest)
+        if forest is not None:
+            methods[NETWORK_ALONE] = ev.ModelScorer(network, tokenizer, residuals)
     per_method, predictions = ev.evaluate_methods(train, test, methods, weights=weights)
     uncertainty = {name: method.predict_uncertainty(test.metafeatures).round(6).tolist()
                    for name, method in methods.items() if name == MODEL}
@@ -165,7 +183,8 @@ def run_fold(corpus_dir, frame: pd.DataFrame, held_out: np.ndarray, fold_dir: Pa
 
 def run(corpus_dir, out_dir, *, n_folds: int = 5, preset: str | None = "small",
         max_steps=None, seed: int = 0, precision: str | None = None, real_repeats: int = 1,
-        model_overrides: dict | None = None, folds: list[int] | None = None,
+        model_overrides: dict | None = None, forest_weight: float | None = None,
+        folds: list[int] | None = None,
         progress: bool = True) -> list[dict]:
     """Run (or resume) every fold; return the fold records in fold order."""
     corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
@@ -180,6 +199,8 @@ def run(corpus_dir, out_dir, *, n_folds: int = 5, preset: str | None = "small",
                 "model_overrides": model_overrides or {}}
     if real_repeats != 1:  # only when set, so earlier runs' settings still match
         settings["real_repeats"] = real_repeats
+    if forest_weight is not None:
+        settings["forest_weight"] = forest_weight
     settings_path = out_dir / "settings.json"
     if settings_path.is_file():
         before = json.loads(settings_path.read_text())
@@ -200,7 +221,8 @@ def run(corpus_dir, out_dir, *, n_folds: int = 5, preset: str | None = "small",
             print(f"fold {k + 1}/{n_folds}: {len(rows)} held-out real datasets", flush=True)
         record = run_fold(corpus_dir, frame, rows, out_dir / f"fold_{k}", preset=preset,
                           max_steps=max_steps, seed=seed, precision=precision,
-                          real_repeats=real_repeats, model_overrides=model_overrides)
+                          real_repeats=real_repeats, model_overrides=model_overrides,
+                          forest_weight=forest_weight)
         record["fold"] = k
         write_json_atomic(record, path)
         records.append(record)

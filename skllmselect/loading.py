@@ -35,8 +35,10 @@ CARD_NAME = "README.md"
 #: Optional: the model's errors on its training datasets (measured minus predicted score, one
 #: row per dataset), which :mod:`skllmselect.ranking` uses to choose the top k as a set.
 RESIDUALS_NAME = "residuals.safetensors"
+#: Optional: the forest meta-learner blended with the network (:mod:`skllmselect.forest`).
+FOREST_NAME = "forest.safetensors"
 #: What is downloaded from a Hub repo; nothing else in it is ever fetched.
-HUB_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, RESIDUALS_NAME)
+HUB_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, RESIDUALS_NAME, FOREST_NAME)
 #: Pickled weight files: recognised only to refuse them with a clear message.
 PICKLE_NAMES = ("pytorch_model.bin", "model.bin", "model.pt", "model.pth", "model.ckpt")
 
@@ -335,7 +337,8 @@ def _load_weights(network, path: Path) -> None:
 
 
 def load(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
-         token: str | bool | None = None, with_residuals: bool = False):
+         token: str | bool | None = None, with_residuals: bool = False,
+         with_forest: bool = False):
     """Load ``(network, tokenizer)`` for inference, checked against the installed code.
 
     Parameters
@@ -349,6 +352,9 @@ def load(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
         Hub token for a private repo (default: ``HF_TOKEN`` or the saved login).
     with_residuals : bool, default=False
         Also return the model's residuals (see :func:`read_residuals`).
+    with_forest : bool, default=False
+        Also return the forest blended with the network
+        (:func:`skllmselect.forest.read_forest`; None when the model has none).
 
     Returns
     -------
@@ -357,6 +363,8 @@ def load(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
     tokenizer : MetaFeatureTokenizer
     residuals : numpy.ndarray of shape (n_datasets, n_pipelines) or None
         Only with ``with_residuals=True``; None when the model has no residuals file.
+    forest : skllmselect.forest.Forest or None
+        Only with ``with_forest=True`` (after the residuals when both are asked for).
 
     Raises
     ------
@@ -375,9 +383,15 @@ def load(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
     network = SelectorTransformer(config)
     _load_weights(network, folder / WEIGHTS_NAME)
     tokenizer = MetaFeatureTokenizer.from_dict(config["tokenizer"])
+    out = (network.eval(), tokenizer)
     if with_residuals:
-        return network.eval(), tokenizer, read_residuals(folder, len(config["pipeline_names"]))
-    return network.eval(), tokenizer
+        out += (read_residuals(folder, len(config["pipeline_names"])),)
+    if with_forest:
+        from skllmselect.forest import read_forest
+
+        out += (read_forest(folder, len(config["metafeature_names"]),
+                            len(config["pipeline_names"])),)
+    return out
 
 
 def read_residuals(folder, n_pipelines: int):

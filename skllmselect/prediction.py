@@ -31,7 +31,7 @@ class Prediction:
 
 
 def predict_and_rank(network, tokenizer, residuals, vector, k: int, *,
-                     eligible=None) -> Prediction:
+                     eligible=None, forest=None) -> Prediction:
     """Run the network on one meta-feature vector and order the pipelines.
 
     Parameters
@@ -46,6 +46,8 @@ def predict_and_rank(network, tokenizer, residuals, vector, k: int, *,
         How many pipelines are chosen together (``top_k``).
     eligible : array-like of bool of shape (P,), optional
         False for pipelines the labels rule out; they come last.
+    forest : skllmselect.forest.Forest, optional
+        Blended into the network's scores (:mod:`skllmselect.forest`).
     """
     import torch  # imported here: the package imports without paying for torch
 
@@ -56,6 +58,8 @@ def predict_and_rank(network, tokenizer, residuals, vector, k: int, *,
     with torch.no_grad():
         out = network(ids, attention_mask)
         raw = out.scores[0].double().numpy()  # (P,)
+        if forest is not None:
+            raw = forest.blend(raw, np.asarray(vector, dtype=np.float64))[0]
         std = torch.exp(0.5 * out.score_log_var[0]).double().numpy()
         seconds = torch.exp(out.log_fit_time[0]).double().numpy()
         decoded = None

@@ -52,9 +52,10 @@ _clock = time.perf_counter
 def _load_cached(model: str, revision: str | None):
     """``loading.load`` once per (model, revision) and process: later calls are free.
 
-    Returns ``(network, tokenizer, residuals)``; residuals is None for a model without them.
+    Returns ``(network, tokenizer, residuals, forest)``; residuals and forest are None for a
+    model without them.
     """
-    return loading.load(model, revision, with_residuals=True)
+    return loading.load(model, revision, with_residuals=True, with_forest=True)
 
 
 def load_network(model=loading.BUNDLED, revision=None):
@@ -276,12 +277,12 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         follow by predicted score; pipelines that cannot fit these labels under this ``cv``
         come last, each with a note in ``table.attrs["notes"]``.
         """
-        network, tokenizer, residuals = _load_cached(str(self.model), self.revision)
+        network, tokenizer, residuals, forest = _load_cached(str(self.model), self.revision)
         names = list(network.config.pipeline_names)
         unmet = unmet_requirements(self._training_labels(X, y, seed))
         eligible = np.array([name not in unmet for name in names])
         prediction = predict_and_rank(network, tokenizer, residuals, vector, self.top_k,
-                                      eligible=eligible)
+                                      eligible=eligible, forest=forest)
         order = prediction.order
         table = pd.DataFrame({
             "pipeline": [names[i] for i in order],

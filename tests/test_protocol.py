@@ -128,3 +128,28 @@ def test_real_repeats_visit_real_datasets_more_often():
     assert len(order) == 7 and (order == 0).sum() == 3
     plain = BatchSampler(5, seed=0)
     assert sorted(plain.order(0)) == [0, 1, 2, 3, 4]
+
+
+def test_a_forest_in_the_fold_model_is_blended_as_the_estimator_blends_it(corpus, tmp_path):
+    path, frame = corpus
+    records = protocol.run(path, tmp_path, n_folds=3, preset="debug", max_steps=20,
+                           forest_weight=0.5, folds=[1], progress=False)
+    record = records[0]
+    assert protocol.NETWORK_ALONE in record["metrics"]
+    network, tokenizer, forest = load(tmp_path / "fold_1" / "model", with_forest=True)
+    assert forest is not None and forest.weight == 0.5
+    held = protocol.real_folds(frame, 3)[1]
+    vector = frame[[f"mf.{n}" for n in METAFEATURE_NAMES]].to_numpy(float)[held[0]]
+    alone = predict_and_rank(network, tokenizer, None, vector, 3).scores
+    blended = predict_and_rank(network, tokenizer, None, vector, 3, forest=forest).scores
+    np.testing.assert_allclose(record["predictions"][f"{protocol.MODEL}, by score"][0],
+                               blended, atol=1e-5)
+    np.testing.assert_allclose(blended, np.clip(forest.blend(
+        network_scores_raw(network, tokenizer, vector), vector)[0], 0, 1), atol=1e-9)
+    assert not np.allclose(alone, blended)
+
+
+def network_scores_raw(network, tokenizer, vector):
+    with torch.no_grad():
+        ids = torch.as_tensor(tokenizer.encode(vector)[None, :], dtype=torch.long)
+        return network(ids, None).scores[0].double().numpy()
