@@ -67,7 +67,8 @@ def export(run_dir, weights_dir="skllmselect/weights", log_dir="pretrain/data/tr
         forest = write_forest(weights_dir, corpus, weight=forest_weight)
     elif (weights_dir / FOREST_NAME).is_file():
         (weights_dir / FOREST_NAME).unlink()
-    return {"forest": forest,"source": str(source), "weights_dir": str(weights_dir), "megabytes": size,
+    return {"forest": forest, "source": str(source), "weights_dir": str(weights_dir),
+            "megabytes": size,
             "log_dir": str(log_dir), "plot": str(plot) if plot else None,
             "residuals": residuals}
 
