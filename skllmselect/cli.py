@@ -370,6 +370,9 @@ def _format_info(info: dict) -> str:
         ("top-k", "chosen as a set, over the model's residuals on "
                   f"{info['residual_datasets']:,} training datasets"
          if info["residual_datasets"] else "by predicted score (no residuals.safetensors)"),
+        ("forest", f"{info['forest']['trees']} trees ({info['forest']['nodes']:,} nodes), "
+                   f"blended at weight {info['forest']['weight']:g}"
+         if info.get("forest") else "none (the network's scores alone)"),
     ]
     training = dict(info["training"])
     metrics = training.pop("metrics", {})

@@ -505,8 +505,19 @@ def model_info(model: str | os.PathLike = BUNDLED, revision: str | None = None, 
         "compatible": problems is None,
         "problems": problems,
         "residual_datasets": residual_rows,
+        "forest": _forest_summary(folder / FOREST_NAME),
         "training": card_summary(card.read_text(encoding="utf-8")) if card.is_file() else {},
     }
+
+
+def _forest_summary(path: Path) -> dict | None:
+    """Trees, nodes and blend weight of a model's forest (header only), or None."""
+    if not path.is_file():
+        return None
+    header = read_safetensors_header(path)
+    metadata = header.get("__metadata__", {})
+    return {"trees": header["roots"]["shape"][0], "nodes": header["left"]["shape"][0],
+            "weight": float(metadata.get("weight", "nan"))}
 
 
 def card_summary(text: str) -> dict:
