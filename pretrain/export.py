@@ -65,6 +65,14 @@ def export(run_dir, weights_dir="skllmselect/weights", log_dir="pretrain/data/tr
         from pretrain.forest import write_forest
 
         forest = write_forest(weights_dir, corpus, weight=forest_weight)
+        card = weights_dir / "README.md"
+        bullet = (f"- `forest.safetensors`: a random-forest meta-learner on the same "
+                  f"meta-features ({forest['nodes']:,} nodes; real tables weighted 5x), "
+                  f"blended with the network's scores at weight {forest_weight:g} "
+                  f"(`skllmselect/forest.py`, chosen on the decision protocol).\n")
+        text = card.read_text(encoding="utf-8")
+        anchor = "- Corpus: "
+        card.write_text(text.replace(anchor, bullet + anchor, 1), encoding="utf-8")
     elif (weights_dir / FOREST_NAME).is_file():
         (weights_dir / FOREST_NAME).unlink()
     return {"forest": forest, "source": str(source), "weights_dir": str(weights_dir),
