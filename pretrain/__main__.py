@@ -232,7 +232,7 @@ def _run_unpack(args):
 
 def _add_train(subparsers):
     parser = subparsers.add_parser("train", help="train the selector transformer")
-    parser.add_argument("--preset", choices=["debug", "small", "full"], default="debug")
+    parser.add_argument("--preset", choices=["debug", "small", "compact", "full"], default="debug")
     parser.add_argument("--corpus", default="pretrain/data/corpus",
                         help="folder with corpus.parquet and manifest.json")
     parser.add_argument("--out", help="run folder (default: runs/<preset>)")
@@ -377,7 +377,8 @@ def _add_evaluate(subparsers):
     parser.add_argument("--out", required=True,
                         help="folder of fold records, fold models and report.md (resumes)")
     parser.add_argument("--folds", type=int, default=5, help="folds over source packages")
-    parser.add_argument("--preset", choices=["none", "debug", "small", "full"], default="small",
+    parser.add_argument("--preset", choices=["none", "debug", "small", "compact", "full"],
+                        default="compact",
                         help="the model's training preset ('none': baselines only)")
     parser.add_argument("--max-steps", type=int, help="optimizer steps (preset's by default)")
     parser.add_argument("--seed", type=int, default=0)
