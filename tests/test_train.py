@@ -334,9 +334,10 @@ def test_config_rejects_bad_values(make, match):
 def test_config_round_trips_through_a_dict():
     from pretrain import presets
 
-    for preset in (presets.debug, presets.small, presets.full):
+    for preset in presets.PRESETS.values():
         config = preset(out_dir="x")
         assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+        assert config.out_dir == "x"
 
 
 def test_the_best_validation_model_is_kept(trained):
