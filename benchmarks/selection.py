@@ -100,14 +100,15 @@ def fmt(summary: pd.DataFrame, columns, percent=("fail@1", "fail@3")) -> pd.Data
     return out
 
 
-def methods(network, tokenizer, residuals) -> dict:
+def methods(network, tokenizer, residuals, forest=None) -> dict:
     """Corpus test split: the baselines and the model on stored vectors, by score and as a set.
 
     (On UCI the model rows come from the estimator on the raw tables: :func:`uci_benchmark`.)
     """
     return {**ev.cheap_baselines(random_state=0),
-            MODEL_BY_SCORE: ev.ModelScorer(network, tokenizer),
-            MODEL: ev.ModelScorer(network, tokenizer, residuals=residuals, k=3)}
+            MODEL_BY_SCORE: ev.ModelScorer(network, tokenizer, forest=forest),
+            MODEL: ev.ModelScorer(network, tokenizer, residuals=residuals, k=3,
+                                  forest=forest)}
 
 
 def remeasured_scores(results: Path, datasets: list[str]) -> np.ndarray | None:
@@ -404,7 +405,8 @@ def main(argv=None) -> int:
     if not (args.results / "uci_ground_truth").is_dir():
         raise SystemExit(f"No UCI ground truth under {args.results}; run "
                          "`python benchmarks/ground_truth.py` first.")
-    network, tokenizer, residuals = loading.load(args.model, with_residuals=True)
+    network, tokenizer, residuals, forest = loading.load(args.model, with_residuals=True,
+                                                         with_forest=True)
     network.eval()
     model_config = network.config.to_dict()
     trained_on = {k[len("corpus_"):]: v for k, v in model_config["versions"].items()
@@ -436,7 +438,7 @@ def main(argv=None) -> int:
     name = "corpus test split"
     t0 = time.perf_counter()
     per_benchmark[name], predictions[name] = ev.evaluate_methods(
-        train, test, methods(network, tokenizer, residuals))
+        train, test, methods(network, tokenizer, residuals, forest))
     timings[name] = time.perf_counter() - t0
     print(f"{name}: evaluated in {timings[name]:.0f} s")
     remeasured = remeasured_scores(args.results, uci.datasets)
