@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 UCI ?= ../shared/data/uci
 
-.PHONY: test fuzz-slow lint demo docs docs-serve ground-truth peers corpus train clean
+.PHONY: test fuzz-slow lint demo docs docs-serve ground-truth peers corpus train protocol clean
 
 # torch first, pinned: a looser requirement would download a several-GB CUDA build.
 $(BIN)/.installed: pyproject.toml
@@ -61,10 +61,19 @@ corpus: $(BIN)/.installed
 		--metafeatures work/metafeatures --out pretrain/data/corpus --n-jobs 2
 
 # Train the shipped preset on the committed corpus, then export it into skllmselect/weights/
-# (about 14 min on one CPU thread in bf16 here; see pretrain/README). Resumes from checkpoints.
+# with the forest meta-learner it is blended with (a few minutes on one CPU thread in bf16;
+# the preset and the blend weight were chosen on `make protocol`). Resumes from checkpoints.
 train: $(BIN)/.installed
-	OMP_NUM_THREADS=1 $(BIN)/python -m pretrain train --preset small --precision bf16 --out runs/small
-	$(BIN)/python -m pretrain export --run runs/small --final
+	OMP_NUM_THREADS=1 $(BIN)/python -m pretrain train --preset compact --precision bf16 --out runs/compact
+	$(BIN)/python -m pretrain export --run runs/compact --final --forest-weight 0.5
+
+# The decision protocol for the shipped configuration: grouped 5-fold CV over the corpus's real
+# datasets, the model retrained per fold (about 20 minutes on 2 cores; resumes), then the
+# variants table in benchmarks/results/protocol.md.
+protocol: $(BIN)/.installed
+	OMP_NUM_THREADS=1 $(BIN)/python -m pretrain evaluate --preset compact --precision bf16 \
+		--forest-weight 0.5 --out work/protocol/compact_forest50
+	$(BIN)/python benchmarks/protocol.py work/protocol/compact_forest50
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info site
