@@ -129,3 +129,20 @@ def test_export_writes_the_models_residuals_on_the_train_split(shipped, corpus):
     assert residuals.shape == (len(train_rows), len(PIPELINE_NAMES))
     assert result["residuals"]["n_datasets"] == len(train_rows)
     np.testing.assert_allclose(residuals, train_rows.scores - predicted, atol=1e-6)
+
+
+def test_export_ships_the_forest_the_selector_blends(run, corpus, tmp_path):
+    import numpy as np
+
+    weights = tmp_path / "w"
+    result = export(run, weights, tmp_path / "log", corpus=corpus, forest_weight=0.5)
+    assert (weights / loading.FOREST_NAME).is_file() and result["forest"]["weight"] == 0.5
+    assert "forest.safetensors" in (weights / "README.md").read_text()
+    network, tokenizer, forest = loading.load(weights, with_forest=True)
+    assert forest is not None and forest.weight == 0.5
+    assert loading.model_info(weights)["forest"]["trees"] == 50
+    # Exporting again without a forest removes the stale one.
+    export(run, weights, tmp_path / "log", corpus=corpus)
+    assert not (weights / loading.FOREST_NAME).exists()
+    assert loading.load(weights, with_forest=True)[2] is None
+    assert np.isfinite(forest.predict(np.zeros(tokenizer.n_features))).all()
