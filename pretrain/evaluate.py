@@ -424,8 +424,12 @@ def _impute_median(meta_train: np.ndarray) -> np.ndarray:
 
 
 def _fill(meta: np.ndarray, median: np.ndarray) -> np.ndarray:
+    """Missing values -> the training median; magnitudes beyond float32 (in which
+    scikit-learn's trees compute, and which a few real tables' meta-features reach) clipped."""
+    from skllmselect.forest import as_tree_input
+
     meta = np.asarray(meta, dtype=np.float64)
-    return np.where(np.isfinite(meta), meta, median[None, :])
+    return as_tree_input(np.where(np.isfinite(meta), meta, median[None, :]))
 
 
 def _check_training(meta, scores) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
 
-from skllmselect.forest import FOREST_NAME, Forest, save_forest
+from skllmselect.forest import FOREST_NAME, Forest, as_tree_input, save_forest
 
 #: Defaults chosen on the decision protocol (docs/decisions.md).
 N_ESTIMATORS = 50
@@ -28,7 +28,7 @@ def train_forest(meta, scores, is_real, *, weight: float = BLEND_WEIGHT,
     meta = np.asarray(meta, dtype=np.float64)
     median = np.nanmedian(np.where(np.isfinite(meta), meta, np.nan), axis=0)
     median = np.where(np.isfinite(median), median, 0.0)
-    filled = np.where(np.isfinite(meta), meta, median)
+    filled = as_tree_input(np.where(np.isfinite(meta), meta, median))
     forest = RandomForestRegressor(
         n_estimators=n_estimators, min_samples_leaf=min_samples_leaf, max_features=0.5,
         random_state=random_state, n_jobs=1,

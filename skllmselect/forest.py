@@ -19,6 +19,15 @@ import numpy as np
 
 from skllmselect.loading import FOREST_NAME  # noqa: F401 (one name for the file)
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def as_tree_input(X) -> np.ndarray:
+    """X as scikit-learn's trees read it: float32 values (clipped to float32's range first,
+    since a few real tables' meta-features reach beyond it), back in float64."""
+    X = np.clip(np.asarray(X, dtype=np.float64), -_FLOAT32_MAX, _FLOAT32_MAX)
+    return X.astype(np.float32).astype(np.float64)
+
 
 @dataclass(frozen=True)
 class Forest:
@@ -44,7 +53,7 @@ class Forest:
     def predict(self, meta) -> np.ndarray:
         """Mean over trees of each pipeline's predicted score, (n, P)."""
         X = np.atleast_2d(np.asarray(meta, dtype=np.float64))
-        X = np.where(np.isfinite(X), X, self.median)
+        X = as_tree_input(np.where(np.isfinite(X), X, self.median))
         node = np.broadcast_to(self.roots, (len(X), len(self.roots))).copy()  # (n, T)
         rows = np.arange(len(X))[:, None]
         while True:
@@ -65,8 +74,12 @@ def save_forest(forest: Forest, path, metadata: dict | None = None) -> Path:
     """Write ``forest.safetensors`` (arrays, and the weight and ``metadata`` as text)."""
     import safetensors.numpy
 
-    tensors = {name: np.ascontiguousarray(getattr(forest, name)) for name in
-               ("left", "right", "feature", "threshold", "value", "roots", "median")}
+    # Compact on disk: node indices as int32, leaf scores as float32 (scores need no more);
+    # thresholds and medians stay float64 so that every split decides exactly as trained.
+    dtypes = {"left": np.int32, "right": np.int32, "feature": np.int32, "roots": np.int32,
+              "value": np.float32, "threshold": np.float64, "median": np.float64}
+    tensors = {name: np.ascontiguousarray(getattr(forest, name), dtype=dtype)
+               for name, dtype in dtypes.items()}
     meta = {"weight": repr(float(forest.weight)), **{k: json.dumps(v) for k, v in
                                                        (metadata or {}).items()}}
     safetensors.numpy.save_file(tensors, str(path), metadata=meta)
