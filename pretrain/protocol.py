@@ -290,7 +290,7 @@ def calibration(records: list[dict], frame: pd.DataFrame) -> pd.DataFrame | None
                         "within 1 sd (68 % if calibrated)": round(float((z[mask] <= 1).mean()), 3),
                         "within 1.96 sd (95 %)": round(float((z[mask] <= 1.96).mean()), 3),
                         "median predicted sd": round(float(np.median(std[mask])), 4),
-                        "median |error|": round(float(np.median(np.abs(truth - mean)[mask])), 4)})
+                        "median abs. error": round(float(np.median(np.abs(truth - mean)[mask])), 4)})
     return pd.DataFrame(out)
 
 
