@@ -286,11 +286,12 @@ def calibration(records: list[dict], frame: pd.DataFrame) -> pd.DataFrame | None
     for label, mask in (("all pairs", np.ones_like(ok)), ("pipeline ran (ok)", ok),
                         ("pipeline failed (chance score)", ~ok)):
         if mask.any():
+            error = np.abs(truth - mean)[mask]
             out.append({"pairs": label, "n": int(mask.sum()),
                         "within 1 sd (68 % if calibrated)": round(float((z[mask] <= 1).mean()), 3),
                         "within 1.96 sd (95 %)": round(float((z[mask] <= 1.96).mean()), 3),
                         "median predicted sd": round(float(np.median(std[mask])), 4),
-                        "median abs. error": round(float(np.median(np.abs(truth - mean)[mask])), 4)})
+                        "median abs. error": round(float(np.median(error)), 4)})
     return pd.DataFrame(out)
 
 
