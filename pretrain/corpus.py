@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import warnings
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -33,7 +32,6 @@ from pretrain.sources import Dataset
 from skllmselect.describe import describe
 from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION
 from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_N_SPLITS, CORPUS_SEED
-from skllmselect.tabular import PreparationWarning
 
 SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
@@ -68,10 +66,7 @@ def metafeature_record(dataset: Dataset, protocol: runs.Protocol) -> dict:
         y = pd.Series(np.asarray(dataset.y))
         labelled = y.notna().to_numpy()
         X = dataset.X[labelled].reset_index(drop=True)
-        with warnings.catch_warnings():  # the notes are the user's; the corpus needs none
-            warnings.simplefilter("ignore", PreparationWarning)
-            description = describe(X, y[labelled].to_numpy())
-        record["metafeatures"] = [float(v) for v in description.vector]
+        record["metafeatures"] = [float(v) for v in describe(X, y[labelled].to_numpy()).vector]
     except (ValueError, TypeError) as error:
         record["error"] = str(error)
     record["seconds"] = time.perf_counter() - start

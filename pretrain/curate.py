@@ -51,7 +51,7 @@ from scipy.optimize import linear_sum_assignment
 
 from pretrain.sources import Dataset
 from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci
-from skllmselect.tabular import PreparationWarning, plan_table
+from skllmselect.tabular import plan_table
 
 # ============================================================================ configuration
 
@@ -1792,13 +1792,11 @@ def estimator_prepared(dataset: Dataset) -> Dataset | None:
     duplicates) are quality filters for the corpus on top of them. None when the estimator
     would refuse the table (no usable column left).
     """
-    with warnings.catch_warnings():  # its notes are for users; the provenance keeps them
-        warnings.simplefilter("ignore", PreparationWarning)
-        try:
-            plan = plan_table(dataset.X)
-            X = plan.transform(dataset.X)
-        except (ValueError, TypeError):  # e.g. every column an identifier: fit would refuse
-            return None
+    try:
+        plan = plan_table(dataset.X)
+        X = plan.transform(dataset.X)
+    except (ValueError, TypeError):  # e.g. every column an identifier: fit would refuse
+        return None
     if X is dataset.X:
         return dataset
     dropped = [str(c) for c in dataset.X.columns if c not in set(X.columns)]

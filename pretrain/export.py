@@ -62,12 +62,13 @@ def export(run_dir, weights_dir="skllmselect/weights", log_dir="pretrain/data/tr
 
     forest = None
     if forest_weight is not None:
-        from pretrain.forest import write_forest
+        from pretrain.forest import REAL_WEIGHT, write_forest
 
         forest = write_forest(weights_dir, corpus, weight=forest_weight)
         card = weights_dir / "README.md"
         bullet = (f"- `forest.safetensors`: a random-forest meta-learner on the same "
-                  f"meta-features ({forest['nodes']:,} nodes; real tables weighted 5x), "
+                  f"meta-features ({forest['nodes']:,} nodes; real tables weighted "
+                  f"{REAL_WEIGHT:g}x), "
                   f"blended with the network's scores at weight {forest_weight:g} "
                   f"(`skllmselect/forest.py`, chosen on the decision protocol).\n")
         text = card.read_text(encoding="utf-8")

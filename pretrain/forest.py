@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
 
-from skllmselect.forest import FOREST_NAME, Forest, as_tree_input, save_forest
+from skllmselect.forest import FOREST_NAME, Forest, save_forest
 
 #: Defaults chosen on the decision protocol (docs/decisions.md).
 N_ESTIMATORS = 50
@@ -24,16 +24,17 @@ BLEND_WEIGHT = 0.5
 def train_forest(meta, scores, is_real, *, weight: float = BLEND_WEIGHT,
                  real_weight: float = REAL_WEIGHT, n_estimators: int = N_ESTIMATORS,
                  min_samples_leaf: int = MIN_SAMPLES_LEAF, random_state: int = 0) -> Forest:
-    """Fit the forest on (meta-features, scores) of the training datasets; return its arrays."""
-    meta = np.asarray(meta, dtype=np.float64)
-    median = np.nanmedian(np.where(np.isfinite(meta), meta, np.nan), axis=0)
-    median = np.where(np.isfinite(median), median, 0.0)
-    filled = as_tree_input(np.where(np.isfinite(meta), meta, median))
-    forest = RandomForestRegressor(
-        n_estimators=n_estimators, min_samples_leaf=min_samples_leaf, max_features=0.5,
-        random_state=random_state, n_jobs=1,
-    ).fit(filled, scores, sample_weight=np.where(np.asarray(is_real), real_weight, 1.0))
-    return from_sklearn(forest, median, weight)
+    """Fit the forest on (meta-features, scores) of the training datasets; return its arrays.
+
+    The forest is the protocol's per-pipeline baseline (:class:`pretrain.evaluate.
+    PerPipelineForest`: training medians for missing values, float32-range inputs), smaller.
+    """
+    from pretrain.evaluate import PerPipelineForest
+
+    model = PerPipelineForest(n_estimators=n_estimators, min_samples_leaf=min_samples_leaf,
+                              random_state=random_state)
+    model.fit(meta, scores, sample_weight=np.where(np.asarray(is_real), real_weight, 1.0))
+    return from_sklearn(model.forest_, model.median_, weight)
 
 
 def from_sklearn(forest: RandomForestRegressor, median, weight: float) -> Forest:

@@ -40,13 +40,13 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold
 
 from pretrain import evaluate as ev
+from pretrain.forest import REAL_WEIGHT
 from pretrain.parallel import write_json_atomic
 
 #: The transformer's name in the tables.
 MODEL = "transformer"
 #: The per-pipeline forest trained with each real dataset weighted REAL_WEIGHT times.
-RF_REAL = "RF regression, real x5"
-REAL_WEIGHT = 5.0
+RF_REAL = f"RF regression, real x{REAL_WEIGHT:g}"
 #: The network without its forest, when the model folder has one.
 NETWORK_ALONE = "network alone (no forest)"
 

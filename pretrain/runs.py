@@ -53,7 +53,7 @@ from pretrain.parallel import map_to_records, read_records
 from pretrain.sources import Dataset
 from skllmselect.portfolio import PIPELINE_NAMES, PORTFOLIO_VERSION, make_pipeline_by_name
 from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_N_SPLITS, CORPUS_SEED, stratified_subsample
-from skllmselect.tabular import PreparationWarning, plan_table
+from skllmselect.tabular import plan_table
 
 PROTOCOL_VERSION = "1"
 STATUSES = ("ok", "failed", "timeout")
@@ -148,7 +148,10 @@ def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol(),
             record["error"] = f"skipped: predicted worthless by the filter (p={proba:.2f})"
             return _finish(record, start)
     try:
-        X = _as_the_estimator_prepares(X)
+        # The columns LLMAlgorithmSelector.fit would cross-validate on: a curated table
+        # already is (curate.estimator_prepared; then this is the same object), a benchmark
+        # table loses the identifier and all-missing columns the estimator drops.
+        X = plan_table(X).transform(X)
         X, y, n_unlabelled = protocol_rows(X, y, protocol)
     except (ValueError, TypeError) as error:
         record["error"] = str(error)
@@ -166,17 +169,6 @@ def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol(),
         for name in protocol.pipelines:
             record["pipelines"][name] = _evaluate_pipeline(name, folds, labels, protocol)
     return _finish(record, start)
-
-
-def _as_the_estimator_prepares(X: pd.DataFrame) -> pd.DataFrame:
-    """The columns ``LLMAlgorithmSelector.fit`` would cross-validate on (``plan_table``).
-
-    Curated tables already are (``curate.estimator_prepared``: this is then the same object);
-    a benchmark table loses the identifier and all-missing columns the estimator drops.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PreparationWarning)
-        return plan_table(X).transform(X)
 
 
 def protocol_folds(X, y, protocol: Protocol) -> list:
