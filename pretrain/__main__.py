@@ -255,21 +255,13 @@ def _run_train(args):
     from pretrain import presets
     from pretrain.train import train
 
-    config = presets.PRESETS[args.preset](corpus=args.corpus)
+    config = presets.customize(presets.PRESETS[args.preset](corpus=args.corpus),
+                               max_steps=args.max_steps, precision=args.precision,
+                               device=args.device, seed=args.seed)
     if args.out:
         config = replace(config, out_dir=args.out)
-    if args.precision or args.device:
-        config = replace(config, precision=replace(
-            config.precision, **{k: v for k, v in (("precision", args.precision),
-                                                   ("device", args.device)) if v}))
-    if args.max_steps is not None:
-        config = replace(config, optim=replace(
-            config.optim, max_steps=args.max_steps,
-            warmup_steps=min(config.optim.warmup_steps, args.max_steps)))
     if args.distributed:
         config = replace(config, distributed=args.distributed)
-    if args.seed is not None:
-        config = replace(config, seed=args.seed)
     import os
 
     quiet = args.no_progress or os.environ.get("RANK", "0") != "0"  # one bar under torchrun

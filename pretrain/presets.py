@@ -130,6 +130,35 @@ def full(**overrides) -> TrainConfig:
 PRESETS = {"debug": debug, "small": small, "compact": compact, "full": full}
 
 
+def customize(config: TrainConfig, *, max_steps: int | None = None,
+              precision: str | None = None, device: str | None = None,
+              seed: int | None = None, real_repeats: int | None = None,
+              model: dict | None = None) -> TrainConfig:
+    """A preset's config with the command line's (or the protocol's) changes; None keeps.
+
+    ``max_steps`` also shortens the warmup and the batch-size ramp to fit the run;
+    ``model`` replaces fields of :class:`~pretrain.config.ModelOptions`.
+    """
+    from dataclasses import replace
+
+    if precision or device:
+        config = replace(config, precision=replace(config.precision, **{
+            k: v for k, v in (("precision", precision), ("device", device)) if v}))
+    if max_steps is not None:
+        ramp = config.optim.batch_size_schedule
+        config = replace(config, optim=replace(
+            config.optim, max_steps=max_steps,
+            warmup_steps=min(config.optim.warmup_steps, max_steps),
+            batch_size_schedule=None if ramp is None else (ramp[0], min(ramp[1], max_steps))))
+    if seed is not None:
+        config = replace(config, seed=seed)
+    if real_repeats is not None:
+        config = replace(config, real_repeats=real_repeats)
+    if model:
+        config = replace(config, model=replace(config.model, **model))
+    return config
+
+
 def _apply(config: TrainConfig, overrides: dict) -> TrainConfig:
     """Replace top-level fields (``out_dir=...``, ``corpus=...``); validation runs again."""
     if not overrides:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -105,19 +104,10 @@ def train_fold_model(corpus: Path, fold_dir: Path, preset: str, *, max_steps=Non
     model_dir = fold_dir / "model"
     if (model_dir / "residuals.safetensors").is_file():
         return model_dir
-    config = presets.PRESETS[preset](corpus=str(corpus), out_dir=str(fold_dir / "run"))
-    config = replace(config, seed=seed, real_repeats=real_repeats)
-    if precision is not None:
-        config = replace(config, precision=replace(config.precision, precision=precision))
-    if max_steps is not None:
-        config = replace(config, optim=replace(
-            config.optim, max_steps=max_steps,
-            warmup_steps=min(config.optim.warmup_steps, max_steps),
-            batch_size_schedule=None if config.optim.batch_size_schedule is None else (
-                config.optim.batch_size_schedule[0],
-                min(config.optim.batch_size_schedule[1], max_steps))))
-    if model_overrides:
-        config = replace(config, model=replace(config.model, **model_overrides))
+    config = presets.customize(
+        presets.PRESETS[preset](corpus=str(corpus), out_dir=str(fold_dir / "run")),
+        max_steps=max_steps, precision=precision, seed=seed, real_repeats=real_repeats,
+        model=model_overrides)
     train(config)
     model_dir.mkdir(parents=True, exist_ok=True)
     for name in MODEL_FILES:
