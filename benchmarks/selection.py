@@ -18,8 +18,9 @@ descending predicted score, :func:`skllmselect.ranking.complementary_order`), an
 MAE reads its ``predicted_score`` column. Pipelines the labels rule out are put last by the
 estimator itself. No second implementation of inference: an earlier version scored stored
 meta-feature vectors with its own code, and those vectors had gone stale (they predate the
-table preparation of :mod:`skllmselect.describe`). The baselines read the same tables' vectors
-from :func:`skllmselect.describe.describe` (the estimator's and the corpus's one path), not
+table preparation of :mod:`skllmselect.describe`). The baselines read the vectors the
+estimator computed for its ranking (``recommend(...).attrs["meta_features"]``, from
+:func:`skllmselect.describe.describe`, the estimator's and the corpus's one path), not
 stored records; they and the oracles put last the pipelines that cannot fit the protocol's
 folds (:func:`protocol_eligible`, the same rule on the protocol's rows). On the corpus test
 split, where no raw tables are at hand, the model rows rank the stored corpus vectors (made
@@ -161,7 +162,8 @@ def uci_benchmark(results: Path, uci_path: Path, model) -> tuple[pd.DataFrame, d
     Each ground-truth dataset is loaded from ``uci_path`` (and checked to be the table that
     was measured), reduced to its labelled rows (:func:`user_rows`), and then:
 
-    - described by :func:`skllmselect.describe.describe` (the vector the baselines read);
+    - described by the estimator itself (``recommend``'s ``attrs["meta_features"]``, from
+      :func:`skllmselect.describe.describe`: the vector the baselines read);
     - ranked by ``LLMAlgorithmSelector(model=model, top_k=k, random_state=0).recommend``
       with k = 3 (the selector's set-aware order) and k = 1 (by predicted score alone);
     - checked for the pipelines that cannot fit the protocol's folds
@@ -177,7 +179,6 @@ def uci_benchmark(results: Path, uci_path: Path, model) -> tuple[pd.DataFrame, d
         ``frame`` order, columns in ``PIPELINE_NAMES`` order.
     """
     from pretrain.runs import fingerprint
-    from skllmselect.describe import describe
     from skllmselect.selector import LLMAlgorithmSelector
     from skllmselect.tabular import PreparationWarning
 
@@ -198,8 +199,8 @@ def uci_benchmark(results: Path, uci_path: Path, model) -> tuple[pd.DataFrame, d
         X, y = user_rows(dataset)
         with warnings.catch_warnings():  # the preparation's notes (identifier columns
             warnings.simplefilter("ignore", PreparationWarning)  # dropped) are the user's
-            vector = describe(X, y).vector
             tables = {row: selector.recommend(X, y) for row, selector in selectors.items()}
+        vector = tables[MODEL].attrs["meta_features"].to_numpy()  # describe()'s, as fit's
         vectors.append({"dataset": dataset.id, "error": None,
                         "metafeatures": [float(v) for v in vector]})
         predicted = {row: table.set_index("pipeline").loc[list(PIPELINE_NAMES),
