@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-UCI ?= ../shared/data/uci
+# The UCI benchmark folder (manifest.json, *.csv.gz): `make peers UCI=path/to/uci`, or set
+# SKLLMSELECT_UCI. It is never part of the repository; the tests that read it skip without it.
+UCI ?= $(SKLLMSELECT_UCI)
+need-uci = $(if $(UCI),,$(error Set UCI=path/to/uci (or SKLLMSELECT_UCI): the folder of the UCI benchmark, manifest.json and *.csv.gz))
 
 .PHONY: test fuzz-slow lint demo docs docs-serve ground-truth peers corpus train protocol clean
 
@@ -43,17 +46,21 @@ demo: $(BIN)/.installed
 # Every portfolio pipeline on the 55 UCI datasets (about 5 minutes on 2 cores), then again
 # with another fold seed: the noise floor of regret in benchmarks/selection.py (5 more).
 ground-truth: $(BIN)/.installed
+	$(need-uci)
 	$(BIN)/python benchmarks/ground_truth.py --uci-path $(UCI) --n-jobs 2
 	$(BIN)/python benchmarks/ground_truth.py --uci-path $(UCI) --n-jobs 2 --seed 1
 
 # skllmselect against FLAML and LazyPredict on the 55 UCI datasets (about 50 minutes; resumes).
 peers: $(BIN)/.installed
+	$(need-uci)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/peers.py --uci-path $(UCI)
 
 # The pretraining corpus (hours on 2 cores; every step resumes where it stopped).
 # A committed corpus is restored first, so only what is missing is computed.
 corpus: $(BIN)/.installed
-	$(BIN)/python -m pretrain collect --registry --synthetic 3000 --seed 0 --out work/collection --n-jobs 2
+	$(need-uci)
+	$(BIN)/python -m pretrain collect --registry --synthetic 3000 --seed 0 --out work/collection \
+		--uci-path $(UCI) --n-jobs 2
 	test ! -f pretrain/data/corpus/runs.jsonl.gz || $(BIN)/python -m pretrain unpack \
 		--corpus pretrain/data/corpus --runs work/runs --metafeatures work/metafeatures
 	$(BIN)/python -m pretrain runs --source collection --path work/collection --out work/runs --n-jobs 2

@@ -11,7 +11,7 @@ writes, under ``benchmarks/results/``:
 
 Usage::
 
-    python benchmarks/ground_truth.py [--uci-path ../shared/data/uci] [--n-jobs 2]
+    python benchmarks/ground_truth.py [--uci-path FOLDER] [--n-jobs 2]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pandas as pd
 
 from pretrain import corpus, runs
 from pretrain.diversity import markdown_table
-from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci, read_manifest
+from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -109,13 +109,18 @@ def write_report(records: list[dict], invocations: list[dict], out: Path) -> str
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--uci-path", default=str(DEFAULT_UCI_PATH))
+    parser.add_argument("--uci-path", default=None,
+                        help="UCI benchmark folder (default: $SKLLMSELECT_UCI)")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--seed", type=int, default=0,
                         help="fold seed of the protocol; another seed only writes the records, "
                              "to uci_ground_truth_seed<N>/ (the noise floor in selection.py)")
     args = parser.parse_args(argv)
+    try:
+        args.uci_path = resolve_uci_path(args.uci_path)
+    except ValueError as error:
+        parser.error(str(error))
     out = Path(args.out)
     start = time.perf_counter()
     if args.seed != 0:

@@ -1,6 +1,6 @@
 """Peer benchmark: skllmselect against FLAML AutoML and LazyPredict, same data, same clock.
 
-    python benchmarks/peers.py [--uci-path ../shared/data/uci] [--datasets iris,glass]
+    python benchmarks/peers.py [--uci-path FOLDER] [--datasets iris,glass]
         [--methods skllmselect_k1,skllmselect_k3,flaml_1x,flaml_4x,lazypredict,sbs]
         [--max-rows 2000] [--seed 0] [--min-budget 10] [--timeout 1800] [--out DIR]
 
@@ -98,7 +98,7 @@ if str(ROOT) not in sys.path:  # `python benchmarks/peers.py` from anywhere
 from benchmarks.ground_truth import machine  # noqa: E402
 from pretrain.diversity import markdown_table  # noqa: E402
 from pretrain.parallel import write_json_atomic  # noqa: E402
-from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci, read_manifest  # noqa: E402
+from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path  # noqa: E402
 from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_SEED  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -571,7 +571,7 @@ def write_markdown(path: Path, *, summary: pd.DataFrame, table: pd.DataFrame, me
         f"({machine()}; load average now {', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
         f"this invocation {elapsed:.0f} s, records from earlier invocations reused).",
         "",
-        f"- Data: {score.shape[0]} datasets of `{args.uci_path}`; labelled rows capped at "
+        f"- Data: {score.shape[0]} datasets of the UCI benchmark folder; labelled rows capped at "
         f"{args.max_rows:,} by the ground truth's seeded stratified subsample (every class "
         f"keeps at least 5 rows), then one stratified {100 * (1 - TEST_SIZE):.0f}/"
         f"{100 * TEST_SIZE:.0f} split, seed {args.seed}. Every method fits on the "
@@ -645,7 +645,8 @@ def write_markdown(path: Path, *, summary: pd.DataFrame, table: pd.DataFrame, me
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--uci-path", type=Path, default=DEFAULT_UCI_PATH)
+    parser.add_argument("--uci-path", type=Path, default=None,
+                        help="UCI benchmark folder (default: $SKLLMSELECT_UCI)")
     parser.add_argument("--datasets", type=lambda s: [n for n in s.split(",") if n],
                         help="comma-separated dataset names (default: all in the manifest)")
     parser.add_argument("--methods", default=",".join(METHODS),
@@ -663,6 +664,10 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS,
                         help="records go to OUT/peers/, the report to OUT/peers.{md,csv,png}")
     args = parser.parse_args(argv)
+    try:
+        args.uci_path = resolve_uci_path(args.uci_path)
+    except ValueError as error:
+        parser.error(str(error))
     methods = [m for m in args.methods.split(",") if m]
     unknown = sorted(set(methods) - set(METHODS))
     if unknown or not methods:

@@ -30,7 +30,7 @@ estimator's :func:`skllmselect.prediction.predict_and_rank`.
 Writes ``benchmarks/results/selection.md``, ``selection.json``, ``selection_regret.png`` and
 ``selection_pred_vs_true.png``; prints the tables last. A few minutes on 2 cores::
 
-    python benchmarks/selection.py [--uci-path ../shared/data/uci] [--model bundled]
+    python benchmarks/selection.py [--uci-path FOLDER] [--model bundled]
         [--n-resamples 1000] [--leave-one-domain-out] [--no-robustness]
 """
 
@@ -55,7 +55,7 @@ from pretrain.corpus import assemble  # noqa: E402
 from pretrain.data import check_manifest  # noqa: E402
 from pretrain.diversity import markdown_table  # noqa: E402
 from pretrain.parallel import read_records  # noqa: E402
-from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci, read_manifest  # noqa: E402
+from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path  # noqa: E402
 from skllmselect import loading  # noqa: E402
 from skllmselect.portfolio import PIPELINE_NAMES  # noqa: E402
 
@@ -382,7 +382,8 @@ def group_table(groups: dict, n_resamples: int) -> pd.DataFrame:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--uci-path", type=Path, default=DEFAULT_UCI_PATH)
+    parser.add_argument("--uci-path", type=Path, default=None,
+                        help="UCI benchmark folder (default: $SKLLMSELECT_UCI)")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--model", default=loading.BUNDLED)
@@ -392,6 +393,10 @@ def main(argv=None) -> int:
     parser.add_argument("--leave-one-domain-out", action="store_true",
                         help="also hold out each domain in turn (about 2 more minutes)")
     args = parser.parse_args(argv)
+    try:
+        args.uci_path = resolve_uci_path(args.uci_path)
+    except ValueError as error:
+        parser.error(str(error))
     start = time.perf_counter()
 
     import torch

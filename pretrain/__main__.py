@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 
 from pretrain import runs
-from pretrain.sources.uci import DEFAULT_UCI_PATH
+from pretrain.sources.uci import FROM_ENV
 
 
 def _datasets(args):
@@ -45,7 +45,7 @@ def _datasets(args):
     if args.source == "uci":
         from pretrain.sources.uci import iter_uci, read_manifest
 
-        path = args.path or DEFAULT_UCI_PATH
+        path = args.path  # None: the folder SKLLMSELECT_UCI names
         count = len(names) if names else len(read_manifest(path))
         return iter_uci(path, names=names), count
     if args.path is None:
@@ -62,7 +62,7 @@ def _datasets(args):
 def _add_runs(subparsers):
     parser = subparsers.add_parser("runs", help="ground truth: CV every pipeline per dataset")
     parser.add_argument("--source", choices=["uci", "folder", "collection"], required=True)
-    parser.add_argument("--path", help="source folder (uci: default ../shared/data/uci)")
+    parser.add_argument("--path", help="source folder (uci: default $SKLLMSELECT_UCI)")
     parser.add_argument("--target", help="folder source: class column (default: last column)")
     parser.add_argument("--names", help="comma-separated dataset names to keep (uci)")
     parser.add_argument("--out", required=True, help="folder of records (one JSON per dataset)")
@@ -130,8 +130,9 @@ def _add_collect(subparsers):
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic draws")
     parser.add_argument("--folder", help="a folder of your own CSV/parquet tables")
     parser.add_argument("--target", help="--folder: class column (default: last column)")
-    parser.add_argument("--uci-path", default=str(DEFAULT_UCI_PATH),
-                        help="benchmark folder the leakage guard protects")
+    parser.add_argument("--uci-path",
+                        help="benchmark folder the leakage guard protects "
+                             "(default: $SKLLMSELECT_UCI; required one way or the other)")
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=_run_collect)
@@ -179,7 +180,7 @@ def _run_collect(args):
         raise ValueError("Nothing to collect: pass --registry, --rdatasets-repo GITDIR, "
                          "--defectdata GITDIR, --synthetic N and/or --folder.")
     unsized = args.registry or args.folder or args.rdatasets_repo or args.defectdata
-    report = collect(chain(*sources), args.out, benchmark_path=args.uci_path,
+    report = collect(chain(*sources), args.out, benchmark_path=args.uci_path or FROM_ENV,
                      n_jobs=args.n_jobs, progress=not args.no_progress,
                      total=None if unsized else total)
     print(json.dumps({k: v for k, v in report.items() if k not in ("duplicates",)},

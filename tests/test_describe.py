@@ -10,17 +10,19 @@ import pytest
 
 from pretrain.corpus import metafeature_record
 from pretrain.runs import Protocol
-from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci, read_manifest
+from pretrain.sources.uci import iter_uci, read_manifest
 from skllmselect import LLMAlgorithmSelector
 from skllmselect.describe import describe
 from skllmselect.metafeatures import METAFEATURE_NAMES
+from tests.uci_folder import UCI_PATH, needs_uci
 
-UCI_NAMES = [entry["name"] for entry in read_manifest(DEFAULT_UCI_PATH)]
+pytestmark = needs_uci
+UCI_NAMES = [entry["name"] for entry in read_manifest(UCI_PATH)] if UCI_PATH else []
 
 
 @pytest.mark.parametrize("name", UCI_NAMES)
 def test_corpus_vector_is_the_fitted_estimators_vector(name):
-    dataset = next(iter_uci(DEFAULT_UCI_PATH, names=[name]))
+    dataset = next(iter_uci(UCI_PATH, names=[name]))
     stored = metafeature_record(dataset, Protocol())
     assert stored["error"] is None
     keep = dataset.y.notna().to_numpy()  # as the estimator's error asks a user to do

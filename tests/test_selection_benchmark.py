@@ -12,15 +12,17 @@ import pytest
 
 from pretrain.corpus import metafeature_record
 from pretrain.runs import Protocol
-from pretrain.sources.uci import DEFAULT_UCI_PATH, iter_uci
+from pretrain.sources.uci import iter_uci
 from skllmselect import LLMAlgorithmSelector
 from skllmselect.metafeatures import METAFEATURE_NAMES
 from skllmselect.portfolio import PIPELINE_NAMES
+from tests.uci_folder import UCI_PATH, needs_uci
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUTH = ROOT / "benchmarks" / "results" / "uci_ground_truth"
 #: Small tables; bridges has unlabelled rows and an identifier column the estimator drops.
 NAMES = ["labor", "bridges.version1", "sponge"]
+pytestmark = needs_uci
 
 
 @pytest.fixture
@@ -43,9 +45,9 @@ def results(tmp_path):
 
 
 def test_uci_rows_are_the_estimators(selection, results):
-    frame, estimator = selection.uci_benchmark(results, DEFAULT_UCI_PATH, "bundled")
+    frame, estimator = selection.uci_benchmark(results, UCI_PATH, "bundled")
     assert frame["dataset"].tolist() == sorted(f"uci/{n}" for n in NAMES)
-    for i, dataset in enumerate(iter_uci(DEFAULT_UCI_PATH, names=sorted(NAMES))):
+    for i, dataset in enumerate(iter_uci(UCI_PATH, names=sorted(NAMES))):
         assert frame["dataset"].iat[i] == dataset.id
         keep = dataset.y.notna().to_numpy()
         X, y = dataset.X[keep], dataset.y[keep]
@@ -73,4 +75,4 @@ def test_a_table_other_than_the_measured_one_is_refused(selection, results):
     record = results / "uci_ground_truth" / "uci__labor.json"
     record.write_text(record.read_text().replace('"fingerprint": "', '"fingerprint": "x'))
     with pytest.raises(SystemExit, match="not the table the ground truth measured"):
-        selection.uci_benchmark(results, DEFAULT_UCI_PATH, "bundled")
+        selection.uci_benchmark(results, UCI_PATH, "bundled")
