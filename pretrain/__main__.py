@@ -79,6 +79,14 @@ def _add_runs(subparsers):
                         help="train the worthless-dataset filter on the records already in "
                              "--out, report its cross-validated precision and recall, and "
                              "skip the datasets it predicts worthless")
+    parser.add_argument("--repeat-of", metavar="RUNS_DIR",
+                        help="repeated CV: score again (under --seed, which must differ) only "
+                             "the real datasets scored without error in RUNS_DIR with fewer "
+                             "than --repeat-below rows, smallest first; `corpus --repeat-runs` "
+                             "averages the seeds")
+    parser.add_argument("--repeat-below", type=int, default=1000,
+                        help="rows under which a table is scored again (default 1000: "
+                             "regret comes mostly from small tables, whose CV is noisiest)")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=_run_runs)
 
@@ -91,10 +99,27 @@ def _run_runs(args):
     protocol = runs.Protocol(**protocol_args)
     screen = _worthless_filter(args) if args.worthless_filter else None
     datasets, count = _datasets(args)
+    if args.repeat_of:
+        datasets, count = _repeat_subset(datasets, args, protocol)
     summary = runs.run_all(datasets, args.out, protocol, n_jobs=args.n_jobs,
                            scheduler=args.scheduler, progress=not args.no_progress,
                            total=count, screen=screen)
     print(runs.format_summary(summary))
+
+
+def _repeat_subset(datasets, args, protocol):
+    """The datasets ``--repeat-of`` asks to score again, smallest first (most per hour)."""
+    from pretrain.parallel import read_records
+
+    first = {r["dataset"]: r for r in read_records(args.repeat_of)}
+    if any(r["protocol"]["seed"] == protocol.seed for r in first.values()):
+        raise ValueError(f"--seed {protocol.seed} is the seed of {args.repeat_of}; a repeat "
+                         "needs another seed.")
+    wanted = {i for i, r in first.items() if r["error"] is None
+              and r["provenance"].get("source") != "synthetic"
+              and r["n_rows_used"] < args.repeat_below}
+    chosen = sorted((d for d in datasets if d.id in wanted), key=lambda d: (len(d.y), d.id))
+    return chosen, len(chosen)
 
 
 def _worthless_filter(args):
@@ -195,6 +220,9 @@ def _add_corpus(subparsers):
     parser.add_argument("--collection", required=True, help="folder made by collect")
     parser.add_argument("--runs", required=True, help="records made by runs")
     parser.add_argument("--metafeatures", help="meta-feature records (default: beside --runs)")
+    parser.add_argument("--repeat-runs", action="append", default=[], metavar="DIR",
+                        help="records of the same tables under another protocol seed "
+                             "(`runs --repeat-of`); scores are averaged over the seeds")
     parser.add_argument("--out", required=True, help="corpus folder (parquet + manifest)")
     parser.add_argument("--benchmark-results", default="benchmarks/results",
                         help="UCI ground truth and meta-features, for the diversity report")
@@ -207,7 +235,7 @@ def _run_corpus(args):
     from pretrain.corpus import build
 
     manifest = build(args.collection, args.runs, args.out,
-                     metafeatures_dir=args.metafeatures,
+                     metafeatures_dir=args.metafeatures, repeat_runs=args.repeat_runs,
                      benchmark_results=args.benchmark_results, n_jobs=args.n_jobs,
                      progress=not args.no_progress)
     print(json.dumps({k: manifest[k] for k in ("datasets", "real", "by_source", "by_split",
@@ -217,7 +245,8 @@ def _run_corpus(args):
 def _add_unpack(subparsers):
     parser = subparsers.add_parser("unpack", help="restore record folders from a corpus")
     parser.add_argument("--corpus", required=True, help="corpus folder with *.jsonl.gz packs")
-    parser.add_argument("--runs", help="restore ground-truth records here")
+    parser.add_argument("--runs", help="restore ground-truth records here (and repeated-CV "
+                                       "records runs.seedN into the sibling folder RUNS_seedN)")
     parser.add_argument("--metafeatures", help="restore meta-feature records here")
     parser.set_defaults(func=_run_unpack)
 
@@ -229,6 +258,10 @@ def _run_unpack(args):
         if target:
             count = unpack_records(Path(args.corpus) / f"{name}.jsonl.gz", target)
             print(f"{name}: {count} records restored into {target}")
+    for pack in sorted(Path(args.corpus).glob("runs.seed*.jsonl.gz")) if args.runs else []:
+        seed = pack.name.split(".")[1]  # "seed1"
+        count = unpack_records(pack, f"{args.runs}_{seed}")
+        print(f"{pack.name}: {count} records restored into {args.runs}_{seed}")
 
 
 def _add_train(subparsers):

@@ -124,14 +124,27 @@ def split_group(provenance: dict, dataset_id: str) -> str:
 
 
 def assemble(run_records: list[dict], metafeature_records: list[dict], *,
-             seed: int = 0) -> pd.DataFrame:
-    """Join ground truth and meta-features into the corpus table (datasets in both, no error)."""
+             repeat_records: Iterable[dict] = (), seed: int = 0) -> pd.DataFrame:
+    """Join ground truth and meta-features into the corpus table (datasets in both, no error).
+
+    ``repeat_records`` are records of the same tables under other protocol seeds (other
+    folds, other pipeline seeds): repeated cross-validation. A pipeline's ``score`` is then
+    the mean over the seeds where it ran (``ok``), which halves the variance of a small
+    table's target with one repeat; ``n_cv_seeds`` says how many records a row averages.
+    A repeat counts only for the very table its seed-0 record measured (same fingerprint).
+    """
     features = {r["dataset"]: r for r in metafeature_records if r["error"] is None}
+    repeats = {}
+    for repeat in repeat_records:
+        if repeat["error"] is None:
+            repeats.setdefault(repeat["dataset"], []).append(repeat)
     rows = []
     for record in run_records:
         mf = features.get(record["dataset"])
         if record["error"] is not None or mf is None:
             continue
+        same_table = [r for r in repeats.get(record["dataset"], [])
+                      if r["fingerprint"] == record["fingerprint"]]
         provenance = record["provenance"]
         row = {
             "dataset": record["dataset"],
@@ -145,12 +158,18 @@ def assemble(run_records: list[dict], metafeature_records: list[dict], *,
             "n_features": record["n_features"],
             "n_classes": record["n_classes"],
             "missing_cells": record["missing_cells"],
+            "n_cv_seeds": 1 + len(same_table),
         }
         values = zip(METAFEATURE_NAMES, mf["metafeatures"], strict=True)
         row.update({f"mf.{name}": value for name, value in values})
         for name in record["protocol"]["pipelines"]:
             result = record["pipelines"][name]
-            row[f"score.{name}"] = result["score"]
+            score = result["score"]
+            if result["status"] == "ok":  # a failure scores chance whatever the repeats say
+                again = [r["pipelines"][name]["score"] for r in same_table
+                         if r["pipelines"].get(name, {}).get("status") == "ok"]
+                score = float(np.mean([score, *again]))
+            row[f"score.{name}"] = score
             row[f"status.{name}"] = result["status"]
             row[f"fit_time.{name}"] = result["fit_time"]
         rows.append(row)
@@ -208,13 +227,14 @@ def _jsonable(value):
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
-def build(collection_dir, runs_dir, out_dir, *, metafeatures_dir=None,
+def build(collection_dir, runs_dir, out_dir, *, metafeatures_dir=None, repeat_runs=(),
           benchmark_results="benchmarks/results", n_jobs: int = 1,
           progress: bool = True) -> dict:
     """The ``corpus`` step: meta-features for every scored dataset, then the corpus files.
 
     Writes into ``out_dir``: ``corpus.parquet``, ``manifest.json``, ``diversity.md`` and
-    ``.png``, and the packed records (``runs.jsonl.gz``, ``metafeatures.jsonl.gz``,
+    ``.png``, and the packed records (``runs.jsonl.gz``, ``runs.seed<N>.jsonl.gz`` for
+    ``repeat_runs``, ``metafeatures.jsonl.gz``,
     ``collection.jsonl.gz``) that let a later session resume or extend the corpus.
     """
     from pretrain import diversity
@@ -244,7 +264,9 @@ def build(collection_dir, runs_dir, out_dir, *, metafeatures_dir=None,
                          total=len(scored))
     mf_records = [r for r in read_records(mf_dir)
                   if r["dataset"] in scored and r.get("fingerprint") == current[r["dataset"]]]
-    table = assemble(run_records, mf_records)
+    repeat_records = [r for folder in repeat_runs for r in read_records(folder)
+                      if r["dataset"] in in_collection]
+    table = assemble(run_records, mf_records, repeat_records=repeat_records)
     report = dict(index["report"])
     report["ground_truth_errors"] = {r["dataset"]: r["error"] for r in run_records
                                      if r["error"] is not None}
@@ -254,12 +276,26 @@ def build(collection_dir, runs_dir, out_dir, *, metafeatures_dir=None,
     report["not_yet_scored"] = len(in_collection) - len(run_records)
     manifest = write_corpus(table, out_dir, protocol=protocol, collection_report=report)
     pack_records(runs_dir, out_dir / "runs.jsonl.gz")
+    pack_repeats(repeat_runs, out_dir)
     pack_records(mf_dir, out_dir / "metafeatures.jsonl.gz")
     pack_records(collection_dir / "outcomes", out_dir / "collection.jsonl.gz")
     benchmark = benchmark_table(benchmark_results)
     if benchmark is not None:
         diversity.write_report(table, benchmark, out_dir)
     return manifest
+
+
+def pack_repeats(repeat_runs, out_dir) -> None:
+    """Pack each repeated-CV folder as ``runs.seed<N>.jsonl.gz`` (``unpack`` restores them)."""
+    from pretrain.parallel import pack_records
+
+    for folder in repeat_runs:
+        seeds = {r["protocol"]["seed"] for r in read_records(folder)}
+        if not seeds:
+            continue
+        if len(seeds) != 1:
+            raise ValueError(f"{folder} mixes protocol seeds {sorted(seeds)}; one per folder.")
+        pack_records(folder, Path(out_dir) / f"runs.seed{seeds.pop()}.jsonl.gz")
 
 
 def benchmark_table(results_dir) -> pd.DataFrame | None:

