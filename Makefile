@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 UCI ?= $(SKLLMSELECT_UCI)
 need-uci = $(if $(UCI),,$(error Set UCI=path/to/uci (or SKLLMSELECT_UCI): the folder of the UCI benchmark, manifest.json and *.csv.gz))
 
-.PHONY: test fuzz-slow lint demo docs docs-serve ground-truth peers corpus train protocol clean
+.PHONY: test fuzz-slow lint demo docs docs-serve tables ground-truth peers corpus train protocol clean
 
 # torch first, pinned: a looser requirement would download a several-GB CUDA build.
 $(BIN)/.installed: pyproject.toml
@@ -37,6 +37,12 @@ docs: $(BIN)/.installed
 
 docs-serve: $(BIN)/.installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+# The README's and the docs' generated blocks (<!-- generated: NAME -->) rewritten from
+# benchmarks/results and the corpus manifest: run it after any benchmark, then commit the pages
+# (tests/test_tables.py fails while they differ; `python benchmarks/tables.py --check` only checks).
+tables: $(BIN)/.installed
+	$(BIN)/python benchmarks/tables.py
 
 # The bundled model on scikit-learn's breast cancer data: ranking, fit of the top 3, wall
 # times, and benchmarks/results/demo.png (matplotlib comes with the [test] extra, via [plot]).

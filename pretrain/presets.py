@@ -9,7 +9,8 @@ The compute-optimal heuristic for language models (Hoffmann et al. 2022) asks fo
     tokens = train datasets x 74 x epochs = optimizer steps x batch size x 74.
 
 That budget is tiny: with ~3,000 training datasets (a ~3,500-dataset corpus, 85% train) one
-epoch is ~0.22M tokens (~65k today, with 881 training datasets). The heuristic's 20 tokens per
+epoch is ~0.22M tokens (the corpus's own count is in its manifest, ``by_split``, and
+``python -m pretrain plan`` prints the budgets it implies). The heuristic's 20 tokens per
 parameter would allow a ~10k-parameter model for one pass over the data. We are in the
 *data-limited* regime and depart from the heuristic on purpose: the presets repeat the data
 for many epochs and rely on what makes repetition tolerable: masked-token augmentation
@@ -40,10 +41,10 @@ def debug(**overrides) -> TrainConfig:
     """A tiny run that finishes on a laptop CPU in about a minute, data loading included.
 
     ~70k parameters (d_model 32, 2 layers, 16 bins; ~27k non-embedding), 300 steps of 32
-    datasets: 9,600 sequences = ~0.7M tokens, ~11 epochs over today's 881 training datasets,
-    about 10 tokens per parameter; about 15 s on 2 CPU cores, start-up included. Meant to
-    check that everything runs end to end (metrics, evaluation, checkpoints, export), not to
-    give a useful model.
+    datasets: 9,600 sequences = ~0.7M tokens, ~11 epochs over the 881 training datasets it
+    was sized on, about 10 tokens per parameter; about 15 s on 2 CPU cores, start-up
+    included. Meant to check that everything runs end to end (metrics, evaluation,
+    checkpoints, export), not to give a useful model.
     """
     config = TrainConfig(
         out_dir="runs/debug",
@@ -66,12 +67,12 @@ def small(**overrides) -> TrainConfig:
 
     ~1.1M parameters (d_model 128, 4 layers, 32 bins; ~0.8M non-embedding). 2,000 steps of
     64 datasets (after a ramp from 16 over 500 steps) = ~116k sequences = ~8.6M tokens: about
-    8 tokens per parameter and ~70 epochs of ~1,700 training datasets, far beyond the few
-    epochs where repetition is harmless, hence dropout 0.1, weight decay 0.1 and the export
-    of the best model on validation. Measured, not guessed: a 5,000-step run (on an H100,
-    1,149 training datasets) had its lowest validation loss and regret at step 1,250 and
-    climbed after it, so 5,000 steps bought only overfitting. About 15 min on one CPU thread
-    in bf16, about a minute on a GPU.
+    8 tokens per parameter and ~70 epochs of the ~1,700 training datasets it was sized on, far
+    beyond the few epochs where repetition is harmless, hence dropout 0.1, weight decay 0.1
+    and the export of the best model on validation. Measured, not guessed: a 5,000-step run
+    (on an H100, 1,149 training datasets) had its lowest validation loss and regret at step
+    1,250 and climbed after it, so 5,000 steps bought only overfitting. About 15 min on one
+    CPU thread in bf16, about a minute on a GPU.
     """
     config = TrainConfig(
         out_dir="runs/small",
