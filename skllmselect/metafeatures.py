@@ -239,13 +239,6 @@ def extract(
         Seed of the row subsample and of pymfe's randomness (folds, landmarking models). The
         result is fully determined by the data and the arguments, unless the budget runs out.
 
-    Notes
-    -----
-    pymfe changes process-wide state (numpy's global RNG, the warnings filters, the BLAS
-    thread count), so its groups run in a worker process: the caller's process, and its
-    other threads, see none of it. Calls from several threads take turns in that one
-    process. See the user guide's "Threads and global state".
-
     Returns
     -------
     numpy.ndarray of float64, shape (len(METAFEATURE_NAMES),)
@@ -257,6 +250,16 @@ def extract(
     ValueError
         If X is not a 2-D table or is empty, y is not 1-D, their lengths differ, y has missing
         values or fewer than two classes, or an argument is out of range.
+    RuntimeError
+        If the worker process ends during the call twice in a row (killed, for example for
+        memory; after the first time the call is retried on a new one).
+
+    Notes
+    -----
+    pymfe changes process-wide state (numpy's global RNG, the warnings filters, the BLAS
+    thread count), so its groups run in a worker process: the caller's process, and its
+    other threads, see none of it. Calls from several threads take turns in that one
+    process. See the user guide's "Threads and global state".
 
     Examples
     --------
@@ -670,25 +673,35 @@ def _isolated(function, *args):
     around it; other threads of such a process see it changed meanwhile (the documented
     limit).
     """
-    global _worker
     if not _ISOLATE or multiprocessing.current_process().daemon:
         with _IN_PROCESS_LOCK:
             return function(*args)
-    with _WORKER_LOCK:
-        if _worker is None:
-            _worker = ProcessPoolExecutor(max_workers=1, timeout=_WORKER_IDLE_SECONDS)
-        worker = _worker
+    executor = _worker_executor()
     try:
-        return worker.submit(function, *args).result()
+        return executor.submit(function, *args).result()
+    except BrokenProcessPool:  # e.g. the worker was killed while idle: once more, afresh
+        pass
+    executor = _worker_executor(replacing=executor)
+    try:
+        return executor.submit(function, *args).result()
     except BrokenProcessPool as err:
-        with _WORKER_LOCK:  # the next call starts a fresh worker
-            if _worker is worker:
-                _worker = None
+        _worker_executor(replacing=executor)
         raise RuntimeError(
-            f"The meta-feature worker process ended during the call ({err}). It is restarted "
-            "on the next call; if this repeats, the process is likely killed for memory: "
-            "lower max_rows or max_cols."
+            f"The meta-feature worker process ended during the call, twice ({err}). If "
+            "this repeats, it is likely killed for memory: lower max_rows or max_cols."
         ) from err
+
+
+def _worker_executor(replacing: ProcessPoolExecutor | None = None) -> ProcessPoolExecutor:
+    """The worker's executor: made on first use, and anew when ``replacing`` (broken) is it.
+
+    Threads whose calls broke with the same worker replace it once, not once each.
+    """
+    global _worker
+    with _WORKER_LOCK:
+        if _worker is None or _worker is replacing:
+            _worker = ProcessPoolExecutor(max_workers=1, timeout=_WORKER_IDLE_SECONDS)
+        return _worker
 
 
 def _pymfe_groups(
