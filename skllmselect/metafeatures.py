@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import multiprocessing
 import threading
 import time
 import warnings
@@ -11,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
+from joblib.externals.loky import ProcessPoolExecutor
+from joblib.externals.loky.process_executor import BrokenProcessPool
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
@@ -160,10 +163,12 @@ _WIDE_COLS_FACTOR = 4
 _MAX_LEVELS = 10
 _MISSING_LEVEL = "\x00missing"
 _CV_FOLDS = 5
-# pymfe's landmarking seeds numpy's global RNG and draws from it (the only group that does):
-# extract calls in several threads at once take turns there, and with saving and restoring
-# the caller's global state, so each gets the values it would get alone.
-_GLOBAL_RNG_LOCK = threading.Lock()
+# pymfe runs in a worker process (see _isolated): one, idle for this long before it closes.
+_ISOLATE = True  # False: in this process, one call at a time (tests that patch pymfe)
+_WORKER_IDLE_SECONDS = 300
+_worker = None
+_WORKER_LOCK = threading.Lock()
+_IN_PROCESS_LOCK = threading.Lock()
 _SUMMARIES = {"nanmean": "mean", "nansd": "sd"}
 
 
@@ -227,7 +232,9 @@ def extract(
         first, in a second thread; then the others, cheapest and most valuable first); groups
         not started in time are left NaN, with a ``RuntimeWarning`` naming them. ``None``
         means no limit. The defaults keep typical calls (up to 50,000 x 200 rows x columns)
-        well under it on one core.
+        well under it on one core. Not counted: starting the worker process the pymfe groups
+        run in (the first call, or one after five idle minutes), importing pymfe there, and
+        waiting for it while another thread's call runs.
     random_state : int, default=0
         Seed of the row subsample and of pymfe's randomness (folds, landmarking models). The
         result is fully determined by the data and the arguments, unless the budget runs out.
@@ -243,6 +250,16 @@ def extract(
     ValueError
         If X is not a 2-D table or is empty, y is not 1-D, their lengths differ, y has missing
         values or fewer than two classes, or an argument is out of range.
+    RuntimeError
+        If the worker process ends during the call twice in a row (killed, for example for
+        memory; after the first time the call is retried on a new one).
+
+    Notes
+    -----
+    pymfe changes process-wide state (numpy's global RNG, the warnings filters, the BLAS
+    thread count), so its groups run in a worker process: the caller's process, and its
+    other threads, see none of it. Calls from several threads take turns in that one
+    process. See the user guide's "Threads and global state".
 
     Examples
     --------
@@ -282,57 +299,18 @@ def extract(
     sub_counts = np.bincount(y_sub)
     n_folds = int(min(_CV_FOLDS, sub_counts.max()))
 
-    deadline = None if time_budget is None else start + time_budget
-    skipped = []
-    with _GLOBAL_RNG_LOCK:
-        rng_state = np.random.get_state()  # noqa: NPY002 (undoing pymfe's global reseeding)
-    try:
-        # pymfe warns freely (constant columns, small classes) and reseeds numpy's global RNG
-        # (np.random.seed in landmarking); neither may leak to the caller. One BLAS/OpenMP
-        # thread: on this 2-core machine more threads made pymfe's linear algebra 10-100x
-        # slower (statistical's fit 0.7 s instead of 0.013 s, LDA 0.77 s instead of 0.007 s),
-        # and the values then do not depend on the caller's core count.
-        with warnings.catch_warnings(), np.errstate(all="ignore"), threadpool_limits(limits=1), \
-                ThreadPoolExecutor(max_workers=1) as background:
-
-            def compute(group: str) -> dict:
-                limit = max_cols if group in _NARROW_GROUPS else _WIDE_COLS_FACTOR * max_cols
-                n_num, n_cat = _split_cap(len(numeric), len(categorical), limit)
-                chosen = [j for _, j in numeric[:n_num]] + [j for _, j in categorical[:n_cat]]
-                X_group = np.column_stack([columns[j][2] for j in chosen])
-                try:
-                    if group != "landmarking":
-                        return _pymfe_group(group, X_group, n_cat, y_sub, random_state, n_folds)
-                    with _GLOBAL_RNG_LOCK:  # it seeds numpy's global RNG, then draws from it
-                        return _pymfe_group(group, X_group, n_cat, y_sub, random_state, n_folds)
-                except Exception:  # a failing group must cost its features, not the call
-                    return {}
-
-            def out_of_time() -> bool:
-                return deadline is not None and time.perf_counter() > deadline
-
-            warnings.simplefilter("ignore")
-            # Landmarking, the most expensive group (fitting trees, LDA and 1-NN, which run
-            # outside the GIL), starts first in a thread of its own while the others run
-            # here: about 40 % off the call on two cores, the same values on any (no other
-            # group touches numpy's global RNG, which landmarking seeds and draws from).
-            landmarking = None
-            if out_of_time():
-                skipped.append("landmarking")
-            elif n_folds >= 2:  # else every class has one row: nothing to cross-validate
-                landmarking = background.submit(compute, "landmarking")
-            for group in _PYMFE_GROUPS:
-                if group == "landmarking":
-                    continue
-                if out_of_time():
-                    skipped.append(group)
-                    continue
-                values.update(compute(group))
-            if landmarking is not None:
-                values.update(landmarking.result())
-    finally:
-        with _GLOBAL_RNG_LOCK:
-            np.random.set_state(rng_state)  # noqa: NPY002
+    # The pymfe groups' inputs; the groups with the same column cap share one matrix.
+    inputs = {}
+    for limit in {max_cols, _WIDE_COLS_FACTOR * max_cols}:
+        n_num, n_cat = _split_cap(len(numeric), len(categorical), limit)
+        chosen = [j for _, j in numeric[:n_num]] + [j for _, j in categorical[:n_cat]]
+        inputs[limit] = (np.column_stack([columns[j][2] for j in chosen]), n_cat)
+    groups = {group: inputs[max_cols if group in _NARROW_GROUPS else _WIDE_COLS_FACTOR * max_cols]
+              for group in _PYMFE_GROUPS}
+    time_left = None if time_budget is None else time_budget - (time.perf_counter() - start)
+    pymfe_values, skipped = _isolated(_pymfe_groups, groups, y_sub, random_state, n_folds,
+                                      time_left)
+    values.update(pymfe_values)
 
     if skipped:
         warnings.warn(
@@ -676,6 +654,117 @@ def _install_fast_info_theory() -> None:
         for name, fast in (("_calc_joint_ent", _fast_joint_ent), ("_calc_conc", _fast_conc)):
             _PYMFE_INFO_THEORY[name] = getattr(MFEInfoTheory, name)  # bound to the class
             setattr(MFEInfoTheory, name, staticmethod(fast))
+
+
+def _isolated(function, *args):
+    """``function(*args)`` in the extraction worker process, or here if none can be started.
+
+    pymfe and the libraries under it change process-wide state: numpy's global RNG (pymfe
+    seeds it in every group and draws from it in landmarking), the warnings filters (their
+    warnings must be silenced, and ``warnings.catch_warnings`` is not thread-safe before
+    Python 3.14) and the BLAS thread count (one thread: see :func:`_pymfe_groups`). In a
+    process of its own none of that reaches the caller or the caller's other threads. The
+    worker is one loky process (loky, as joblib's default backend: no fork of a threaded
+    process, and no re-import of the caller's ``__main__``), started by the first call and
+    closed after ``_WORKER_IDLE_SECONDS`` idle; calls from several threads take turns there.
+
+    A daemonic process (a Dask worker, a multiprocessing pool's) may not start one: there
+    ``function`` runs here, one call at a time, and the global state is saved and restored
+    around it; other threads of such a process see it changed meanwhile (the documented
+    limit).
+    """
+    if not _ISOLATE or multiprocessing.current_process().daemon:
+        with _IN_PROCESS_LOCK:
+            return function(*args)
+    executor = _worker_executor()
+    try:
+        return executor.submit(function, *args).result()
+    except BrokenProcessPool:  # e.g. the worker was killed while idle: once more, afresh
+        pass
+    executor = _worker_executor(replacing=executor)
+    try:
+        return executor.submit(function, *args).result()
+    except BrokenProcessPool as err:
+        _worker_executor(replacing=executor)
+        raise RuntimeError(
+            f"The meta-feature worker process ended during the call, twice ({err}). If "
+            "this repeats, it is likely killed for memory: lower max_rows or max_cols."
+        ) from err
+
+
+def _worker_executor(replacing: ProcessPoolExecutor | None = None) -> ProcessPoolExecutor:
+    """The worker's executor: made on first use, and anew when ``replacing`` (broken) is it.
+
+    Threads whose calls broke with the same worker replace it once, not once each.
+    """
+    global _worker
+    with _WORKER_LOCK:
+        if _worker is None or _worker is replacing:
+            _worker = ProcessPoolExecutor(max_workers=1, timeout=_WORKER_IDLE_SECONDS)
+        return _worker
+
+
+def _pymfe_groups(
+    groups: dict[str, tuple[np.ndarray, int]],
+    y: np.ndarray,
+    random_state: int,
+    n_folds: int,
+    time_left: float | None,
+) -> tuple[dict[str, float], list[str]]:
+    """The pymfe groups' values, and the groups skipped for time (run by :func:`_isolated`).
+
+    ``groups`` maps each group to its matrix (numeric columns first, then ``n_cat`` coded
+    categories); ``time_left`` is the seconds of ``time_budget`` left when the call was made
+    (the wait for the worker is not counted, so the values do not depend on it).
+    """
+    # Imported before the clock starts: about a second, once per process, not per table.
+    import pymfe.mfe  # noqa: F401
+
+    deadline = None if time_left is None else time.perf_counter() + time_left
+    values: dict[str, float] = {}
+    skipped = []
+    rng_state = np.random.get_state()  # noqa: NPY002 (restored after pymfe's reseeding)
+    try:
+        # pymfe warns freely (constant columns, small classes); its warnings are noise
+        # here. One BLAS/OpenMP thread: on a 2-core machine more threads made pymfe's
+        # linear algebra 10-100x slower (statistical's fit 0.7 s instead of 0.013 s, LDA
+        # 0.77 s instead of 0.007 s), and the values then do not depend on the core count.
+        with warnings.catch_warnings(), np.errstate(all="ignore"), threadpool_limits(limits=1), \
+                ThreadPoolExecutor(max_workers=1) as background:
+
+            def compute(group: str) -> dict:
+                X, n_cat = groups[group]
+                try:
+                    return _pymfe_group(group, X, n_cat, y, random_state, n_folds)
+                except Exception:  # a failing group must cost its features, not the call
+                    return {}
+
+            def out_of_time() -> bool:
+                return deadline is not None and time.perf_counter() > deadline
+
+            warnings.simplefilter("ignore")
+            # Landmarking, the most expensive group (fitting trees, LDA and 1-NN, which run
+            # outside the GIL), starts first in a thread of its own while the others run
+            # here: about 40 % off the call on two cores, the same values on any. It seeds
+            # numpy's global RNG and draws from it at once; the other groups only seed it,
+            # with the same seed, so the order in which the two threads do so is immaterial.
+            landmarking = None
+            if out_of_time():
+                skipped.append("landmarking")
+            elif n_folds >= 2:  # else every class has one row: nothing to cross-validate
+                landmarking = background.submit(compute, "landmarking")
+            for group in _PYMFE_GROUPS:
+                if group == "landmarking":
+                    continue
+                if out_of_time():
+                    skipped.append(group)
+                    continue
+                values.update(compute(group))
+            if landmarking is not None:
+                values.update(landmarking.result())
+    finally:
+        np.random.set_state(rng_state)  # noqa: NPY002
+    return values, skipped
 
 
 def _pymfe_group(

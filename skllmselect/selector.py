@@ -271,16 +271,17 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             return self.random_state
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _rank(self, vector, X, y, seed) -> pd.DataFrame:
+    def _rank(self, vector, X, y, seed, cv=None) -> pd.DataFrame:
         """The ranked table for this meta-feature vector and these (prepared) X, y.
 
         The first ``top_k`` rows are chosen together (:mod:`skllmselect.ranking`), the rest
         follow by predicted score; pipelines that cannot fit these labels under this ``cv``
-        come last, each with a note in ``table.attrs["notes"]``.
+        come last, each with a note in ``table.attrs["notes"]``. ``cv``: the candidates'
+        cross-validation when the caller has it (``fit``), else made here.
         """
         network, tokenizer, residuals, forest = _load_cached(str(self.model), self.revision)
         names = list(network.config.pipeline_names)
-        unmet = unmet_requirements(self._training_labels(X, y, seed))
+        unmet = unmet_requirements(self._training_labels(X, y, seed, cv))
         eligible = np.array([name not in unmet for name in names])
         prediction = predict_and_rank(network, tokenizer, residuals, vector, self.top_k,
                                       eligible=eligible, forest=forest)
@@ -304,10 +305,10 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             warnings.warn(text, CoverageWarning, stacklevel=3)
         return table
 
-    def _training_labels(self, X, y, seed) -> list:
+    def _training_labels(self, X, y, seed, cv=None) -> list:
         """The labels of every training set ``fit`` would use: each fold's, then all rows."""
         try:
-            cv = self._make_cv(y, seed)
+            cv = self._make_cv(y, seed) if cv is None else cv
             folds = [y[train] for train, _ in cv.split(X, y)]
         except ValueError:  # e.g. every class a single row (fit refuses it), or a group CV
             folds = []
@@ -356,12 +357,18 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X_fit = fill_missing_categories(X)  # what the pipelines get (see its docstring)
         seed = self._seed()
         cv = self._make_cv(y, seed)
+        if isinstance(self.cv, Integral):
+            # Our StratifiedKFold's folds, drawn once here for every candidate: it warns at
+            # each split when a class has a single row (the fold note says so already), and
+            # silencing that warning per candidate would change the process-wide warnings
+            # filters while other threads run.
+            cv = check_cv(list(cv.split(X_fit, y)))
         _, fold_note = self._folds(y)
         _check_training_folds(X_fit, y, cv)
         notes = list(plan.notes) + ([fold_note] if fold_note else [])
         _warn_notes(notes)
         vector = description.vector
-        table = self._rank(vector, X, y, seed)
+        table = self._rank(vector, X, y, seed, cv)
         notes += table.attrs["notes"]
         table.attrs["notes"] = notes
         n_splits = cv.get_n_splits(X, y)
@@ -503,13 +510,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                   "predicted_score": table["predicted_score"].iat[position],
                   "status": "ok", "error": "", "note": ""}
         try:
-            with warnings.catch_warnings():
-                if isinstance(self.cv, Integral):  # the folds were lowered, with a note
-                    warnings.filterwarnings("ignore", "The least populated class in y",
-                                            UserWarning)
-                result = cross_validate(clone(table["estimator"].iat[position]), X, y, cv=cv,
-                                        scoring=self.scoring, n_jobs=self.n_jobs,
-                                        error_score="raise")
+            result = cross_validate(clone(table["estimator"].iat[position]), X, y, cv=cv,
+                                    scoring=self.scoring, n_jobs=self.n_jobs,
+                                    error_score="raise")
         except Exception as err:  # one broken candidate must not end the search
             record.update(status="failed", error=f"{type(err).__name__}: {err}")
             return record

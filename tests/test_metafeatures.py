@@ -56,6 +56,12 @@ def mixed_vector(mixed):
     return extract(*mixed)
 
 
+@pytest.fixture
+def in_this_process(monkeypatch):
+    """pymfe runs in this process (where a test's patches reach it), not in the worker."""
+    monkeypatch.setattr(mf, "_ISOLATE", False)
+
+
 def value(vector, name):
     return vector[METAFEATURE_NAMES.index(name)]
 
@@ -246,7 +252,7 @@ def test_subsample_is_stratified_and_keeps_single_member_classes():
     np.testing.assert_array_equal(mf._subsample_rows(codes, 300, random_state=0), rows)
 
 
-def test_failing_pymfe_group_costs_only_its_features(mixed, monkeypatch):
+def test_failing_pymfe_group_costs_only_its_features(mixed, monkeypatch, in_this_process):
     real = mf._pymfe_group
 
     def broken_landmarking(group, *args):
@@ -342,7 +348,8 @@ def test_fast_info_theory_falls_back_to_pandas_for_missing_or_text_levels():
     assert mf._fast_joint_ent(x, y) == joint_ent(x, y)
 
 
-def test_extract_with_and_without_the_fast_helpers_is_identical(mixed, monkeypatch):
+def test_extract_with_and_without_the_fast_helpers_is_identical(mixed, monkeypatch,
+                                                                  in_this_process):
     from pymfe.info_theory import MFEInfoTheory
 
     frames = [mixed, mixed_frame(n_rows=1500, seed=3)]
@@ -367,7 +374,8 @@ def test_extract_in_parallel_threads_gives_the_sequential_vectors():
         np.testing.assert_array_equal(a, b)
 
 
-def test_landmarking_in_its_thread_gives_what_it_gives_in_sequence(mixed, monkeypatch):
+def test_landmarking_in_its_thread_gives_what_it_gives_in_sequence(mixed, monkeypatch,
+                                                                    in_this_process):
     from concurrent.futures import Future
 
     threaded = [extract(*frame) for frame in (mixed, mixed_frame(n_rows=800, seed=5))]
