@@ -139,8 +139,9 @@ def fingerprint_stored_tables(kept: list[dict], out_dir) -> int:
 
     Collections written before fingerprints were stored without pickle have a
     ``.fingerprint.pkl`` instead, which is never read: the fingerprint is computed again
-    from the stored table (the table fingerprinted when it was kept, less the parquet
-    round trip: mixed-type object columns stored as text) and written beside it.
+    from the stored table and written beside it. That is the kept table as parquet stores
+    it, so a few fingerprints differ a little from those computed before storing (an object
+    column of Python bools comes back as a bool column, and is then summarised as numeric).
     ``collect`` does this itself before removing duplicates; ``python -m pretrain
     fingerprints`` does only this.
     """
