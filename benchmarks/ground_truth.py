@@ -17,7 +17,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -27,6 +26,7 @@ import pandas as pd
 
 from pretrain import corpus, runs
 from pretrain.diversity import markdown_table
+from pretrain.jsonl import append_jsonl, read_jsonl
 from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -49,9 +49,8 @@ def log_invocation(out: Path, summary: dict, elapsed: float, n_jobs: int) -> lis
     log = out / "uci_ground_truth.log.jsonl"
     entry = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "new_records": summary["new"],
              "wall_time": round(elapsed, 1), "n_jobs": n_jobs, "machine": machine()}
-    with open(log, "a") as handle:
-        handle.write(json.dumps(entry) + "\n")
-    return [json.loads(line) for line in log.read_text().splitlines()]
+    append_jsonl(log, entry)
+    return read_jsonl(log)
 
 
 def write_report(records: list[dict], invocations: list[dict], out: Path) -> str:

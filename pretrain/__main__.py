@@ -6,6 +6,7 @@ Steps:
     runs     cross-validate the portfolio on every dataset of a source (the ground truth)
     corpus   meta-features + ground truth -> corpus table, manifest, diversity report
     unpack   restore record folders from a committed corpus, to resume or extend it
+    fingerprints  store the missing fingerprints of a collection's tables (older collections)
     train    tokenizer + transformer on the corpus -> checkpoints, metrics, exported model
     plan     scaling heuristics applied to the corpus: model size and steps per budget
     export   a finished run's model -> skllmselect/weights (+ model card, training log)
@@ -264,6 +265,25 @@ def _run_unpack(args):
         print(f"{pack.name}: {count} records restored into {args.runs}_{seed}")
 
 
+def _add_fingerprints(subparsers):
+    parser = subparsers.add_parser(
+        "fingerprints", help="fingerprint a collection's tables that have no .fingerprint.npz")
+    parser.add_argument("--collection", required=True, help="folder made by collect")
+    parser.set_defaults(func=_run_fingerprints)
+
+
+def _run_fingerprints(args):
+    from pretrain.collect import fingerprint_stored_tables
+    from pretrain.parallel import read_records
+
+    outcomes = Path(args.collection) / "outcomes"
+    if not outcomes.is_dir():
+        raise FileNotFoundError(f"No outcomes/ in {args.collection}: not a collection folder.")
+    kept = [r for r in read_records(outcomes) if r["status"] == "kept"]
+    made = fingerprint_stored_tables(kept, args.collection)
+    print(f"fingerprints: {made} written, {len(kept) - made} already there")
+
+
 def _add_train(subparsers):
     parser = subparsers.add_parser("train", help="train the selector transformer")
     parser.add_argument("--preset", choices=["debug", "small", "compact", "full"], default="debug")
@@ -458,6 +478,7 @@ def main(argv=None) -> int:
     _add_runs(subparsers)
     _add_corpus(subparsers)
     _add_unpack(subparsers)
+    _add_fingerprints(subparsers)
     _add_train(subparsers)
     _add_plan(subparsers)
     _add_export(subparsers)

@@ -6,9 +6,10 @@ It is *not* the exported model (``out_dir/model/``: safetensors + config.json, s
 :meth:`~skllmselect.model.SelectorTransformer.save_pretrained`), which is what ships.
 
 Files are written atomically (a temporary file in the same folder, then ``os.replace``), so a
-run killed mid-write leaves the previous checkpoint intact, and only the newest ``keep`` are
-kept. They are read with ``torch.load(weights_only=True)``: the state holds only tensors and
-plain Python containers (the numpy RNG state is stored as a tensor for that reason), so no
+run killed mid-write leaves the previous checkpoint intact (and a temporary file, which the
+next run removes: :func:`remove_temporaries`), and only the newest ``keep`` are kept. They
+are read with ``torch.load(weights_only=True)``: the state holds only tensors and plain
+Python containers (the numpy RNG state is stored as a tensor for that reason), so no
 arbitrary object is ever unpickled. Only rank 0 calls :func:`save`.
 """
 
@@ -24,6 +25,8 @@ import torch
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^step_(\d+)\.pt$")
+#: What :func:`save` writes before its ``os.replace``: left behind only by a killed save.
+_TEMPORARY = re.compile(r"^\.step_\d+\.pt\.\d+\.tmp$")
 
 
 def directory(out_dir) -> Path:
@@ -55,7 +58,7 @@ def save(out_dir, step: int, state: dict, *, keep: int) -> Path:
     ``keep`` checkpoints. Returns the path written."""
     path = path_for(out_dir, step)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # _TEMPORARY
     state = {"format": FORMAT_VERSION, **state}
     try:
         with open(tmp, "wb") as handle:
@@ -79,6 +82,19 @@ def load(path, map_location="cpu") -> dict:
                          f"code reads format {FORMAT_VERSION}. Resume it with the code that "
                          "wrote it, or start over with --no-resume.")
     return state
+
+
+def remove_temporaries(out_dir) -> dict[Path, int]:
+    """Delete the temporary files of saves killed mid-write (``.step_*.pt.<pid>.tmp`` in the
+    run's checkpoint folder, nothing else); return their sizes in bytes, by path."""
+    folder = directory(out_dir)
+    if not folder.is_dir():
+        return {}
+    stray = {p: p.stat().st_size for p in sorted(folder.iterdir())
+             if _TEMPORARY.match(p.name) and p.is_file()}
+    for path in stray:
+        path.unlink(missing_ok=True)
+    return stray
 
 
 def clear(out_dir) -> None:

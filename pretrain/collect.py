@@ -3,7 +3,9 @@
 Each dataset is redacted, cleaned, fingerprinted and checked against the benchmark in a
 worker (``curate_dataset``); the outcome is one JSON record per dataset, written atomically,
 so a killed ``collect`` resumes where it stopped. A kept dataset's cleaned table is stored as
-``tables/<id>.parquet`` (the target in column ``__target__``) with its fingerprint beside it.
+``tables/<id>.parquet`` (the target in column ``__target__``) with its fingerprint beside it
+(``.fingerprint.npz``: arrays, and the scalars as JSON; read with ``allow_pickle=False``, so a
+collection folder from someone else cannot run code).
 Once every dataset has an outcome, exact and near duplicates are removed across the whole
 collection (``curate.find_duplicates``) and ``index.json`` lists the datasets that survive,
 in collection order (real data first), with a report of every drop by reason.
@@ -11,15 +13,18 @@ in collection order (real data first), with a report of every drop by reason.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import pickle
+import logging
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pretrain import curate
@@ -33,6 +38,11 @@ TARGET_COLUMN = "__target__"
 #: scores at most 2,000 rows, and a 1.4-million-row R table would only cost disk and time.
 MAX_STORED_ROWS = 50_000
 INDEX = "index.json"
+FINGERPRINT_SUFFIX = ".fingerprint.npz"
+#: The npz entry holding the fingerprint's scalar fields (id, counts, flags) as JSON text.
+_SCALARS = "__scalars__"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,11 +90,77 @@ def curate_dataset(item, *, out_dir: str, benchmark_path: str) -> dict:
     frame.columns = [str(c) for c in frame.columns]
     frame[TARGET_COLUMN] = pd.Series(cleaned.y).to_numpy()
     _parquet_safe(frame).to_parquet(table_path, index=False)
-    with open(table_path.with_suffix(".fingerprint.pkl"), "wb") as handle:
-        pickle.dump(fingerprint, handle)
+    write_fingerprint(fingerprint, table_path.with_suffix(FINGERPRINT_SUFFIX))
     record.update(status="kept", table=table_path.name, provenance=cleaned.provenance,
                   n_rows=int(cleaned.X.shape[0]), n_features=int(cleaned.X.shape[1]))
     return _timed(record, start)
+
+
+def write_fingerprint(fingerprint: curate.Fingerprint, path: Path) -> None:
+    """Store ``fingerprint`` exactly: its arrays as they are, its scalars as JSON text."""
+    arrays, scalars = {}, {}
+    for field in dataclasses.fields(fingerprint):
+        value = getattr(fingerprint, field.name)
+        if isinstance(value, np.ndarray):
+            arrays[field.name] = value
+        else:
+            scalars[field.name] = value
+    text = json.dumps(scalars, allow_nan=True)
+    arrays[_SCALARS] = np.frombuffer(text.encode(), dtype=np.uint8)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    tmp.replace(path)
+
+
+def read_fingerprint(path: Path) -> curate.Fingerprint:
+    """What :func:`write_fingerprint` stored (no pickle: object arrays are refused)."""
+    names = {field.name for field in dataclasses.fields(curate.Fingerprint)}
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            values = {name: stored[name] for name in stored.files}
+        scalars = json.loads(values.pop(_SCALARS).tobytes().decode())
+        if not isinstance(scalars, dict):
+            raise ValueError(f"{_SCALARS} is not a JSON object")
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} is not a fingerprint written by collect ({error}). Delete "
+                         "it: collect fingerprints the stored table again.") from None
+    values.update(scalars)
+    if set(values) != names:
+        raise ValueError(f"{path} holds the fields {sorted(values)}, not those of a "
+                         f"fingerprint ({sorted(names)}): it was written by another version. "
+                         "Delete it: collect fingerprints the stored table again.")
+    return curate.Fingerprint(**values)
+
+
+def fingerprint_stored_tables(kept: list[dict], out_dir) -> int:
+    """Write the fingerprint of each kept dataset's table (``kept``: their outcome records)
+    that has none; return how many were written.
+
+    Collections written before fingerprints were stored without pickle have a
+    ``.fingerprint.pkl`` instead, which is never read: the fingerprint is computed again
+    from the stored table and written beside it. That is the kept table as parquet stores
+    it, so a few fingerprints differ a little from those computed before storing (an object
+    column of Python bools comes back as a bool column, and is then summarised as numeric).
+    ``collect`` does this itself before removing duplicates; ``python -m pretrain
+    fingerprints`` does only this.
+    """
+    out_dir = Path(out_dir)
+    made = 0
+    for record in kept:
+        table = out_dir / "tables" / record["table"]
+        path = table.with_suffix(FINGERPRINT_SUFFIX)
+        if not path.exists():
+            frame = pd.read_parquet(table)
+            y = frame.pop(TARGET_COLUMN)
+            write_fingerprint(curate.fingerprint(
+                Dataset(record["dataset"], frame, y, record["provenance"])), path)
+            made += 1
+    if made:
+        log.warning("fingerprinted %d stored tables of %s that had no %s (old "
+                    ".fingerprint.pkl files are never read; they can be deleted)", made,
+                    out_dir, FINGERPRINT_SUFFIX)
+    return made
 
 
 def _cap_rows(dataset: Dataset) -> Dataset:
@@ -149,11 +225,9 @@ def collect(items: Iterable, out_dir, *, benchmark_path=FROM_ENV, n_jobs: int = 
 def write_index(outcomes: list[dict], out_dir: Path, *, wall_time: float, new: int) -> dict:
     """Remove duplicates among kept datasets; write ``index.json``; return the report."""
     kept = [r for r in outcomes if r["status"] == "kept"]
-    fingerprints = []
-    for record in kept:
-        path = (out_dir / "tables" / record["table"]).with_suffix(".fingerprint.pkl")
-        with open(path, "rb") as handle:
-            fingerprints.append(pickle.load(handle))  # our own file, written by collect
+    fingerprint_stored_tables(kept, out_dir)
+    fingerprints = [read_fingerprint((out_dir / "tables" / r["table"]).with_suffix(
+        FINGERPRINT_SUFFIX)) for r in kept]
     # Near duplicates are searched among real tables only. Synthetic tables come from
     # distinct (generator, seed) draws, so two can coincide only exactly; comparing their
     # thousands of look-alike columns pairwise took over ten minutes for nothing.

@@ -7,6 +7,7 @@ datasets in flight, and a rerun skips every dataset already recorded.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -15,16 +16,33 @@ from pathlib import Path
 
 import joblib
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
 
 def record_path(out_dir: str | Path, dataset_id: str) -> Path:
-    """File of one dataset's record: the id with unsafe characters replaced."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "__", dataset_id)
-    return Path(out_dir) / f"{safe}.json"
+    """File of one dataset's record; distinct ids always get distinct files.
+
+    The name is the id with each run of other characters than ``A-Za-z0-9._-`` replaced by
+    ``__`` ("uci/iris" -> ``uci__iris.json``) when reading ``__`` as ``/`` gives the id
+    back. Otherwise ("a b" and "a,b" are both ``a__b``) a hash of the exact id follows an
+    ``@``, which no name of the first kind contains: ``a__b@<32 hex digits>.json``.
+    """
+    name = _UNSAFE.sub("__", dataset_id)
+    if name.replace("__", "/") != dataset_id:
+        name += "@" + hashlib.blake2b(dataset_id.encode(), digest_size=16).hexdigest()
+    return Path(out_dir) / f"{name}.json"
 
 
 def write_record(record: dict, out_dir: str | Path) -> Path:
     """Write ``record`` (keyed by ``record["dataset"]``) atomically: readers see all or nothing."""
-    return write_json_atomic(record, record_path(out_dir, record["dataset"]))
+    path = record_path(out_dir, record["dataset"])
+    if path.exists():  # a rewrite; on a case-insensitive disk, maybe another id's file
+        other = json.loads(path.read_text()).get("dataset")
+        if other != record["dataset"]:
+            raise ValueError(f"{path} holds the record of {other!r}, not {record['dataset']!r}: "
+                             "on this disk the two ids name one file (letter case?). Rename "
+                             "one of the datasets.")
+    return write_json_atomic(record, path)
 
 
 def write_json_atomic(obj, path: str | Path) -> Path:

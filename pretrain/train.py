@@ -58,6 +58,7 @@ from pretrain import checkpoint, distributed
 from pretrain.config import GuardConfig, OptimConfig, TrainConfig
 from pretrain.data import BatchSampler, Collator, CorpusData, DataPosition, Split, batch_seed
 from pretrain.distributed import Parallel
+from pretrain.jsonl import append_jsonl, read_jsonl
 from pretrain.losses import compute_losses
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ class MetricsLog:
         """Drop rows of steps after ``step`` (written after the checkpoint being resumed)."""
         if not self.enabled or not self.jsonl.exists():
             return
-        rows = [json.loads(line) for line in self.jsonl.read_text().splitlines() if line]
+        rows = read_jsonl(self.jsonl)  # a run killed mid-write leaves a torn last line
         self.reset()
         for row in rows:
             if row["step"] <= step:
@@ -240,9 +241,7 @@ class MetricsLog:
         if not self.enabled:
             return
         row = {k: _jsonable(v) for k, v in row.items()}
-        self.jsonl.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.jsonl, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row) + "\n")
+        append_jsonl(self.jsonl, row)
         path, columns = self.csv[row["kind"]]
         new = not path.exists()
         with open(path, "a", newline="", encoding="utf-8") as handle:
@@ -264,8 +263,7 @@ def _jsonable(value):
 
 def read_metrics(out_dir, kind: str | None = None) -> list[dict]:
     """The rows of a run's ``metrics.jsonl`` (of one ``kind``: "train" or "eval")."""
-    path = Path(out_dir) / "metrics.jsonl"
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line]
+    rows = read_jsonl(Path(out_dir) / "metrics.jsonl")
     return [r for r in rows if kind is None or r["kind"] == kind]
 
 
@@ -505,6 +503,12 @@ def train(config: TrainConfig, *, resume: bool = True, stop_after: int | None = 
                 copy.save_pretrained(out / "best_model")
 
     start_time = time.perf_counter()
+    if setup.is_main:
+        stray = checkpoint.remove_temporaries(out)
+        if stray:
+            log.warning("removed %d temporary checkpoint files (%.0f MB) left by killed saves "
+                        "in %s", len(stray), sum(stray.values()) / 1e6,
+                        checkpoint.directory(out))
     found = checkpoint.latest(out) if resume else None
     if found is not None:
         restore(checkpoint.load(found, map_location=device), rollback=False)

@@ -1,13 +1,23 @@
 """The curation-to-corpus path end to end, on a handful of small datasets."""
 
+import dataclasses
 import json
+import pickle
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pretrain import corpus, runs
-from pretrain.collect import TARGET_COLUMN, collect, iter_collection
+from pretrain import corpus, curate, runs
+from pretrain.__main__ import main
+from pretrain.collect import (
+    TARGET_COLUMN,
+    collect,
+    iter_collection,
+    read_fingerprint,
+    write_fingerprint,
+)
 from pretrain.parallel import read_records
 from pretrain.sources import Dataset
 from pretrain.sources.synthetic import iter_synthetic
@@ -73,6 +83,60 @@ def test_collect_resumes_without_redoing_work(collection):
     out, _ = collection
     report = collect(planted_datasets(), out, progress=False)
     assert report["new_outcomes"] == 0 and report["kept"] == 5
+
+
+def assert_same_fingerprint(a, b):
+    for field in dataclasses.fields(curate.Fingerprint):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape, field.name
+            np.testing.assert_array_equal(x, y, err_msg=field.name, strict=True)
+        else:
+            assert type(x) is type(y) and x == y, field.name
+
+
+def test_fingerprints_are_stored_exactly_and_without_pickle(tmp_path):
+    X, y = make_mixed_frame(n_rows=200, seed=5)
+    fingerprint = curate.fingerprint(Dataset("planted/mixed", X, y, {"source": "planted"}))
+    write_fingerprint(fingerprint, tmp_path / "a.fingerprint.npz")
+    assert_same_fingerprint(read_fingerprint(tmp_path / "a.fingerprint.npz"), fingerprint)
+    np.savez(tmp_path / "object.npz", id=np.array([{"a": 1}], dtype=object))
+    (tmp_path / "pickled.npz").write_bytes(pickle.dumps(fingerprint))
+    for name in ("object.npz", "pickled.npz"):
+        with pytest.raises(ValueError, match=f"{name} is not a fingerprint written by collect"
+                                             ".*Delete it"):
+            read_fingerprint(tmp_path / name)
+
+
+class _Trap:
+    """Unpickling it creates a file: proof that a pickle was read."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return open, (self.path, "w")
+
+
+def test_an_old_collection_is_fingerprinted_again_never_unpickled(collection, tmp_path):
+    out, report = collection
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    stored = sorted((old / "tables").glob("*.fingerprint.npz"))
+    assert len(stored) == 6 and not list((old / "tables").glob("*.pkl"))
+    originals = {p.name: read_fingerprint(p) for p in stored}
+    for path in stored:  # as collect wrote them before: a pickle beside each table
+        path.with_name(path.name.replace(".npz", ".pkl")).write_bytes(
+            pickle.dumps(_Trap(tmp_path / "unpickled")))
+        path.unlink()
+    assert main(["fingerprints", "--collection", str(old)]) == 0
+    again = collect(planted_datasets(), old, progress=False)
+    assert not (tmp_path / "unpickled").exists()
+    for name, fingerprint in originals.items():
+        assert_same_fingerprint(read_fingerprint(old / "tables" / name), fingerprint)
+    assert again["duplicates"] == report["duplicates"] and again["kept"] == report["kept"]
+    assert (json.loads((old / "index.json").read_text())["datasets"]
+            == json.loads((out / "index.json").read_text())["datasets"])
 
 
 def _build(collection_dir, root):

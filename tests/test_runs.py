@@ -173,7 +173,7 @@ def test_killed_run_restarts_and_records_each_dataset_once(tmp_path):
     assert f"new {count - finished}" in result.stdout
     records = runs.read_records(out)
     ids = [r["dataset"] for r in records]
-    assert sorted(ids) == sorted(f"folder/table{i}" for i in range(count))
+    assert sorted(ids) == sorted(f"folder/table{i}.csv" for i in range(count))
     assert len(set(ids)) == count
     assert not list(out.glob(".*.tmp"))
 
@@ -239,3 +239,54 @@ def test_fingerprint_reads_missing_labels_one_way():
     y = pd.Series(["u", pd.NA, "v"], dtype=object)
     assert fingerprint(X, y) == fingerprint(X, pd.Series(np.asarray(y), name="target"))
     assert fingerprint(X, y) != fingerprint(X, pd.Series(["u", "w", "v"]))
+
+
+# ------------------------------------------------------------------------------ record files
+
+
+def test_distinct_ids_get_distinct_record_files(tmp_path):
+    from pretrain.parallel import read_records, record_path, write_record
+
+    ids = ["a b", "a,b", "a/b", "a__b", "a//b", "a/_b", "a_/b", "a/b/", "a%2Fb", "a@b"]
+    assert len({record_path(tmp_path, i) for i in ids}) == len(ids)
+    for i in ids:
+        write_record({"dataset": i}, tmp_path)
+    assert [r["dataset"] for r in read_records(tmp_path)] == sorted(ids)
+    assert record_path(tmp_path, "a/b").name == "a__b.json"  # readable when it can be
+    assert record_path(tmp_path, "a b").name.startswith("a__b@")
+
+
+def test_existing_record_names_do_not_change():
+    """Every id of the committed corpus keeps the file name it was recorded under (the
+    old scheme: runs of unsafe characters -> "__"), so record folders written before, and
+    those ``unpack`` restores, resume as they are."""
+    import gzip
+    import re
+
+    from pretrain.parallel import record_path
+
+    corpus = Path(__file__).resolve().parents[1] / "pretrain" / "data" / "corpus"
+    with gzip.open(corpus / "collection.jsonl.gz", "rt") as handle:  # every id of the packs
+        ids = {json.loads(line)["dataset"] for line in handle}
+    assert len(ids) > 1000
+    for i in ids:
+        assert record_path("r", i).name == re.sub(r"[^A-Za-z0-9._-]+", "__", i) + ".json"
+
+
+def test_a_record_file_holding_another_id_is_not_overwritten(tmp_path):
+    """What a case-insensitive disk does to "Iris" and "iris": one file for two ids."""
+    from pretrain.parallel import record_path, write_record
+
+    record_path(tmp_path, "iris").write_text(json.dumps({"dataset": "Iris"}))
+    with pytest.raises(ValueError, match="holds the record of 'Iris', not 'iris'"):
+        write_record({"dataset": "iris"}, tmp_path)
+
+
+def test_folder_tables_sharing_a_name_are_two_datasets(tmp_path):
+    from pretrain.sources.folder import iter_folder
+
+    X, y = make_mixed_frame(n_rows=30, seed=0)
+    X.assign(target=y).to_csv(tmp_path / "x.csv", index=False)
+    X.assign(target=y).iloc[:20].to_parquet(tmp_path / "x.parquet", index=False)
+    found = {d.id: len(d.y) for d in iter_folder(tmp_path, target="target")}
+    assert found == {"folder/x.csv": 30, "folder/x.parquet": 20}

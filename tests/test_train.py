@@ -135,6 +135,45 @@ def test_killed_and_resumed_run_reproduces_the_losses(corpus, tmp_path):
     assert len(losses(whole.out_dir)) == 40
 
 
+def test_resume_after_a_kill_mid_write(corpus, tmp_path, caplog):
+    """A kill while appending a metrics row or saving a checkpoint leaves a torn last line
+    and a temporary checkpoint file: the resumed run drops the one and deletes the other."""
+    config = tiny(corpus, tmp_path, steps=14)
+    train(config, stop_after=12)  # checkpoint at step 10, metrics rows to step 12
+    metrics = tmp_path / "metrics.jsonl"
+    with open(metrics, "a") as handle:
+        handle.write('{"kind": "train", "step": 13, "lo')
+    folder = checkpoint.directory(tmp_path)
+    stray = folder / ".step_000020.pt.4242.tmp"
+    stray.write_bytes(b"\0" * 1000)
+    kept = [folder / "notes.tmp", folder / "step_000020.pt.tmp", tmp_path / ".step_1.pt.1.tmp"]
+    for path in kept:
+        path.write_text("not a checkpoint's temporary file")
+    with caplog.at_level("WARNING"):
+        summary = train(config)
+    assert summary["steps"] == 14
+    assert [step for step, _ in losses(tmp_path)] == list(range(1, 15))
+    assert not stray.exists() and all(path.exists() for path in kept)
+    assert "torn last line" in caplog.text
+    assert "removed 1 temporary checkpoint files" in caplog.text
+
+
+def test_metrics_log_survives_a_torn_last_line_but_not_corruption(tmp_path):
+    from pretrain.jsonl import append_jsonl, read_jsonl
+
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"a": 1}\n{"a": 2}\n{"a": 3')
+    assert read_jsonl(log) == [{"a": 1}, {"a": 2}]
+    append_jsonl(log, {"a": 4})  # the torn line is cut, not glued to the new row
+    assert log.read_text() == '{"a": 1}\n{"a": 2}\n{"a": 4}\n'
+    log.write_text('{"a": 1}\n{"a": 2}')  # whole but for its newline: kept
+    append_jsonl(log, {"a": 3})
+    assert read_jsonl(log) == [{"a": 1}, {"a": 2}, {"a": 3}]
+    log.write_text('{"a": 1}\n{"a": \n{"a": 3}\n')
+    with pytest.raises(ValueError, match="log.jsonl line 2 is not JSON"):
+        read_jsonl(log)
+
+
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_mixed_precision_runs(corpus, tmp_path, precision):
     config = tiny(corpus, tmp_path, steps=15)

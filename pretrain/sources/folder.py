@@ -20,7 +20,8 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 def iter_folder(path: str | Path, target: str | None = None, *, domain: str = "private",
                 licence: str | None = None) -> Iterator[Dataset]:
-    """Yield one dataset per table in ``path`` (sorted by file name).
+    """Yield one dataset per table in ``path`` (sorted by file name), with the id
+    ``folder/<file name>`` (``folder/x.csv``).
 
     Parameters
     ----------
@@ -50,7 +51,9 @@ def iter_folder(path: str | Path, target: str | None = None, *, domain: str = "p
             name = name.removesuffix(suffix)
         y = frame.pop(column)
         yield Dataset(
-            id=f"folder/{name}",
+            # The file name, suffix included: x.csv and x.parquet are two datasets, and a
+            # file's id does not change when another file is added beside it.
+            id=f"folder/{file.name}",
             X=frame,
             y=y,
             provenance={"source": "folder", "name": name, "file": str(file),

