@@ -137,6 +137,11 @@ def _kind(model) -> str:
     return "hub"
 
 
+def _looks_like_repo_id(model: str) -> bool:
+    """"namespace/name" in the Hub's characters (what :func:`_kind` may read as a path)."""
+    return re.fullmatch(r"[\w-][\w.-]*/[\w.-]+", model) is not None
+
+
 def _check_folder(folder: Path, where: str, fix: str) -> Path:
     """``folder`` holds a config and safetensors weights, or a clear error says what not."""
     if not (folder / CONFIG_NAME).is_file():
@@ -206,10 +211,15 @@ def resolve(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
         path = Path(model).expanduser()
         if not path.exists():
             here = "" if path.is_absolute() else f" (relative to {os.getcwd()})"
+            hub_too = ""
+            if isinstance(model, str) and _looks_like_repo_id(model):
+                hub_too = (f" (read as a path because the folder {model.split('/')[0]!r} "
+                           "exists here; to load the Hub repo of that name, run from another "
+                           "folder)")
             raise FileNotFoundError(
                 f"No model folder at {str(model)!r}{here}. Pass 'bundled', an existing folder "
                 f"with {CONFIG_NAME} and {WEIGHTS_NAME}, or a Hub repo id such as "
-                "'namespace/name'.")
+                f"'namespace/name'{hub_too}.")
         if not path.is_dir():
             raise FileNotFoundError(f"{str(path)!r} is a file; pass the folder that holds "
                                     f"{CONFIG_NAME} and {WEIGHTS_NAME}.")

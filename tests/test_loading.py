@@ -331,6 +331,9 @@ def test_a_relative_path_whose_folder_exists_is_not_taken_for_a_hub_repo(tmp_pat
     with pytest.raises(FileNotFoundError, match=re.escape(
             f"No model folder at 'runs/model' (relative to {tmp_path})")):
         loading.resolve("runs/model")
+    with pytest.raises(FileNotFoundError, match="read as a path because the folder 'runs' "
+                                                "exists here"):
+        loading.resolve("runs/model")
     with pytest.raises(FileNotFoundError, match="No model folder at 'other/'"):
         loading.resolve("other/")  # a trailing slash: a folder, not a repo id
     assert loading._kind("other/model") == "hub"  # no folder "other" here: a Hub repo id
