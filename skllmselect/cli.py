@@ -95,13 +95,20 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help (0) or a usage error (2), already printed
         return exit_.code if isinstance(exit_.code, int) else 0
     try:
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.run(args)
     except (OSError, ValueError, TypeError) as error:
         print(f"skllmselect: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("skllmselect: interrupted", file=sys.stderr)
         return 130
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line on stderr (the unpinned Hub revision, an ignored --revision)."""
+    print(f"skllmselect: warning: {_one_line(message)}", file=sys.stderr)
 
 
 def _one_line(error: BaseException) -> str:
@@ -178,10 +185,13 @@ def _recommend(args) -> int:
     X, y, n_dropped = split_target(frame, args.target, path)
     from skllmselect import loading
 
-    loading.resolve(args.model, args.revision)  # a bad model fails now, before any work
+    # A bad model fails now, before any work. A Hub revision is resolved here only: the
+    # selector and the report below read this same commit from the cache, without a request.
+    folder = loading.resolve(args.model, args.revision)
+    revision = loading.pinned_revision(args.model, folder, args.revision)
     from skllmselect.selector import LLMAlgorithmSelector
 
-    selector = LLMAlgorithmSelector(model=args.model, revision=args.revision,
+    selector = LLMAlgorithmSelector(model=args.model, revision=revision,
                                     top_k=args.top_k, cv=args.cv,
                                     random_state=args.random_state)
     from skllmselect.tabular import PreparationWarning
@@ -195,7 +205,9 @@ def _recommend(args) -> int:
         else:
             table = selector.recommend(X, y)
     elapsed = time.perf_counter() - start
-    info = loading.model_info(args.model, args.revision)
+    info = loading.model_info(args.model, revision)
+    if info["source"] == "hub":
+        info["revision"] = args.revision  # as asked; info["commit"] is what it resolved to
     report = _report(args, path, X, y, n_dropped, table, selector if args.fit else None,
                      info, elapsed)
     if args.json:

@@ -43,8 +43,9 @@ COMMIT_PICKLE = "c" * 8 + "3333333333333333333333333333333c"
 TOKEN = "hf_fake_token_for_the_local_hub"
 
 
-def save_tiny_model(folder, seed: int = 0) -> Path:
-    """A random, tiny but compatible model (d_model 16, one layer) saved as users save one."""
+def save_tiny_model(folder, seed: int = 0, **fields) -> Path:
+    """A random, tiny but compatible model (d_model 16, one layer) saved as users save one;
+    ``fields`` change its ModelConfig (architecture, positions, ...)."""
     tok = MetaFeatureTokenizer(METAFEATURE_NAMES, PIPELINE_NAMES, n_bins=8).fit(
         np.random.default_rng(0).normal(size=(50, len(METAFEATURE_NAMES))))
     config = ModelConfig(
@@ -52,7 +53,8 @@ def save_tiny_model(folder, seed: int = 0) -> Path:
         n_pipelines=len(PIPELINE_NAMES), d_model=16, n_layers=1, n_heads=2,
         metafeature_names=list(METAFEATURE_NAMES), pipeline_names=list(PIPELINE_NAMES),
         tokenizer=tok.to_dict(),
-        versions={"metafeatures": METAFEATURES_VERSION, "portfolio": PORTFOLIO_VERSION})
+        versions={"metafeatures": METAFEATURES_VERSION, "portfolio": PORTFOLIO_VERSION},
+        **fields)
     torch.manual_seed(seed)
     SelectorTransformer(config).save_pretrained(folder)
     return Path(folder)
@@ -216,9 +218,17 @@ class LocalHub:
 
             def _info(self, repo, commit, groups, head):
                 files = hub._files(hub.repos[repo]["commits"][commit])
+                siblings = [{"rfilename": name} for name in files]
+                if "blobs=true" in urlsplit(self.path).query.lower():  # files_metadata=True
+                    for sibling in siblings:
+                        data = files[sibling["rfilename"]]
+                        sibling["size"] = len(data)
+                        if sibling["rfilename"].endswith((".safetensors", ".bin")):
+                            sibling["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(),
+                                              "size": len(data), "pointerSize": 134}
                 self._json({"id": repo, "modelId": repo, "sha": commit, "private": False,
                             "library_name": "skllmselect", "tags": ["skllmselect"],
-                            "siblings": [{"rfilename": name} for name in files]}, head)
+                            "siblings": siblings}, head)
 
         return Handler
 
@@ -248,28 +258,32 @@ def hub(commits):
 
 
 DRIVER = textwrap.dedent(inspect.getsource(probe_scores)) + textwrap.dedent('''
-    import json, sys
+    import json, sys, warnings
     from skllmselect import loading
 
     for op in json.loads(sys.argv[1]):
-        try:
-            network, tokenizer, residuals = loading.load(op["model"], op.get("revision"),
-                                                         with_residuals=True)
-            info = loading.model_info(op["model"], op.get("revision"))
-            out = {"ok": True, "scores": probe_scores(network, tokenizer),
-                   "commit": info["commit"], "folder": info["folder"],
-                   "residual_rows": None if residuals is None else len(residuals)}
-        except Exception as error:
-            out = {"ok": False, "type": type(error).__name__, "message": str(error),
-                   "value_error": isinstance(error, ValueError),
-                   "file_not_found": isinstance(error, FileNotFoundError)}
+        loading.MAX_DOWNLOAD_MEGABYTES = op.get("max_download_megabytes",
+                                                loading.MAX_DOWNLOAD_MEGABYTES)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                network, tokenizer, residuals = loading.load(op["model"], op.get("revision"),
+                                                             with_residuals=True)
+                info = loading.model_info(op["model"], op.get("revision"))
+                out = {"ok": True, "scores": probe_scores(network, tokenizer),
+                       "commit": info["commit"], "folder": info["folder"],
+                       "residual_rows": None if residuals is None else len(residuals)}
+            except Exception as error:
+                out = {"ok": False, "type": type(error).__name__, "message": str(error),
+                       "value_error": isinstance(error, ValueError),
+                       "file_not_found": isinstance(error, FileNotFoundError)}
+        out["warnings"] = [str(w.message) for w in caught]
         print("RESULT " + json.dumps(out), flush=True)
 ''')
 
 
-def client(endpoint: str, hf_home: Path, *ops: tuple, offline: bool = False) -> list[dict]:
-    """Run ``loading.load`` + ``model_info`` for each (model, revision) in a fresh process
-    whose huggingface_hub talks to ``endpoint`` and caches under ``hf_home``."""
+def hub_env(endpoint: str, hf_home: Path, offline: bool = False) -> dict:
+    """The environment of a process whose huggingface_hub talks to ``endpoint`` only."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("HF_", "HUGGINGFACE_")) and k != "TRANSFORMERS_OFFLINE"}
     env.update(HF_ENDPOINT=endpoint, HF_HOME=str(hf_home), HF_TOKEN=TOKEN,
@@ -277,10 +291,17 @@ def client(endpoint: str, hf_home: Path, *ops: tuple, offline: bool = False) -> 
                OMP_NUM_THREADS="1")
     if offline:
         env["HF_HUB_OFFLINE"] = "1"
-    ops_json = json.dumps([{"model": m, "revision": r} for m, r in ops])
-    result = subprocess.run([sys.executable, "-c", DRIVER, ops_json], env=env,
-                            capture_output=True, text=True, timeout=300,
-                            cwd=Path(__file__).resolve().parents[1])
+    return env
+
+
+def client(endpoint: str, hf_home: Path, *ops: tuple, offline: bool = False) -> list[dict]:
+    """Run ``loading.load`` + ``model_info`` for each (model, revision[, options]) in a fresh
+    process whose huggingface_hub talks to ``endpoint`` and caches under ``hf_home``."""
+    ops_json = json.dumps([{"model": op[0], "revision": op[1], **(op[2] if op[2:] else {})}
+                           for op in ops])
+    result = subprocess.run([sys.executable, "-c", DRIVER, ops_json],
+                            env=hub_env(endpoint, hf_home, offline), capture_output=True,
+                            text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
     assert result.returncode == 0, result.stderr[-3000:]
     return [json.loads(line[7:]) for line in result.stdout.splitlines()
             if line.startswith("RESULT ")]
@@ -339,10 +360,54 @@ def test_other_revision_gives_the_other_model_and_main_is_resolved(hub, commits,
         == COMMIT_B
     routes = hub.routes()
     print("routes called by huggingface_hub:", dict(routes))
-    assert routes[("GET", "/api/models/{repo}/revision/{revision}")] >= 1  # only for "main"
+    # One request resolves the revision and lists the files' sizes: for a commit, only until
+    # it is cached; for "main", in each call (load, then model_info).
+    assert routes[("GET", "/api/models/{repo}/revision/{revision}")] == 2  # B, A
+    assert routes[("GET", "/api/models/{repo}")] == 2  # main
     assert routes[("GET", "/api/models/{repo}/tree/{revision}")] == 2  # once per commit
     assert routes[("HEAD", "/{repo}/resolve/{revision}/{file}")] >= 6
     assert hub.unhandled == []
+    # Following a branch says so, with the commit to pin; a commit hash is silent.
+    assert main["warnings"] and all(
+        f"follows revision 'main', which can change between runs (now commit {COMMIT_B}): "
+        f"pass revision={COMMIT_B!r}" in w for w in main["warnings"])
+    assert a["warnings"] == b["warnings"] == []
+
+
+def test_a_hub_file_over_the_size_cap_is_refused_before_it_is_downloaded(hub, tmp_path):
+    size = (hub.repos[REPO]["commits"][COMMIT_B] / "model.safetensors").stat().st_size
+    (over,) = client(hub.endpoint, tmp_path / "hf",
+                     (REPO, None, {"max_download_megabytes": size / 2**20 / 2}))
+    assert not over["ok"] and over["value_error"]
+    assert over["message"].startswith(
+        f"The file model.safetensors of the Hub repo {REPO!r} at commit {COMMIT_B} is "
+        f"{size / 2**20:,.1f} MB, over the")
+    assert f"hf download {REPO} --revision {COMMIT_B} --local-dir DIR" in over["message"]
+    assert hub.downloads(COMMIT_B, "model.safetensors") == 0
+    assert not (tmp_path / "hf" / "hub" / "models--skllm--tiny-selector" / "snapshots").exists()
+
+
+def test_recommend_resolves_a_hub_model_once(hub, tmp_path):
+    data = tmp_path / "data.csv"
+    rng = np.random.default_rng(0)
+    rows = ["a,b,y"] + [f"{x:.3f},{z:.3f},{int(x > 0)}" for x, z in rng.normal(size=(60, 2))]
+    data.write_text("\n".join(rows) + "\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "skllmselect.cli", "recommend", str(data), "--target", "y",
+         "--model", REPO, "--json"], env=hub_env(hub.endpoint, tmp_path / "hf"),
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["model"]["revision"] is None and report["model"]["commit"] == COMMIT_B
+    # One request resolves "main" (and lists the sizes); load and report reuse that commit.
+    routes = hub.routes()
+    assert routes[("GET", "/api/models/{repo}")] \
+        + routes[("GET", "/api/models/{repo}/revision/{revision}")] == 1
+    assert hub.downloads(COMMIT_B, "model.safetensors") == 1
+    assert result.stderr.splitlines() == [
+        f"skllmselect: warning: The Hub model {REPO!r} follows revision 'main', which can "
+        f"change between runs (now commit {COMMIT_B}): pass revision={COMMIT_B!r} to load "
+        "exactly this model every time."]
 
 
 def test_unknown_repo_or_revision_is_a_clear_error(hub, tmp_path):
@@ -353,6 +418,8 @@ def test_unknown_repo_or_revision_is_a_clear_error(hub, tmp_path):
     assert no_repo["message"].startswith("No Hub repo 'skllm/no-such-model' at "
                                          f"{hub.endpoint}")
     assert "HF_TOKEN" in no_repo["message"]
+    assert f"no local folder of that name in {Path(__file__).resolve().parents[1]}" \
+        in no_repo["message"]
     for result, revision in ((no_commit, "f" * 40), (no_branch, "v9")):
         assert not result["ok"] and result["value_error"], result
         assert result["message"].startswith(
