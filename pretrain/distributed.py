@@ -34,6 +34,8 @@ import torch.distributed as dist
 from torch import nn
 
 STRATEGIES = ("none", "ddp", "zero1", "fsdp")
+#: The optimizer "state" saved before the first step, when there is none to gather.
+FRESH_OPTIMIZER = "fresh_optimizer"
 
 
 def resolve_device(device: str = "auto", local_rank: int = 0) -> torch.device:
@@ -170,6 +172,12 @@ class Parallel:
                 get_optimizer_state_dict,
             )
 
+            if not optimizer.state:
+                # Before the first step there is nothing to save, and get_optimizer_state_dict
+                # would make something: it initialises the state by an AdamW step with zero
+                # gradients, which moves Adam's step counter (and so its bias correction)
+                # one ahead of a single process's; the step-0 checkpoint did exactly that.
+                return {FRESH_OPTIMIZER: True} if self.is_main else None
             state = get_optimizer_state_dict(
                 model, optimizer,
                 options=StateDictOptions(full_state_dict=True, cpu_offload=True))
@@ -177,6 +185,8 @@ class Parallel:
         return optimizer.state_dict()
 
     def load_optimizer_state_dict(self, model: nn.Module, optimizer, state: dict) -> None:
+        if state.get(FRESH_OPTIMIZER):  # saved before the first step: keep the fresh one
+            return
         if self.is_distributed and self.strategy == "fsdp":
             from torch.distributed.checkpoint.state_dict import (
                 StateDictOptions,

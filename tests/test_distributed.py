@@ -64,14 +64,15 @@ def test_ranks_together_see_the_single_process_batch():
         assert sorted(np.concatenate(parts)) == sorted(indices)
 
 
-@pytest.mark.parametrize("strategy", ["ddp", "zero1"])
+@pytest.mark.parametrize("strategy", ["ddp", "zero1", "fsdp"])
 def test_two_processes_match_one(strategy, corpus, single, tmp_path):
     out = tmp_path / strategy
     torchrun(config_for(corpus, out, batch_size=8, distributed=strategy), tmp_path)
     expected, got = losses(single), losses(out)
     assert [s for s, _ in got] == [s for s, _ in expected] == list(range(1, STEPS + 1))
     # Not bit for bit: the masked-token mean is taken per rank (a few more masked tokens on
-    # one rank weigh a little less), and gloo sums in another order. Measured: 2e-4 at most.
+    # one rank weigh a little less), and gloo sums in another order. Measured: 2e-4 at most
+    # (FSDP2 too, once its step-0 checkpoint stopped advancing Adam's step counter).
     np.testing.assert_allclose([v for _, v in got], [v for _, v in expected], rtol=1e-3)
     final = {name: read_metrics(run, "eval")[-1] for name, run in (("one", single),
                                                                    ("two", out))}
@@ -81,14 +82,7 @@ def test_two_processes_match_one(strategy, corpus, single, tmp_path):
     # tokens, whose gradients are near zero, amplify those 1e-4 differences to O(lr).
     # Only rank 0 wrote: one metrics file, one row per step.
     assert len([r for r in read_metrics(out, "train") if "loss" in r]) == STEPS
-
-
-def test_fsdp_trains_under_torchrun(corpus, tmp_path):
-    out = tmp_path / "fsdp"
-    torchrun(config_for(corpus, out, batch_size=8, distributed="fsdp"), tmp_path)
-    values = [v for _, v in losses(out)]
-    assert len(values) == STEPS and np.all(np.isfinite(values))
-    assert (out / "model" / "model.safetensors").is_file()
+    assert (out / "model" / "model.safetensors").is_file()  # gathered and exported
 
 
 def test_without_torchrun_a_strategy_warns_and_runs_one_process(monkeypatch):

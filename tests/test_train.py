@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from pretrain import checkpoint
+from pretrain import train as train_module
 from pretrain.config import GuardConfig, ModelOptions, OptimConfig, TrainConfig
 from pretrain.data import IGNORE_INDEX, BatchSampler, Collator, CorpusData, DataPosition
 from pretrain.losses import listwise_ranking, score_nll
@@ -241,6 +242,68 @@ def test_guard_rolls_back_and_lowers_the_lr(corpus, tmp_path):
     step21 = [r for r in after if r["step"] == 21]
     assert step21[0]["lr"] == pytest.approx(lr_at(20, config.optim))  # before the rollback
     assert step21[-1]["lr"] == pytest.approx(0.5 * lr_at(20, config.optim))  # after it
+
+
+class EverySpike(Spike):
+    """Spikes every step from ``start`` on, rollbacks or not: a run that cannot recover."""
+
+    def __init__(self, start):
+        super().__init__(range(start, 10**6))
+
+    def on_step(self, row):
+        pass
+
+
+def test_guard_stops_a_run_that_keeps_spiking(corpus, tmp_path):
+    config = tiny(corpus, tmp_path, steps=40)
+    config = dataclasses.replace(config, guard=dataclasses.replace(
+        config.guard, max_consecutive_skips=2, max_rollbacks=2))
+    with pytest.raises(RuntimeError, match="Training diverged: 2 skipped steps in a row"):
+        train(config, hooks=EverySpike(22))
+    events = [r["event"] for r in read_metrics(tmp_path, "train") if r["event"]]
+    # Two rollbacks to the step-20 checkpoint, each after two skips, then the stop.
+    assert events == ["skip", "skip", "rollback"] * 2 + ["skip", "skip"]
+
+
+def _global_grad_norm(model) -> float:
+    grads = [p.grad.detach().flatten() for p in model.parameters() if p.grad is not None]
+    return float(torch.linalg.vector_norm(torch.cat(grads)))
+
+
+def test_clipping_scales_the_global_norm_down_to_the_limit():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Linear(8, 3))
+    for p in model.parameters():
+        p.grad = 10 * torch.randn_like(p)
+    directions = [p.grad.clone() for p in model.parameters()]
+    before = _global_grad_norm(model)
+    assert train_module._clip_grad_norm(model, 1.0) == pytest.approx(before)  # reports before
+    assert _global_grad_norm(model) == pytest.approx(1.0, rel=1e-5)
+    for grad, original in zip((p.grad for p in model.parameters()), directions, strict=True):
+        torch.testing.assert_close(grad, original / before)  # one factor for all: direction kept
+    assert train_module._clip_grad_norm(model, 5.0) == pytest.approx(1.0)  # under: untouched
+    assert _global_grad_norm(model) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_training_clips_every_step_at_the_configured_norm(corpus, tmp_path, monkeypatch):
+    seen = []
+    clip = train_module._clip_grad_norm
+
+    def spy(model, max_norm):
+        before = clip(model, max_norm)
+        seen.append((max_norm, before, _global_grad_norm(model)))
+        return before
+
+    monkeypatch.setattr(train_module, "_clip_grad_norm", spy)
+    config = tiny(corpus, tmp_path, steps=6)
+    config = dataclasses.replace(config, optim=dataclasses.replace(config.optim,
+                                                                   clip_grad_norm=1e-3))
+    train(config)
+    assert len(seen) == 6 and all(limit == 1e-3 for limit, _, _ in seen)
+    assert all(after <= 1e-3 * (1 + 1e-4) for _, _, after in seen)
+    assert all(before > 1e-3 for _, before, _ in seen)  # so every step was clipped
+    logged = [r["grad_norm"] for r in read_metrics(tmp_path, "train") if "loss" in r]
+    assert logged == pytest.approx([before for _, before, _ in seen])
 
 
 # ------------------------------------------------------------------ optimizer and schedule
