@@ -200,7 +200,7 @@ def uci_benchmark(results: Path, uci_path: Path, model) -> tuple[pd.DataFrame, d
         with warnings.catch_warnings():  # the preparation's notes (identifier columns
             warnings.simplefilter("ignore", PreparationWarning)  # dropped) are the user's
             tables = {row: selector.recommend(X, y) for row, selector in selectors.items()}
-        vector = tables[MODEL].attrs["meta_features"].to_numpy()  # describe()'s, as fit's
+        vector = list(tables[MODEL].attrs["meta_features"].values())  # describe()'s, as fit's
         vectors.append({"dataset": dataset.id, "error": None,
                         "metafeatures": [float(v) for v in vector]})
         predicted = {row: table.set_index("pipeline").loc[list(PIPELINE_NAMES),
