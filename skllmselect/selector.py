@@ -1,6 +1,6 @@
 """LLMAlgorithmSelector: ask the pretrained selector which pipelines suit a dataset, then fit them.
 
-Flow 1 of DESIGN.md. ``recommend(X, y)`` computes the dataset's meta-features, tokenizes them
+The user-facing flow. ``recommend(X, y)`` computes the dataset's meta-features, tokenizes them
 and runs one forward pass of the selector network: a ranked table of every portfolio pipeline
 with its predicted score, the model's uncertainty about it and a predicted fit time. ``fit``
 then cross-validates the best-ranked pipelines (the GridSearchCV shape: ``cv_results_``,

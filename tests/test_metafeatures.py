@@ -76,7 +76,7 @@ def test_names_are_unique_and_grouped():
         "info-theory",
     ]
     assert sum(groups.values(), ()) == METAFEATURE_NAMES
-    # pymfe's own size features describe the subsample, and f1v is always NaN (NOTES.md).
+    # pymfe's own size features describe the subsample, and f1v is always NaN (pymfe 0.4.4).
     for dropped in ("nr_inst", "nr_attr", "attr_to_inst", "inst_to_attr", "attr_conc", "f1v"):
         assert not any(name.split(".")[0] == dropped for name in METAFEATURE_NAMES)
 
