@@ -7,14 +7,15 @@ BIN := $(VENV)/bin
 UCI ?= $(SKLLMSELECT_UCI)
 need-uci = $(if $(UCI),,$(error Set UCI=path/to/uci (or SKLLMSELECT_UCI): the folder of the UCI benchmark, manifest.json and *.csv.gz))
 
-.PHONY: test fuzz-slow lint demo docs docs-serve tables ground-truth peers corpus train protocol clean
+.PHONY: test fuzz-slow lint compat demo docs docs-serve tables ground-truth peers corpus train protocol clean
 
-# torch first, pinned: a looser requirement would download a several-GB CUDA build.
-$(BIN)/.installed: pyproject.toml
+# The exact versions of constraints.txt (the library itself asks only for ranges). torch first,
+# pinned: a looser requirement would download a several-GB CUDA build.
+$(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -c constraints.txt torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
 
 lint: $(BIN)/.installed
@@ -22,6 +23,31 @@ lint: $(BIN)/.installed
 
 test: lint
 	OMP_NUM_THREADS=1 $(BIN)/pytest -q --durations=10
+
+# The supported range's two ends (docs/contributing.md, "Supported versions"): build the wheel
+# (checking that it ships skllmselect alone), install it in one clean environment at the lowest
+# versions (constraints-lowest.txt) and in another at the newest pyproject.toml allows, rank
+# the 55 UCI tables in each, and compare: the same tokens and top 3 everywhere, or exit 1.
+# torch 2.13.0 in both (the only build without a CUDA download). About 8 minutes, most of it
+# installing; not in .ci/run: run it before every release (docs/contributing.md).
+COMPAT := work/compat
+compat:
+	$(need-uci)
+	rm -rf $(COMPAT) build
+	$(PYTHON) -m venv $(COMPAT)/low
+	$(PYTHON) -m venv $(COMPAT)/high
+	$(COMPAT)/low/bin/pip wheel --quiet --no-deps -w $(COMPAT)/dist .
+	$(PYTHON) benchmarks/compat.py wheel $(COMPAT)/dist/skllmselect-*.whl
+	$(COMPAT)/low/bin/pip install --quiet torch==2.13.0
+	$(COMPAT)/low/bin/pip install --quiet --only-binary :all: -c constraints-lowest.txt \
+		$(COMPAT)/dist/skllmselect-*.whl
+	$(COMPAT)/high/bin/pip install --quiet torch==2.13.0
+	$(COMPAT)/high/bin/pip install --quiet --only-binary :all: $(COMPAT)/dist/skllmselect-*.whl
+	OMP_NUM_THREADS=1 $(COMPAT)/low/bin/python benchmarks/compat.py describe --uci-path $(UCI) \
+		--out $(COMPAT)/low.json
+	OMP_NUM_THREADS=1 $(COMPAT)/high/bin/python benchmarks/compat.py describe --uci-path $(UCI) \
+		--out $(COMPAT)/high.json
+	$(PYTHON) benchmarks/compat.py compare $(COMPAT)/low.json $(COMPAT)/high.json
 
 # The hypothesis suite's slow profile: ten times the examples of `make test`, fresh each run
 # (about 10 minutes; docs/contributing.md records the last run).

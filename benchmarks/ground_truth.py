@@ -19,15 +19,20 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from pretrain import corpus, runs
-from pretrain.diversity import markdown_table
-from pretrain.jsonl import append_jsonl, read_jsonl
-from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # pretrain is not installed: it runs from the checkout
+    sys.path.insert(0, str(ROOT))
+
+from pretrain import corpus, runs  # noqa: E402
+from pretrain.diversity import markdown_table  # noqa: E402
+from pretrain.jsonl import append_jsonl, read_jsonl  # noqa: E402
+from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

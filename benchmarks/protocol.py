@@ -16,12 +16,17 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
 
-from pretrain import protocol
-from pretrain.diversity import markdown_table
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # pretrain is not installed: it runs from the checkout
+    sys.path.insert(0, str(ROOT))
+
+from pretrain import protocol  # noqa: E402
+from pretrain.diversity import markdown_table  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASELINES = ("greedy portfolio", "RF regression", protocol.RF_REAL, "pairwise RF")

@@ -41,6 +41,7 @@ import hashlib
 import json
 import os
 import platform
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -49,6 +50,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # the machines this runs on have 
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # pretrain is not installed: it runs from the checkout
+    sys.path.insert(0, str(ROOT))
 
 from pretrain import evaluate as ev  # noqa: E402
 from pretrain.corpus import assemble  # noqa: E402
@@ -59,7 +64,6 @@ from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path  # no
 from skllmselect import loading  # noqa: E402
 from skllmselect.portfolio import PIPELINE_NAMES  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 CORPUS = ROOT / "pretrain" / "data" / "corpus"
 MODEL = "transformer, top 3 as a set"
@@ -200,7 +204,7 @@ def uci_benchmark(results: Path, uci_path: Path, model) -> tuple[pd.DataFrame, d
         with warnings.catch_warnings():  # the preparation's notes (identifier columns
             warnings.simplefilter("ignore", PreparationWarning)  # dropped) are the user's
             tables = {row: selector.recommend(X, y) for row, selector in selectors.items()}
-        vector = tables[MODEL].attrs["meta_features"].to_numpy()  # describe()'s, as fit's
+        vector = list(tables[MODEL].attrs["meta_features"].values())  # describe()'s, as fit's
         vectors.append({"dataset": dataset.id, "error": None,
                         "metafeatures": [float(v) for v in vector]})
         predicted = {row: table.set_index("pipeline").loc[list(PIPELINE_NAMES),

@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import os
 
-# One thread everywhere, before numpy, torch or scikit-learn start their pools (NOTES.md: on
-# two cores more threads were slower, and the selector is meant to be timed on one).
+# One thread everywhere, before numpy, torch or scikit-learn start their pools (measured:
+# on two cores more threads were slower, and the selector is meant to be timed on one).
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
@@ -79,7 +79,7 @@ FIT_RATIO_TARGET = 0.25
 REAL = {"iris": datasets.load_iris, "wine": datasets.load_wine,
         "breast_cancer": datasets.load_breast_cancer, "digits": datasets.load_digits}
 # Synthetic tables for the fit comparison: small enough that all 20 pipelines cross-validate
-# in about a minute (NOTES.md: 18.5 s at 1,000 x 20, 148 s at 5,000 x 50, one idle core).
+# in about a minute (measured: 18.5 s at 1,000 x 20, 148 s at 5,000 x 50, one idle core).
 FIT_SYNTHETIC = [(200, 10, 2), (1_000, 20, 3), (2_000, 50, 5)]
 QUICK_FIT = ["iris", "wine", (200, 10, 2)]
 

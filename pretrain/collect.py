@@ -1,4 +1,4 @@
-"""Sources -> curated tables on disk (DESIGN.md flow 2, steps 1 and 2).
+"""Sources -> curated tables on disk (the corpus pipeline's first two steps).
 
 Each dataset is redacted, cleaned, fingerprinted and checked against the benchmark in a
 worker (``curate_dataset``); the outcome is one JSON record per dataset, written atomically,

@@ -235,7 +235,8 @@ cross-validated balanced accuracy, its uncertainty and the fit time of each of
 - Shipped weights: {shipped}.
 - Training: {summary['steps']:,} steps, {summary['tokens']:,} tokens, on {summary['device']}
   in {summary['precision']}, {summary['elapsed_s']:.0f} s; {summary['skips']} skipped steps,
-  {summary['rollbacks']} rollbacks. Log and plot: `pretrain/data/training/`.
+  {summary['rollbacks']} rollbacks. Log and plot: `pretrain/data/training/` in
+  the source repository (not installed with the package).
 - `residuals.safetensors`: the model's measured minus predicted scores on the train split
   (`python -m pretrain residuals`); the selector chooses its top k as a set from them.
 - Corpus: {' / '.join(f'{n:,} {k}' for k, n in summary['n_datasets'].items())} datasets
@@ -260,7 +261,8 @@ For choosing among the bundled portfolio on tabular classification data. The met
 and the portfolio it was trained on are named in `config.json`; loading refuses an
 installation whose lists differ. Trained on synthetic priors and R/Python-bundled datasets;
 the 55 UCI benchmark datasets (and content-matched copies) were excluded by the leakage guard.
-Reproduce with `python -m pretrain train --preset {_preset_name(summary)}` then
+Reproduce from a checkout of the source repository:
+`python -m pretrain train --preset {_preset_name(summary)}` then
 `python -m pretrain export`.
 """
 

@@ -159,8 +159,8 @@ def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol(),
     record.update(n_rows_unlabelled=n_unlabelled, n_rows_used=len(y),
                   n_splits=protocol.n_splits)
     labels = np.unique(y)
-    # One thread per process: we parallelise over datasets (NOTES.md: HistGradientBoosting
-    # under thread contention ran 7-14x slower).
+    # One thread per process: we parallelise over datasets (measured:
+    # HistGradientBoosting under thread contention ran 7-14x slower).
     with threadpool_limits(1), warnings.catch_warnings():
         # Convergence and small-class warnings are expected over thousands of datasets;
         # what matters (failures) is recorded per pipeline.

@@ -481,6 +481,10 @@ def _canonical_row_order(frame: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
     cells = np.empty((n_rows, n_cols), dtype=np.uint64, order="F")  # columns contiguous
     for j in range(n_cols):
         col = frame.iloc[:, j]
+        if col.dtype.kind == "f":
+            # -0.0 + 0.0 is 0.0: pandas 3 hashes -0.0 as 0.0, pandas 2 did not (so the rows,
+            # the subsample and every meta-feature of a table with a -0.0 differed).
+            col = col + 0.0
         try:
             cells[:, j] = pd.util.hash_pandas_object(col, index=False).to_numpy()
         except TypeError:  # unhashable cells (lists, dicts): hash their text

@@ -137,7 +137,7 @@ def _ordinal(model) -> Pipeline:
 # defaults; a few variants differ where the choice changes which datasets a model wins on
 # (regularisation strength, neighbourhood size, tree depth, class weighting for imbalance).
 # Ensembles are kept small enough that the whole portfolio cross-validates in seconds on
-# a few thousand rows (NOTES.md: the corpus budget is about 14 core-seconds per dataset).
+# a few thousand rows (the corpus budget is about 14 core-seconds per dataset).
 _BUILDERS = {
     "logreg": lambda rs: _scaled(LogisticRegression(max_iter=1000, random_state=rs)),
     "logreg_strong_l2": lambda rs: _scaled(

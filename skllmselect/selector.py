@@ -1,6 +1,6 @@
 """LLMAlgorithmSelector: ask the pretrained selector which pipelines suit a dataset, then fit them.
 
-Flow 1 of DESIGN.md. ``recommend(X, y)`` computes the dataset's meta-features, tokenizes them
+The user-facing flow. ``recommend(X, y)`` computes the dataset's meta-features, tokenizes them
 and runs one forward pass of the selector network: a ranked table of every portfolio pipeline
 with its predicted score, the model's uncertainty about it and a predicted fit time. ``fit``
 then cross-validates the best-ranked pipelines (the GridSearchCV shape: ``cv_results_``,
@@ -254,7 +254,8 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             ``predicted_fit_time`` (predicted seconds of a 5-fold cross-validation on up to
             2,000 rows of this data) and ``estimator`` (the unfitted pipeline).
             ``.attrs["notes"]`` lists what was done to the table first (see the class Notes);
-            ``.attrs["meta_features"]`` is the meta-feature vector the ranking read.
+            ``.attrs["meta_features"]`` is the meta-feature vector the ranking read (a dict,
+            name -> value, in the model's order).
         """
         self._validate_params()
         description = describe(X, y, estimator_name=type(self).__name__)
@@ -294,8 +295,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             "estimator": [make_pipeline_by_name(names[i], random_state=seed) for i in order],
         }, index=pd.RangeIndex(1, len(order) + 1, name="rank"))
         table.attrs["notes"] = [f"{name} ranked last: {reason}." for name, reason in unmet.items()]
-        table.attrs["meta_features"] = pd.Series(vector, index=list(METAFEATURE_NAMES),
-                                                 name="metafeatures")
+        # A plain dict, not a Series: pandas compares attrs with == whenever it combines frames
+        # (concat, and pandas 2's repr of a wide table), which a Series makes ambiguous.
+        table.attrs["meta_features"] = dict(zip(METAFEATURE_NAMES, vector.tolist(), strict=True))
         outside = coverage_notes(vector, tokenizer, n_rows=X.shape[0],
                                  n_classes=len(pd.unique(y)))
         if outside:

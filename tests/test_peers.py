@@ -24,7 +24,7 @@ COLUMNS = ["method", "datasets", "failed", "mean bal. acc.", "median bal. acc.",
 
 
 def write_uci_folder(folder: Path) -> None:
-    """Two tables as ../shared/data/uci holds them: gzip CSV plus a manifest entry each."""
+    """Two tables as the UCI benchmark folder holds them: gzip CSV plus a manifest entry each."""
     folder.mkdir()
     iris = load_iris(as_frame=True)
     numeric = iris.data.assign(species=iris.target_names[iris.target])

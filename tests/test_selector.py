@@ -164,6 +164,9 @@ def test_recommend_returns_the_ranked_table_and_fits_nothing(tiny_model):
         with pytest.raises(NotFittedError):
             pipeline.predict(X[:1])
         assert name in PIPELINE_NAMES
+    assert list(table.attrs["meta_features"]) == list(METAFEATURE_NAMES)
+    # pandas compares attrs on concat (and pandas 2 on printing a wide table): must not raise.
+    assert pd.concat([table.iloc[:, :2], table.iloc[:, 2:]], axis=1).attrs == table.attrs
     assert vars(est) == params  # no fitted attribute, no cached network
     with pytest.raises(NotFittedError):
         est.predict(X)
