@@ -93,9 +93,14 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ``fit`` computes the dataset's meta-features, lets the selector network score every
     pipeline of the portfolio (:data:`skllmselect.portfolio.PIPELINE_NAMES`), cross-validates
     the ``top_k`` best-ranked pipelines, and refits the one with the best cross-validated score
-    on all the data. ``predict``, ``predict_proba``, ``decision_function``,
-    ``predict_log_proba`` and ``score`` delegate to that pipeline and exist only when it has
-    them. :meth:`recommend` returns the ranking without fitting anything.
+    on all the data. ``predict`` and ``decision_function`` delegate to that pipeline
+    (``decision_function`` exists only when it has one). ``predict_proba`` and
+    ``predict_log_proba`` always exist: the winner's own, or for a winner without them
+    (ridge, linear_svc, svc_rbf) its decision values calibrated on the out-of-fold decision
+    values of its cross-validation (no extra fit; see ``calibration_``). ``score`` is the
+    ``scoring`` metric, as in GridSearchCV. ``fit`` takes ``groups`` (for a group
+    splitter) and ``sample_weight``. :meth:`recommend` returns the ranking without fitting
+    anything.
 
     Parameters
     ----------
@@ -114,8 +119,10 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         :func:`~sklearn.model_selection.check_cv`.
     scoring : str, callable or None, default="balanced_accuracy"
         The metric that picks the winner among the candidates (a scikit-learn scorer name or
-        a scorer callable; None means the pipeline's own ``score``, accuracy). The network
-        was trained to predict balanced accuracy.
+        a scorer callable; None means accuracy). :meth:`score` uses it too. The network
+        was trained to predict balanced accuracy. A scorer that reads only probabilities
+        (``neg_log_loss``, ``roc_auc_ovr``, ...) ranks the pipelines without
+        ``predict_proba`` last, with a note: they are not candidates.
     time_budget : float, optional
         Seconds for the whole ``fit``. Going down the ranking, a candidate whose predicted
         cost (its predicted fit time scaled to this ``cv`` and data size, including the final
@@ -156,6 +163,10 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         The winner, refitted on all the data.
     refit_time_ : float
         Seconds spent refitting it.
+    calibration_ : skllmselect.calibration.TemperatureScaling or None
+        How ``predict_proba`` turns the winner's decision values into probabilities when it
+        has no ``predict_proba`` of its own (its temperature fitted on the out-of-fold
+        decision values); None when it has.
     skipped_ : dict of str to str
         Candidates passed over because of ``time_budget``, with the reason; empty without a
         budget.
