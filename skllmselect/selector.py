@@ -333,6 +333,8 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         methods = _scorer_methods(self.scoring)
         unmet = {}
+        if not weighted and not {"predict_proba", "predict_log_proba"}.issuperset(methods):
+            return unmet  # every pipeline has predict or decision_function: nothing to check
         for name in names:
             pipeline = make_pipeline_by_name(name, random_state=seed)
             if methods and not any(hasattr(pipeline, m) for m in methods):
