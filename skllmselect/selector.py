@@ -18,17 +18,21 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.metrics import get_scorer_names
-from sklearn.model_selection import StratifiedKFold, check_cv, cross_validate
+from sklearn.metrics import check_scoring, get_scorer, get_scorer_names
+from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
+    _check_sample_weight,
     check_is_fitted,
+    has_fit_parameter,
     validate_data,
 )
 
 from skllmselect import loading
+from skllmselect.calibration import TemperatureScaling, decision_columns
 from skllmselect.coverage import CoverageWarning, coverage_notes
 from skllmselect.describe import describe
 from skllmselect.metafeatures import METAFEATURE_NAMES
@@ -89,9 +93,14 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ``fit`` computes the dataset's meta-features, lets the selector network score every
     pipeline of the portfolio (:data:`skllmselect.portfolio.PIPELINE_NAMES`), cross-validates
     the ``top_k`` best-ranked pipelines, and refits the one with the best cross-validated score
-    on all the data. ``predict``, ``predict_proba``, ``decision_function``,
-    ``predict_log_proba`` and ``score`` delegate to that pipeline and exist only when it has
-    them. :meth:`recommend` returns the ranking without fitting anything.
+    on all the data. ``predict`` and ``decision_function`` delegate to that pipeline
+    (``decision_function`` exists only when it has one). ``predict_proba`` and
+    ``predict_log_proba`` always exist: the winner's own, or for a winner without them
+    (ridge, linear_svc, svc_rbf) its decision values calibrated on the out-of-fold decision
+    values of its cross-validation (no extra fit; see ``calibration_``). ``score`` is the
+    ``scoring`` metric, as in GridSearchCV. ``fit`` takes ``groups`` (for a group
+    splitter) and ``sample_weight``. :meth:`recommend` returns the ranking without fitting
+    anything.
 
     Parameters
     ----------
@@ -110,8 +119,10 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         :func:`~sklearn.model_selection.check_cv`.
     scoring : str, callable or None, default="balanced_accuracy"
         The metric that picks the winner among the candidates (a scikit-learn scorer name or
-        a scorer callable; None means the pipeline's own ``score``, accuracy). The network
-        was trained to predict balanced accuracy.
+        a scorer callable; None means accuracy). :meth:`score` uses it too. The network
+        was trained to predict balanced accuracy. A scorer that reads only probabilities
+        (``neg_log_loss``, ``roc_auc_ovr``, ...) ranks the pipelines without
+        ``predict_proba`` last, with a note: they are not candidates.
     time_budget : float, optional
         Seconds for the whole ``fit``. Going down the ranking, a candidate whose predicted
         cost (its predicted fit time scaled to this ``cv`` and data size, including the final
@@ -152,6 +163,10 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         The winner, refitted on all the data.
     refit_time_ : float
         Seconds spent refitting it.
+    calibration_ : skllmselect.calibration.TemperatureScaling or None
+        How ``predict_proba`` turns the winner's decision values into probabilities when it
+        has no ``predict_proba`` of its own (its temperature fitted on the out-of-fold
+        decision values); None when it has.
     skipped_ : dict of str to str
         Candidates passed over because of ``time_budget``, with the reason; empty without a
         budget.
@@ -272,17 +287,20 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             return self.random_state
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _rank(self, vector, X, y, seed, cv=None) -> pd.DataFrame:
+    def _rank(self, vector, X, y, seed, cv=None, weighted=False) -> pd.DataFrame:
         """The ranked table for this meta-feature vector and these (prepared) X, y.
 
         The first ``top_k`` rows are chosen together (:mod:`skllmselect.ranking`), the rest
         follow by predicted score; pipelines that cannot fit these labels under this ``cv``
         come last, each with a note in ``table.attrs["notes"]``. ``cv``: the candidates'
-        cross-validation when the caller has it (``fit``), else made here.
+        cross-validation when the caller has it (``fit``), else made here. ``weighted``: the
+        fit has sample weights, which a pipeline must accept to be a candidate.
         """
         network, tokenizer, residuals, forest = _load_cached(str(self.model), self.revision)
         names = list(network.config.pipeline_names)
         unmet = unmet_requirements(self._training_labels(X, y, seed, cv))
+        unmet.update((name, reason) for name, reason in self._unmet_by_parameters(
+            names, seed, weighted).items() if name not in unmet)
         eligible = np.array([name not in unmet for name in names])
         prediction = predict_and_rank(network, tokenizer, residuals, vector, self.top_k,
                                       eligible=eligible, forest=forest)
@@ -307,6 +325,28 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             warnings.warn(text, CoverageWarning, stacklevel=3)
         return table
 
+    def _unmet_by_parameters(self, names, seed, weighted) -> dict[str, str]:
+        """Pipelines that cannot serve this ``scoring`` or these sample weights, with why.
+
+        A scorer that reads only probabilities (``neg_log_loss``, ``roc_auc_ovr``, ...)
+        cannot score a pipeline without ``predict_proba`` (ridge, linear_svc, svc_rbf): such
+        a pipeline would fail its cross-validation, so it is ranked last instead. (Its
+        probabilities are calibrated only once it has won: see ``calibration_``.)
+        """
+        methods = _scorer_methods(self.scoring)
+        unmet = {}
+        if not weighted and not {"predict_proba", "predict_log_proba"}.issuperset(methods):
+            return unmet  # every pipeline has predict or decision_function: nothing to check
+        for name in names:
+            pipeline = make_pipeline_by_name(name, random_state=seed)
+            if methods and not any(hasattr(pipeline, m) for m in methods):
+                unmet[name] = (f"scoring={self.scoring!r} reads {' or '.join(methods)}, "
+                               "which this pipeline does not have")
+            elif weighted and not has_fit_parameter(pipeline.steps[-1][1], "sample_weight"):
+                unmet[name] = (f"{type(pipeline.steps[-1][1]).__name__} does not accept "
+                               "sample_weight, and fit was given sample weights")
+        return unmet
+
     def _training_labels(self, X, y, seed, cv=None) -> list:
         """The labels of every training set ``fit`` would use: each fold's, then all rows."""
         try:
@@ -318,7 +358,11 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------ fit
 
-    def fit(self, X, y):
+    # fit consumes sample_weight (through **params, see fit) as well as groups: declared here
+    # so that set_fit_request(sample_weight=..., groups=...) exists under metadata routing.
+    __metadata_request__fit = {"sample_weight": None, "groups": None}
+
+    def fit(self, X, y, groups=None, **params):
         """Recommend, cross-validate the best-ranked pipelines, refit the winner on all data.
 
         Parameters
@@ -327,6 +371,21 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Features (see the class Notes for what is accepted).
         y : array-like of shape (n_samples,)
             Class labels, at least two classes, none missing.
+        groups : array-like of shape (n_samples,), optional
+            Group labels for a group splitter given as ``cv`` (``GroupKFold``,
+            ``LeaveOneGroupOut``, ...): passed to its ``split``. Other splitters ignore it.
+        **params : dict
+            ``sample_weight`` (array-like of shape (n_samples,), non-negative): the weight of
+            each row in the candidates' fits (to their final step), in their cross-validated
+            scores (to the scorer), in the winner's refit and in its probability calibration.
+            Only the pipelines that accept it are candidates: the others (k-nearest
+            neighbours, discriminant analysis, ...) are ranked last, with a note, so a
+            weighted fit never silently ignores the weights. No other parameter is accepted.
+            ``sample_weight`` is taken here rather than as a named parameter, as
+            GridSearchCV does: a named one asks scikit-learn's estimator checks for integer
+            weights to equal repeated rows, which no selector whose ranking and folds read
+            the rows can give. Under metadata routing, request both with
+            ``set_fit_request(sample_weight=True, groups=True)``.
 
         Returns
         -------
@@ -339,14 +398,21 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Bad data (see the class Notes: infinity or values beyond float32, duplicate
             column names, no usable column, one class, every class a single row, a
             cross-validation fold without any value to train on), each naming the column or
-            class and the fix; or every portfolio pipeline failed to cross-validate or refit
-            (the errors are listed).
+            class and the fix; a target that looks continuous (a regression target); a
+            group splitter without ``groups``; a bad ``sample_weight``; or every portfolio
+            pipeline failed to cross-validate or refit (the errors are listed).
         TypeError
             Cells holding lists, dicts or arrays; column names of mixed types (as
             scikit-learn).
         """
         start = _clock()
         self._validate_params()
+        unknown = sorted(set(params) - {"sample_weight"})
+        if unknown:
+            raise TypeError(
+                f"fit() got unexpected parameter(s) {unknown}: it takes X, y, groups and "
+                "sample_weight."
+            )
         description = describe(X, y, estimator_name=type(self).__name__)
         validate_data(self, description.X_checked, description.y, reset=True,
                       skip_check_array=True)
@@ -357,20 +423,25 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # the candidates and the winner all see the prepared table, and so does predict.
         plan, X, y = description.plan, description.X, description.y
         X_fit = fill_missing_categories(X)  # what the pipelines get (see its docstring)
+        sample_weight = params.get("sample_weight")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X_fit, ensure_non_negative=True)
+            if not sample_weight.any():
+                raise ValueError("sample_weight is zero for every row: there is nothing to "
+                                 "fit. Give some rows a positive weight.")
         seed = self._seed()
-        cv = self._make_cv(y, seed)
-        if isinstance(self.cv, Integral):
-            # Our StratifiedKFold's folds, drawn once here for every candidate: it warns at
-            # each split when a class has a single row (the fold note says so already), and
-            # silencing that warning per candidate would change the process-wide warnings
-            # filters while other threads run.
-            cv = check_cv(list(cv.split(X_fit, y)))
+        # The folds, drawn once here for every candidate (the same folds for all, so their
+        # scores and out-of-fold decision values compare), with the groups for a group
+        # splitter. Our StratifiedKFold warns at each split when a class has a single row
+        # (the fold note says so already); silencing that per candidate would change the
+        # process-wide warnings filters while other threads run.
+        cv = check_cv(self._split(self._make_cv(y, seed), X_fit, y, groups))
         _, fold_note = self._folds(y)
         _check_training_folds(X_fit, y, cv)
         notes = list(plan.notes) + ([fold_note] if fold_note else [])
         _warn_notes(notes)
         vector = description.vector
-        table = self._rank(vector, X, y, seed, cv)
+        table = self._rank(vector, X, y, seed, cv, weighted=sample_weight is not None)
         notes += table.attrs["notes"]
         table.attrs["notes"] = notes
         n_splits = cv.get_n_splits(X, y)
@@ -401,7 +472,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     skipped[name] = (f"predicted {costs[position]:.3g} s > {max(left, 0):.3g} "
                                      "s left of time_budget")
                     continue
-            tried.append(self._cross_validate(table, position, X_fit, y, cv))
+            tried.append(self._cross_validate(table, position, X_fit, y, cv, sample_weight))
         # Refit the best candidate on all rows. Should none be left (nothing fitted the
         # budget, every candidate tried failed, or the ones that cross-validated cannot be
         # refit on all rows), go on with the rest, cheapest first and over budget, until one
@@ -410,12 +481,13 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         rest = [p for p in np.argsort(costs, kind="stable").tolist()
                 if table["pipeline"].iat[p] not in done]
         while True:
-            best, best_estimator, refit_time = self._refit_best(table, tried, X_fit, y)
+            best, best_estimator, refit_time = self._refit_best(table, tried, X_fit, y,
+                                                                sample_weight)
             if best_estimator is not None or not rest:
                 break
             position = rest.pop(0)
             skipped.pop(table["pipeline"].iat[position], None)
-            tried.append(self._cross_validate(table, position, X_fit, y, cv))
+            tried.append(self._cross_validate(table, position, X_fit, y, cv, sample_weight))
             tried[-1]["note"] = "cheapest; over budget"
 
         self.recommendations_ = table
@@ -440,10 +512,27 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.best_estimator_ = best_estimator
         self.refit_time_ = refit_time
         self.classes_ = self.best_estimator_.classes_
+        self.calibration_ = None
+        if not hasattr(best_estimator, "predict_proba"):
+            decision, labels, weight = best["out_of_fold"]
+            self.calibration_ = TemperatureScaling(self.classes_).fit(decision, labels, weight)
         return self
 
     @staticmethod
-    def _refit_best(table, tried, X, y):
+    def _split(cv, X, y, groups) -> list:
+        """The (train, test) folds of ``cv``, with ``groups`` for a group splitter."""
+        try:
+            return list(cv.split(X, y, groups))
+        except ValueError as err:
+            if groups is None and "groups" in str(err):
+                raise ValueError(
+                    f"cv={cv!r} splits by groups, but fit got none: pass them as "
+                    "fit(X, y, groups=...), one group label per row."
+                ) from err
+            raise
+
+    @staticmethod
+    def _refit_best(table, tried, X, y, sample_weight=None):
         """``(record, estimator, seconds)`` of the best candidate that refits on all rows.
 
         Candidates are taken by cross-validated score; one whose refit fails (a model's
@@ -458,7 +547,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             position = table.index[table["pipeline"] == best["pipeline"]][0]
             tick = _clock()
             try:
-                estimator = clone(table.at[position, "estimator"]).fit(X, y)
+                estimator = _fit(clone(table.at[position, "estimator"]), X, y, sample_weight)
             except Exception as err:  # as in cross-validation: pass it over, say why
                 score = float(np.mean(best.pop("test_score")))
                 best.update(status="failed", error=f"cross-validated {score:.4g}, but the "
@@ -506,20 +595,39 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                      "for a fairer comparison.")
         return n_splits, note
 
-    def _cross_validate(self, table, position, X, y, cv) -> dict:
-        """Cross-validate one candidate; a failure is recorded, not raised."""
+    def _cross_validate(self, table, position, X, y, cv, sample_weight=None) -> dict:
+        """Cross-validate one candidate; a failure is recorded, not raised.
+
+        Besides the scores, a candidate without ``predict_proba`` keeps its out-of-fold
+        decision values (``record["out_of_fold"]``: decision columns, labels, weights of the
+        test rows of every fold that trained on all classes): should it win, its
+        probabilities are calibrated on them (:mod:`skllmselect.calibration`), no extra fit.
+        """
         record = {"pipeline": table["pipeline"].iat[position], "recommendation_rank": position + 1,
                   "predicted_score": table["predicted_score"].iat[position],
                   "status": "ok", "error": "", "note": ""}
+        estimator = table["estimator"].iat[position]
+        scorer = check_scoring(estimator, self.scoring)
+        classes = np.unique(y)
         try:
-            result = cross_validate(clone(table["estimator"].iat[position]), X, y, cv=cv,
-                                    scoring=self.scoring, n_jobs=self.n_jobs,
-                                    error_score="raise")
+            folds = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fit_and_score)(clone(estimator), X, y, sample_weight, train, test,
+                                        scorer, classes)
+                for train, test in cv.split(X, y))
         except Exception as err:  # one broken candidate must not end the search
             record.update(status="failed", error=f"{type(err).__name__}: {err}")
             return record
-        record.update(test_score=result["test_score"], fit_time=result["fit_time"],
-                      score_time=result["score_time"])
+        record.update(test_score=np.array([f["score"] for f in folds]),
+                      fit_time=np.array([f["fit_time"] for f in folds]),
+                      score_time=np.array([f["score_time"] for f in folds]))
+        kept = [f for f in folds if f["decision"] is not None]
+        if not hasattr(estimator, "predict_proba"):
+            record["out_of_fold"] = (
+                np.concatenate([f["decision"] for f in kept]) if kept
+                else np.empty((0, len(classes))),
+                np.concatenate([y[f["test"]] for f in kept]) if kept else y[:0],
+                None if sample_weight is None else np.concatenate(
+                    [sample_weight[f["test"]] for f in kept] or [sample_weight[:0]]))
         return record
 
     def _warn(self, tried, skipped) -> None:
@@ -574,9 +682,13 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X = self._check_X_predict(X)
         return self.best_estimator_.predict(X)
 
-    @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
-        """Class probabilities from ``best_estimator_`` (only when it has them).
+        """Class probabilities, whichever pipeline won.
+
+        From ``best_estimator_`` when it has ``predict_proba``; otherwise (ridge,
+        linear_svc, svc_rbf) its decision values calibrated on their out-of-fold values
+        from the cross-validation (``calibration_``: temperature scaling, no extra fit),
+        so that the most probable class is the one ``predict`` gives.
 
         Parameters
         ----------
@@ -585,14 +697,15 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
+            Columns in the order of ``classes_``; each row sums to 1.
         """
         X = self._check_X_predict(X)
-        return self.best_estimator_.predict_proba(X)
+        if self.calibration_ is None:
+            return self.best_estimator_.predict_proba(X)
+        return self.calibration_.predict_proba(decision_columns(self.best_estimator_, X))
 
-    @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
-        """Log class probabilities from ``best_estimator_`` (only when it has them).
+        """Log of :meth:`predict_proba` (``-inf`` where a probability is 0).
 
         Parameters
         ----------
@@ -603,7 +716,12 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
         """
         X = self._check_X_predict(X)
-        return self.best_estimator_.predict_log_proba(X)
+        if self.calibration_ is not None:
+            return self.calibration_.predict_log_proba(decision_columns(self.best_estimator_, X))
+        if hasattr(self.best_estimator_, "predict_log_proba"):
+            return self.best_estimator_.predict_log_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(self.best_estimator_.predict_proba(X))
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
@@ -620,11 +738,12 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X = self._check_X_predict(X)
         return self.best_estimator_.decision_function(X)
 
-    @available_if(_estimator_has("score"))
     def score(self, X, y, sample_weight=None):
-        """Accuracy of ``best_estimator_`` on (X, y), as its own ``score`` computes it.
+        """The ``scoring`` metric of the fitted selector on (X, y), as GridSearchCV's ``score``.
 
-        For the selection metric instead, use ``sklearn.metrics.get_scorer(scoring)``.
+        With the default ``scoring="balanced_accuracy"`` this is balanced accuracy, the
+        metric that chose the winner (``best_score_``), not the plain accuracy of
+        ``ClassifierMixin.score``; ``scoring=None`` gives accuracy.
 
         Parameters
         ----------
@@ -636,10 +755,11 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         float
         """
-        X = self._check_X_predict(X)
-        if sample_weight is None:
-            return self.best_estimator_.score(X, y)
-        return self.best_estimator_.score(X, y, sample_weight=sample_weight)
+        check_is_fitted(self)
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if self.scoring is None:
+            return super().score(X, y, **kwargs)  # accuracy of predict
+        return float(check_scoring(self, self.scoring)(self, X, y, **kwargs))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -647,6 +767,59 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.categorical = True
         tags.input_tags.string = True
         return tags
+
+
+def _scorer_methods(scoring) -> tuple[str, ...]:
+    """The methods a named scorer may read (any one of them), or () when unknown.
+
+    scikit-learn has no public way to ask a scorer what it calls; its scorers keep it in
+    ``_response_method`` (scikit-learn >= 1.4), read here in this one place. A callable
+    ``scoring`` is the user's own: nothing is assumed about it.
+    """
+    if not isinstance(scoring, str):
+        return ()
+    method = getattr(get_scorer(scoring), "_response_method", None)
+    return (method,) if isinstance(method, str) else tuple(method or ())
+
+
+def _rows(X, rows):
+    return X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
+
+
+def _fit(pipeline, X, y, sample_weight=None):
+    """Fit a portfolio pipeline, the weights going to its final step (the model).
+
+    The preprocessing steps (imputers, scalers, encoders) are fitted unweighted, then the
+    model with the weights: called directly, so that it works the same with and without
+    scikit-learn's metadata routing (under which ``Pipeline.fit`` would ask every scaler
+    whether it wants the weights).
+    """
+    if sample_weight is None:
+        return pipeline.fit(X, y)
+    transformed = pipeline[:-1].fit_transform(X, y)
+    pipeline.steps[-1][1].fit(transformed, y, sample_weight=sample_weight)
+    return pipeline
+
+
+def _fit_and_score(estimator, X, y, sample_weight, train, test, scorer, classes) -> dict:
+    """One fold: fit on train, score on test; decision values on test for calibration."""
+    weight = None if sample_weight is None else sample_weight[train]
+    tick = time.perf_counter()  # measurements, not the time_budget's clock
+    _fit(estimator, _rows(X, train), y[train], weight)
+    fit_time = time.perf_counter() - tick
+    X_test, y_test = _rows(X, test), y[test]
+    kwargs = {} if sample_weight is None else {"sample_weight": sample_weight[test]}
+    tick = time.perf_counter()
+    score = float(scorer(estimator, X_test, y_test, **kwargs))
+    score_time = time.perf_counter() - tick
+    decision = None
+    # Decision values on the held-out rows of a fold that saw every class (their columns
+    # then are the classes'), for a candidate without probabilities of its own.
+    if (not hasattr(estimator, "predict_proba") and hasattr(estimator, "decision_function")
+            and np.array_equal(estimator.classes_, classes)):
+        decision = decision_columns(estimator, X_test)
+    return {"score": score, "fit_time": fit_time, "score_time": score_time,
+            "decision": decision, "test": test}
 
 
 def _check_training_folds(X, y, cv) -> None:

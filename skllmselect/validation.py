@@ -146,7 +146,8 @@ def check_y(y, n_rows: int, estimator_name: str) -> np.ndarray:
             "row needs a class. Drop those rows first, e.g. keep = pd.notna(y); "
             "X, y = X[keep], y[keep]."
         )
-    check_classification_targets(y)
+    check_classification_targets(y)  # "continuous" (non-integer floats): a regression target
+    check_not_regression(y)
     classes = pd.unique(y)
     if len(classes) < 2:
         raise ValueError(
@@ -155,6 +156,33 @@ def check_y(y, n_rows: int, estimator_name: str) -> np.ndarray:
             "classes."
         )
     return y
+
+
+# A float target with more distinct values than this, and more than one per
+# _ROWS_PER_CLASS rows, is taken for a regression target (sklearn's diabetes: 214 in 442).
+_MAX_FLOAT_CLASSES = 20
+_ROWS_PER_CLASS = 10
+
+
+def check_not_regression(y) -> None:
+    """Refuse a float y of whole numbers that looks like a quantity rather than classes.
+
+    scikit-learn refuses non-integer floats as "continuous", but takes a float target of
+    whole numbers (a count, a price in dollars, a disease score) as that many classes; such
+    a y with more than 20 distinct values, and more than one for every 10 rows, is a
+    regression target. Integer, text and categorical labels are never refused here.
+    """
+    if np.asarray(y).dtype.kind != "f":
+        return
+    n_distinct = len(np.unique(y))
+    if n_distinct > _MAX_FLOAT_CLASSES and n_distinct * _ROWS_PER_CLASS > len(y):
+        raise ValueError(
+            f"y looks like a regression target: it holds floats with {n_distinct} distinct "
+            f"values in {len(y)} rows, and LLMAlgorithmSelector is a classifier. For a "
+            "quantity, use a regressor; to classify it, bin it first (e.g. "
+            "y = pd.qcut(y, 5, labels=False)); if these really are class labels, pass them "
+            "as integers or strings (y.astype(int))."
+        )
 
 
 def plain(value):

@@ -20,19 +20,24 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy.special import softmax
+from sklearn import config_context
 from sklearn.base import clone
-from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.metrics import balanced_accuracy_score, log_loss
+from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skllmselect import LLMAlgorithmSelector, describe, selector
+from skllmselect.calibration import TemperatureScaling
 from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION
 from skllmselect.model import ModelConfig, SelectorTransformer
 from skllmselect.portfolio import PIPELINE_NAMES, PORTFOLIO_VERSION
 from skllmselect.tokenizer import MetaFeatureTokenizer
+from skllmselect.validation import check_y
 from tests.conftest import make_mixed_frame
 
 torch.set_num_threads(1)
@@ -140,6 +145,16 @@ def iris():
 @parametrize_with_checks([LLMAlgorithmSelector(model=CHECKS_MODEL, top_k=1, cv=3)])
 @pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")  # y=inf
 def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # tiny check datasets: CV warnings
+        check(estimator)
+
+
+# The bundled model, as a user gets it: its winners differ between the check datasets (some
+# without predict_proba of their own), and every check must pass all the same.
+@parametrize_with_checks([LLMAlgorithmSelector(top_k=1, cv=3, random_state=0)])
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")  # y=inf
+def test_sklearn_compatible_with_the_bundled_model(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # tiny check datasets: CV warnings
         check(estimator)
@@ -287,11 +302,11 @@ def test_a_failing_candidate_is_passed_over(rigged_model):
 
 
 @pytest.mark.parametrize("winner, has, lacks", [
-    ("ridge", ["decision_function", "predict"], ["predict_proba", "predict_log_proba"]),
-    ("knn_5", ["predict_proba"], ["decision_function", "predict_log_proba"]),
+    ("ridge", ["decision_function", "predict"], []),
+    ("knn_5", ["predict"], ["decision_function"]),
     ("logreg", ["predict_proba", "predict_log_proba", "decision_function"], []),
 ])
-def test_methods_exist_only_when_the_best_pipeline_has_them(rigged_model, winner, has, lacks):
+def test_methods_delegate_to_the_best_pipeline(rigged_model, winner, has, lacks):
     X, y = iris()
     est = LLMAlgorithmSelector(model=rigged_model(f"first_{winner}", ranking=[winner]),
                                top_k=1, cv=3)
@@ -308,6 +323,173 @@ def test_methods_exist_only_when_the_best_pipeline_has_them(rigged_model, winner
         assert not hasattr(est, method)
         with pytest.raises(AttributeError):
             getattr(est, method)(X)
+    # Probabilities always exist, whichever pipeline won.
+    assert hasattr(est, "predict_proba") and hasattr(est, "predict_log_proba")
+
+
+# ------------------------------------------------------------------------------ probabilities
+
+
+@pytest.mark.parametrize("winner, data", [
+    ("ridge", load_iris), ("linear_svc", load_wine), ("svc_rbf", load_breast_cancer),
+])
+def test_a_winner_without_probabilities_is_calibrated(rigged_model, winner, data):
+    X, y = data(return_X_y=True)
+    est = LLMAlgorithmSelector(model=rigged_model(f"first_{winner}", ranking=[winner]),
+                               top_k=1, cv=3, random_state=0).fit(X, y)
+    assert est.best_pipeline_ == winner
+    assert not hasattr(est.best_estimator_, "predict_proba")
+    proba = est.predict_proba(X)
+    assert proba.shape == (len(y), len(est.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.array_equal(est.classes_[proba.argmax(axis=1)], est.predict(X))
+    np.testing.assert_allclose(est.predict_log_proba(X), np.log(proba), atol=1e-9)
+    # Calibrated: better log loss than the raw decision values' softmax (temperature 1)
+    # for these data, where the raw values are too timid or too bold.
+    raw = selector.decision_columns(est.best_estimator_, est._check_X_predict(X))
+    assert est.calibration_.temperature_ != pytest.approx(1.0, rel=0.05)
+    assert log_loss(y, proba) < log_loss(y, softmax(raw, axis=1))
+
+
+def test_calibration_is_fitted_on_out_of_fold_decision_values(rigged_model, monkeypatch):
+    """No extra fit: the winner is fitted once per fold and once on all rows."""
+    X, y = iris()
+    fits = []
+    original = selector._fit
+    monkeypatch.setattr(selector, "_fit",
+                        lambda pipeline, *args: fits.append(1) or original(pipeline, *args))
+    est = LLMAlgorithmSelector(model=rigged_model("first_ridge", ranking=["ridge"]),
+                               top_k=1, cv=3).fit(X, y)
+    assert len(fits) == 3 + 1
+    assert est.calibration_ is not None
+
+
+def test_temperature_scaling_recovers_a_known_temperature():
+    rng = np.random.default_rng(0)
+    decision = rng.normal(scale=3.0, size=(20_000, 3))
+    true = softmax(decision / 2.0, axis=1)  # the labels follow temperature 2
+    labels = np.array([rng.choice(3, p=p) for p in true])
+    scaling = TemperatureScaling(np.arange(3)).fit(decision, labels)
+    assert scaling.temperature_ == pytest.approx(2.0, rel=0.05)
+    np.testing.assert_allclose(scaling.predict_proba(decision).sum(axis=1), 1.0)
+
+
+def test_knn_winner_has_log_probabilities_too(rigged_model):
+    X, y = iris()
+    est = LLMAlgorithmSelector(model=rigged_model("first_knn_5", ranking=["knn_5"]),
+                               top_k=1, cv=3).fit(X, y)
+    assert est.calibration_ is None
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(est.predict_log_proba(X), np.log(est.predict_proba(X)))
+
+
+def test_scoring_on_probabilities_passes_over_pipelines_without_them(rigged_model):
+    X, y = load_breast_cancer(return_X_y=True)
+    model = rigged_model("svc_then_logreg", ranking=["svc_rbf", "ridge", "logreg"])
+    est = LLMAlgorithmSelector(model=model, top_k=1, cv=3, scoring="neg_log_loss").fit(X, y)
+    assert list(est.cv_results_["pipeline"]) == ["logreg"]
+    ranking = est.recommendations_["pipeline"].tolist()
+    assert set(ranking[-3:]) == {"svc_rbf", "ridge", "linear_svc"}
+    assert any("svc_rbf ranked last" in note and "predict_proba" in note
+               for note in est.notes_)
+
+
+# ------------------------------------------------------------------------------ contracts
+
+
+class RecordingGroupKFold(GroupKFold):
+    """A GroupKFold that remembers the groups it was given."""
+
+    def split(self, X, y=None, groups=None):
+        self.seen_groups = groups
+        return super().split(X, y, groups)
+
+
+def test_groups_reach_a_group_splitter(rigged_model):
+    X, y = iris()
+    groups = np.arange(len(y)) % 10
+    cv = RecordingGroupKFold(n_splits=3)
+    est = LLMAlgorithmSelector(model=rigged_model("first_logreg", ranking=["logreg"]),
+                               top_k=1, cv=cv).fit(X, y, groups=groups)
+    np.testing.assert_array_equal(est.cv_results_["status"], ["ok"])
+    np.testing.assert_array_equal(cv.seen_groups, groups)
+    with pytest.raises(ValueError, match=r"splits by groups.*fit\(X, y, groups=\.\.\.\)"):
+        LLMAlgorithmSelector(model=rigged_model("first_logreg", ranking=["logreg"]),
+                             top_k=1, cv=GroupKFold(3)).fit(X, y)
+
+
+def _weighted_case():
+    X, y = iris()
+    weights = np.where(y == 2, 10.0, 1.0)
+    weights[::7] = 0.0
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    return X, y, weights, folds
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_sample_weight_reaches_the_pipeline_and_the_scorer(rigged_model, routing):
+    X, y, weights, folds = _weighted_case()
+    model = rigged_model("first_logreg", ranking=["logreg"])
+    est = LLMAlgorithmSelector(model=model, top_k=1, cv=folds)
+    with config_context(enable_metadata_routing=routing):
+        est.fit(X, y, sample_weight=weights)
+    template = est.recommendations_["estimator"].iloc[0]
+    fitted = clone(template).fit(X, y, model__sample_weight=weights)
+    np.testing.assert_allclose(est.best_estimator_.predict_proba(X), fitted.predict_proba(X))
+    unweighted = clone(template).fit(X, y)
+    assert not np.allclose(unweighted.predict_proba(X), fitted.predict_proba(X))
+    for i, (train, test) in enumerate(folds):
+        fold = clone(template).fit(X[train], y[train],
+                                   model__sample_weight=weights[train])
+        expected = balanced_accuracy_score(y[test], fold.predict(X[test]),
+                                           sample_weight=weights[test])
+        assert est.cv_results_[f"split{i}_test_score"][0] == pytest.approx(expected)
+
+
+def test_pipelines_without_sample_weight_are_not_candidates_of_a_weighted_fit(rigged_model):
+    X, y, weights, _ = _weighted_case()
+    model = rigged_model("knn_then_logreg", ranking=["knn_5", "lda", "logreg"])
+    est = LLMAlgorithmSelector(model=model, top_k=1, cv=3).fit(X, y, sample_weight=weights)
+    assert list(est.cv_results_["pipeline"]) == ["logreg"]
+    assert any("knn_5 ranked last" in note and "sample_weight" in note for note in est.notes_)
+    unweighted = LLMAlgorithmSelector(model=model, top_k=1, cv=3).fit(X, y)
+    assert unweighted.best_pipeline_ == "knn_5"
+    with pytest.raises(TypeError, match=r"unexpected parameter\(s\) \['weights'\]"):
+        est.fit(X, y, weights=weights)
+
+
+def test_metadata_routing_requests_groups_and_sample_weight(rigged_model):
+    X, y, weights, _ = _weighted_case()
+    groups = np.arange(len(y)) % 10
+    est = LLMAlgorithmSelector(model=rigged_model("first_logreg", ranking=["logreg"]),
+                               top_k=1, cv=GroupKFold(3))
+    with config_context(enable_metadata_routing=True):
+        est.set_fit_request(sample_weight=True, groups=True).set_score_request(
+            sample_weight=True)
+        scores = cross_val_score(est, X, y, cv=2, params={"sample_weight": weights,
+                                                          "groups": groups})
+    assert np.isfinite(scores).all()
+
+
+@pytest.mark.parametrize("scoring, metric", [
+    ("balanced_accuracy", lambda est, X, y: balanced_accuracy_score(y, est.predict(X))),
+    ("neg_log_loss", lambda est, X, y: -log_loss(y, est.predict_proba(X))),
+    (None, lambda est, X, y: np.mean(est.predict(X) == y)),
+])
+def test_score_uses_scoring(rigged_model, scoring, metric):
+    X, y = load_wine(return_X_y=True)
+    est = LLMAlgorithmSelector(model=rigged_model("first_ridge_lr", ranking=["ridge", "logreg"]),
+                               top_k=1, cv=3, scoring=scoring).fit(X, y)
+    assert est.score(X, y) == pytest.approx(metric(est, X, y))
+
+
+def test_a_regression_target_is_refused():
+    X, y = load_diabetes(return_X_y=True)
+    with pytest.raises(ValueError, match=r"regression target.*214 distinct values in 442"):
+        LLMAlgorithmSelector().fit(X, y)
+    # Few distinct float values are class labels.
+    y = iris()[1].astype(float)
+    np.testing.assert_array_equal(check_y(y, len(y), "LLMAlgorithmSelector"), y)
 
 
 def test_frame_fitted_selector_predicts_on_arrays_and_checks_names(tiny_model):
