@@ -1,21 +1,40 @@
-"""The ``skllmselect`` command: rank the portfolio for a table, optionally fit; describe a model.
+"""The ``skllmselect`` command: rank pipelines for a table, fit, save, predict; describe a model.
 
 Usage::
 
     skllmselect recommend data.csv --target species [--top-k 3] [--fit] [--json]
+                [--cv 5] [--scoring balanced_accuracy] [--time-budget S] [--n-jobs N]
+                [--sep ;] [--save selector.joblib] [--quiet]
                 [--model bundled|FOLDER|namespace/name] [--revision REV]
+    skllmselect predict selector.joblib new.csv [--sep ;] [--out predictions.csv] [--proba]
     skllmselect info [--model M] [--revision R] [--json]
+    skllmselect --version
 
-A thin layer over :class:`skllmselect.selector.LLMAlgorithmSelector` and
-:func:`skllmselect.loading.model_info`. What a user can get wrong (a missing file, a missing
-target column, a single class, a model that cannot be loaded) ends in one line on stderr and
-exit code 2, without a traceback.
+Also ``python -m skllmselect``. A thin layer over
+:class:`skllmselect.selector.LLMAlgorithmSelector` and :func:`skllmselect.loading.model_info`.
+What a user can get wrong (a missing file, a missing target column, a single class, a model
+that cannot be loaded) ends in one line on stderr and exit code 2, without a traceback.
+
+Progress: the long steps (ranking, each candidate's cross-validation, the refit) are shown on
+stderr with tqdm, only when stderr is a terminal (so logs and pipes stay clean) and not with
+``--quiet``. tqdm rather than rich: one small pure-Python package with no dependencies of its
+own, already what ``pretrain`` uses, and it turns itself off when stderr is not a terminal.
+The selector reports its steps as ``logging`` records (logger ``skllmselect``), which this
+module turns into the progress line, so the library itself never prints.
+
+``--save`` writes the fitted selector with joblib (pickle): loading such a file runs code from
+it, so ``predict`` must only be given files you saved yourself or got from someone you trust.
+joblib rather than skops: skops would still have to be told to trust the selector's own types
+(and the pipelines' and the calibration's), so it would not make loading a stranger's file
+safe, and joblib is already installed with scikit-learn.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import math
 import sys
 import time
@@ -46,11 +65,47 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _nonzero_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be a nonzero integer (-1: all cores), got "
+                                          f"{text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _separator(text: str) -> str:
+    """A CSV separator as typed in a shell: ``\\t`` (backslash t) or ``tab`` is a tab."""
+    value = {"\\t": "\t", "tab": "\t"}.get(text, text)
+    if not value:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return value
+
+
+_TRUST = ("The file is a pickle (joblib): loading it runs code from it, so only predict with "
+          "files you saved yourself or got from someone you trust.")
+
+
 def _parser() -> argparse.ArgumentParser:
+    from skllmselect import __version__
+
     parser = argparse.ArgumentParser(
         prog="skllmselect",
         description="Which classifier should I use on this dataset? A small pretrained "
                     "transformer ranks scikit-learn pipelines from the table's meta-features.")
+    parser.add_argument("--version", action="version", version=f"skllmselect {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def model_options(sub):
@@ -61,12 +116,18 @@ def _parser() -> argparse.ArgumentParser:
                          help="branch, tag or commit of a Hub repo (a commit pins it)")
         sub.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    def sep_option(sub):
+        sub.add_argument("--sep", type=_separator, default=None,
+                         help="column separator of a CSV file (default ',' for .csv and "
+                              "'\\t' for .tsv; type \\t or tab for a tab)")
+
     rec = commands.add_parser(
         "recommend", help="rank the pipelines for a CSV or parquet table",
         description="Rank every portfolio pipeline for a classification table (CSV or "
                     "parquet); with --fit, cross-validate the best-ranked ones and pick one.")
     rec.add_argument("data", help="a .csv, .tsv or .parquet file (CSV may be compressed)")
     rec.add_argument("--target", required=True, help="name of the class column")
+    sep_option(rec)
     rec.add_argument("--top-k", type=_positive_int, default=3,
                      help="how many of the best-ranked pipelines --fit cross-validates "
                           "(default 3)")
@@ -74,10 +135,41 @@ def _parser() -> argparse.ArgumentParser:
                      help="cross-validate the top-k pipelines and report the chosen one")
     rec.add_argument("--cv", type=_positive_int, default=5,
                      help="folds of the cross-validation with --fit (default 5)")
+    rec.add_argument("--scoring", default="balanced_accuracy",
+                     help="the metric that picks the winner with --fit: a scikit-learn scorer "
+                          "name (default balanced_accuracy; e.g. accuracy, f1_macro, "
+                          "roc_auc_ovr, neg_log_loss)")
+    rec.add_argument("--time-budget", type=_positive_float, default=None, metavar="SECONDS",
+                     help="seconds for the whole --fit: candidates predicted not to fit in "
+                          "what is left are skipped (default: no limit)")
+    rec.add_argument("--n-jobs", type=_nonzero_int, default=None,
+                     help="parallel jobs of each candidate's cross-validation (-1: all "
+                          "cores; default 1)")
     rec.add_argument("--random-state", type=int, default=0,
                      help="seed of the pipelines and the fold shuffle (default 0)")
+    rec.add_argument("--save", type=Path, default=None, metavar="PATH",
+                     help="write the fitted selector to PATH (joblib) for 'skllmselect "
+                          "predict'; implies --fit. " + _TRUST)
+    rec.add_argument("--quiet", action="store_true",
+                     help="no progress on stderr (shown only when stderr is a terminal)")
     model_options(rec)
     rec.set_defaults(run=_recommend)
+
+    pred = commands.add_parser(
+        "predict", help="predict a table with a selector saved by 'recommend --save'",
+        description="Predict the class of every row of a table with a selector saved by "
+                    "'skllmselect recommend --fit --save PATH'. Writes CSV: a 'prediction' "
+                    "column, and with --proba one 'proba_<class>' column per class. Columns "
+                    "the selector was not fitted on (the target, say) are ignored. " + _TRUST)
+    pred.add_argument("saved", metavar="SAVED",
+                      help="the file 'recommend --save' wrote (only one you trust)")
+    pred.add_argument("data", help="a .csv, .tsv or .parquet file with the fitted columns")
+    sep_option(pred)
+    pred.add_argument("--out", type=Path, default=None,
+                      help="write the predictions to this CSV file (default: stdout)")
+    pred.add_argument("--proba", action="store_true",
+                      help="add the probability of every class")
+    pred.set_defaults(run=_predict)
 
     info = commands.add_parser(
         "info", help="describe a model: source, revision, network, training, versions",
@@ -108,7 +200,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """A warning as one line on stderr (the unpinned Hub revision, an ignored --revision)."""
-    print(f"skllmselect: warning: {_one_line(message)}", file=sys.stderr)
+    from tqdm import tqdm
+
+    # tqdm.write: above the progress line, when one is shown, rather than through it.
+    tqdm.write(f"skllmselect: warning: {_one_line(message)}", file=sys.stderr)
 
 
 def _one_line(error: BaseException) -> str:
@@ -119,8 +214,11 @@ def _one_line(error: BaseException) -> str:
 # recommend
 
 
-def read_table(path) -> tuple:
-    """``(frame, path)``: a CSV, TSV or parquet file as a DataFrame, or a one-line error."""
+def read_table(path, sep: str | None = None) -> tuple:
+    """``(frame, path)``: a CSV, TSV or parquet file as a DataFrame, or a one-line error.
+
+    ``sep``: the separator of a CSV or TSV file (None: ',' or a tab, by the suffix).
+    """
     import pandas as pd
 
     path = Path(path)
@@ -135,11 +233,15 @@ def read_table(path) -> tuple:
     if kind is None:
         raise CommandError(f"cannot read {path.name!r}: expected a .csv, .tsv or .parquet file "
                            "(CSV may be compressed: .csv.gz, .csv.zip, ...)")
+    if sep is not None and kind == "parquet":
+        raise CommandError(f"--sep is for CSV files; {path.name!r} is parquet: drop --sep")
+    if sep is None:
+        sep = "\t" if kind == "tsv" else ","
     try:
         if kind == "parquet":
             frame = pd.read_parquet(path)
         else:
-            frame = pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
+            frame = pd.read_csv(path, sep=sep)
     except ImportError as error:
         raise CommandError(f"reading {path.name!r} needs a parquet engine: pip install pyarrow "
                            f"({_one_line(error)})") from error
@@ -180,35 +282,96 @@ def split_target(frame, target: str, path) -> tuple:
     return X, y, n_dropped
 
 
+class _ProgressHandler(logging.Handler):
+    """Shows each step the selector logs (``skllmselect`` logger, INFO) on a tqdm line."""
+
+    def __init__(self, bar):
+        super().__init__(logging.INFO)
+        self.bar = bar
+
+    def emit(self, record) -> None:
+        self.bar.set_description_str(record.getMessage())
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool):
+    """A ``step(text)`` function; the steps show on stderr while it is a terminal."""
+    if quiet:
+        yield lambda text: None
+        return
+    from tqdm import tqdm
+
+    # disable=None: tqdm turns itself off when stderr is not a terminal (a log, a pipe).
+    bar = tqdm(file=sys.stderr, disable=None, leave=False, bar_format="{desc} [{elapsed}]")
+    logger = logging.getLogger("skllmselect")
+    handler = _ProgressHandler(bar)
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # the steps are progress here, not log lines
+    try:
+        yield bar.set_description_str
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        bar.close()
+
+
+def _check_scoring(name: str) -> str:
+    import difflib
+
+    from sklearn.metrics import get_scorer_names
+
+    names = get_scorer_names()
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise CommandError(f"unknown --scoring {name!r}: {hint}it takes a scikit-learn scorer "
+                           "name (python -c 'import sklearn.metrics as m; "
+                           "print(m.get_scorer_names())' lists them)")
+    return name
+
+
 def _recommend(args) -> int:
-    frame, path = read_table(args.data)
-    X, y, n_dropped = split_target(frame, args.target, path)
-    from skllmselect import loading
+    fit = args.fit or args.save is not None
+    scoring = _check_scoring(args.scoring)
+    with _progress(args.quiet) as step:
+        step(f"reading {Path(args.data).name}")
+        frame, path = read_table(args.data, args.sep)
+        X, y, n_dropped = split_target(frame, args.target, path)
+        from skllmselect import loading
 
-    # A bad model fails now, before any work. A Hub revision is resolved here only: the
-    # selector and the report below read this same commit from the cache, without a request.
-    folder = loading.resolve(args.model, args.revision)
-    revision = loading.pinned_revision(args.model, folder, args.revision)
-    from skllmselect.selector import LLMAlgorithmSelector
+        # A bad model fails now, before any work. A Hub revision is resolved here only: the
+        # selector and the report below read this same commit from the cache, without a
+        # request.
+        folder = loading.resolve(args.model, args.revision)
+        revision = loading.pinned_revision(args.model, folder, args.revision)
+        from skllmselect.selector import LLMAlgorithmSelector
 
-    selector = LLMAlgorithmSelector(model=args.model, revision=revision,
-                                    top_k=args.top_k, cv=args.cv,
-                                    random_state=args.random_state)
-    from skllmselect.tabular import PreparationWarning
+        selector = LLMAlgorithmSelector(model=args.model, revision=revision,
+                                        top_k=args.top_k, cv=args.cv, scoring=scoring,
+                                        time_budget=args.time_budget, n_jobs=args.n_jobs,
+                                        random_state=args.random_state)
+        from skllmselect.tabular import PreparationWarning
 
-    start = time.perf_counter()
-    with warnings.catch_warnings():  # the report lists the notes itself
-        warnings.simplefilter("ignore", PreparationWarning)
-        if args.fit:
-            selector.fit(X, y)
-            table = selector.recommendations_
-        else:
-            table = selector.recommend(X, y)
-    elapsed = time.perf_counter() - start
+        start = time.perf_counter()
+        with warnings.catch_warnings():  # the report lists the notes itself
+            warnings.simplefilter("ignore", PreparationWarning)
+            if fit:
+                selector.fit(X, y)
+                table = selector.recommendations_
+            else:
+                step("ranking the pipelines (model, meta-features)")
+                table = selector.recommend(X, y)
+        elapsed = time.perf_counter() - start
+        if args.save is not None:
+            step(f"saving to {args.save}")
+            _save(selector, args.save)
     info = loading.model_info(args.model, revision)
     if info["source"] == "hub":
         info["revision"] = args.revision  # as asked; info["commit"] is what it resolved to
-    report = _report(args, path, X, y, n_dropped, table, selector if args.fit else None,
+    report = _report(args, path, X, y, n_dropped, table, selector if fit else None,
                      info, elapsed)
     if args.json:
         print(json.dumps(report, indent=1, allow_nan=False))
@@ -260,8 +423,12 @@ def _report(args, path, X, y, n_dropped, table, selector, info, elapsed) -> dict
             "best_pipeline": selector.best_pipeline_,
             "best_score": _number(selector.best_score_),
             "scoring": selector.scoring if isinstance(selector.scoring, str) else "custom",
-            "cv_folds": args.cv,
+            "cv_folds": int(selector.n_splits_),  # what was used: --cv may have been lowered
+            "cv_folds_requested": args.cv,
             "top_k": args.top_k,
+            "time_budget": args.time_budget,
+            "n_jobs": args.n_jobs,
+            "saved": None if args.save is None else str(args.save),
             "refit_seconds": round(float(selector.refit_time_), 3),
             "candidates": candidates,
             "skipped": dict(getattr(selector, "skipped_", {})),
@@ -292,6 +459,13 @@ def _model_line(model: dict) -> str:
     if model["source"] == "bundled":
         return f"bundled ({model['folder']})"
     return model["folder"]
+
+
+def _folds(fit: dict) -> str:
+    folds = f"{fit['cv_folds']}-fold"
+    if fit["cv_folds"] != fit["cv_folds_requested"]:
+        folds += f", lowered from --cv {fit['cv_folds_requested']}"
+    return folds
 
 
 def _format_report(report: dict) -> str:
@@ -327,15 +501,81 @@ def _format_report(report: dict) -> str:
         lines.append(
             f"chosen: {fit['best_pipeline']}, cross-validated {fit['scoring']} "
             f"{_score(best['mean_test_score'], best['std_test_score']).strip()} "
-            f"({fit['cv_folds']}-fold"
-            f", best of {len(fit['candidates'])} tried); refit on all rows in "
+            f"({_folds(fit)}, best of {len(fit['candidates'])} tried); refit on all rows in "
             f"{_seconds(fit['refit_seconds'])}; {_seconds(report['seconds'])} in all.")
         for name, why in fit["skipped"].items():
             lines.append(f"skipped: {name} ({why})")
+        if fit["saved"]:
+            lines.append(f"saved: {fit['saved']} (skllmselect predict {fit['saved']} "
+                         "DATA.csv)")
     else:
         lines.append(f"ranked in {_seconds(report['seconds'])}; add --fit to cross-validate "
                      f"the top {report['top_k']} and choose one.")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# save and predict
+
+
+def _save(selector, path: Path) -> None:
+    import joblib
+
+    if path.is_dir():
+        raise CommandError(f"--save {str(path)!r} is a folder; give a file name, e.g. "
+                           f"{str(path / 'selector.joblib')!r}")
+    joblib.dump(selector, path)
+
+
+def _load(path) -> object:
+    """The selector ``recommend --save`` wrote (a pickle: trusted files only)."""
+    import joblib
+
+    from skllmselect.selector import LLMAlgorithmSelector
+
+    path = Path(path)
+    if not path.is_file():
+        raise CommandError(f"no such file: {str(path)!r}" if not path.exists()
+                           else f"{str(path)!r} is a folder; pass the file --save wrote")
+    try:
+        selector = joblib.load(path)
+    except Exception as error:  # whatever a file that is not a pickle raises
+        raise CommandError(f"cannot load {str(path)!r}: not a file written by 'skllmselect "
+                           f"recommend --save' ({type(error).__name__}: "
+                           f"{_one_line(error)})") from error
+    if not isinstance(selector, LLMAlgorithmSelector) or not hasattr(selector, "classes_"):
+        raise CommandError(f"{str(path)!r} holds a {type(selector).__name__}, not a fitted "
+                           "LLMAlgorithmSelector: save one with 'skllmselect recommend "
+                           "--fit --save PATH'")
+    return selector
+
+
+def _predict(args) -> int:
+    import pandas as pd
+
+    selector = _load(args.saved)
+    frame, path = read_table(args.data, args.sep)
+    columns = getattr(selector, "feature_names_in_", None)
+    if columns is not None:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            shown = ", ".join(repr(str(c)) for c in missing[:10])
+            more = f", ... ({len(missing)} in all)" if len(missing) > 10 else ""
+            raise CommandError(f"{str(path)!r} lacks column(s) the selector was fitted on: "
+                               f"{shown}{more}")
+        frame = frame[list(columns)]  # in the fitted order; other columns are ignored
+    out = pd.DataFrame({"prediction": selector.predict(frame)})
+    if args.proba:
+        proba = selector.predict_proba(frame)
+        for i, label in enumerate(selector.classes_):
+            out[f"proba_{label}"] = proba[:, i]
+    if args.out is None:
+        out.to_csv(sys.stdout, index=False)
+    else:
+        out.to_csv(args.out, index=False)
+        print(f"{len(out)} predictions of {selector.best_pipeline_} written to {args.out}",
+              file=sys.stderr)
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ then cross-validates the best-ranked pipelines (the GridSearchCV shape: ``cv_res
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import time
 import warnings
@@ -48,6 +49,10 @@ _CORPUS_FOLDS = CORPUS_N_SPLITS
 
 # The clock of time_budget (a name of its own so that tests can drive it).
 _clock = time.perf_counter
+
+# What fit is doing, one INFO record per step (ranking, each candidate, the refit): the
+# command line shows them as progress; a library user can read them with logging.
+_log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------------------ the network
 
@@ -167,6 +172,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         How ``predict_proba`` turns the winner's decision values into probabilities when it
         has no ``predict_proba`` of its own (its temperature fitted on the out-of-fold
         decision values); None when it has.
+    n_splits_ : int
+        Number of cross-validation folds actually used: ``cv``, or fewer when an int ``cv``
+        was lowered for a small class (see the Notes).
     skipped_ : dict of str to str
         Candidates passed over because of ``time_budget``, with the reason; empty without a
         budget.
@@ -407,6 +415,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         start = _clock()
         self._validate_params()
+        _log.info("computing the meta-features")
         unknown = sorted(set(params) - {"sample_weight"})
         if unknown:
             raise TypeError(
@@ -441,6 +450,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         notes = list(plan.notes) + ([fold_note] if fold_note else [])
         _warn_notes(notes)
         vector = description.vector
+        _log.info("ranking the pipelines")
         table = self._rank(vector, X, y, seed, cv, weighted=sample_weight is not None)
         notes += table.attrs["notes"]
         table.attrs["notes"] = notes
@@ -497,6 +507,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                                         name="metafeatures")
         self.skipped_ = skipped
         self.cv_results_ = _cv_results(tried, n_splits)
+        self.n_splits_ = n_splits
         self._warn(tried, skipped)
 
         if best_estimator is None:
@@ -545,6 +556,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 return None, None, 0.0
             best = max(ok, key=lambda r: float(np.mean(r["test_score"])))  # first of ties
             position = table.index[table["pipeline"] == best["pipeline"]][0]
+            _log.info("refitting %s on all rows", best["pipeline"])
             tick = _clock()
             try:
                 estimator = _fit(clone(table.at[position, "estimator"]), X, y, sample_weight)
@@ -607,6 +619,8 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                   "predicted_score": table["predicted_score"].iat[position],
                   "status": "ok", "error": "", "note": ""}
         estimator = table["estimator"].iat[position]
+        _log.info("cross-validating %s (%d folds)", record["pipeline"], cv.get_n_splits(),
+                  extra={"candidate": record["pipeline"]})
         scorer = check_scoring(estimator, self.scoring)
         classes = np.unique(y)
         try:

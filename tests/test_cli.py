@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -51,6 +52,10 @@ def tables(tmp_path_factory):
     frame.to_csv(folder / "data.csv", index=False)
     frame.to_parquet(folder / "data.parquet")
     frame.assign(species="a").to_csv(folder / "one_class.csv", index=False)
+    # A third class of two rows: --cv 5 must be lowered to 2 folds. Semicolon-separated.
+    rare = frame.copy()
+    rare.loc[:1, "species"] = "c"
+    rare.to_csv(folder / "rare.csv", index=False, sep=";")
     return folder
 
 
@@ -163,6 +168,10 @@ def test_info_describes_the_model(model_dir):
                           "(completely) in the Hugging Face cache"),
     ("damaged_model", "The weights file {damaged}/model.safetensors is damaged"),
     ("bad_suffix", "cannot read 'data.xlsx': expected a .csv, .tsv or .parquet file"),
+    ("bad_scoring", "unknown --scoring 'balanced_acuracy': did you mean balanced_accuracy?"),
+    ("not_saved", "cannot load '{tables}/data.csv': not a file written by 'skllmselect "
+                  "recommend --save'"),
+    ("sep_on_parquet", "--sep is for CSV files; 'data.parquet' is parquet: drop --sep"),
 ])
 def test_errors_are_one_line_with_exit_code_2(case, message, model_dir, tables, tmp_path):
     damaged = tmp_path / "damaged"
@@ -177,6 +186,11 @@ def test_errors_are_one_line_with_exit_code_2(case, message, model_dir, tables, 
         "unknown_hub_model": ("info", "--model", "someone/unknown"),
         "damaged_model": ("recommend", data, "--target", "species", "--model", damaged),
         "bad_suffix": ("recommend", tmp_path / "data.xlsx", "--target", "species"),
+        "bad_scoring": ("recommend", data, "--target", "species", "--fit", "--scoring",
+                        "balanced_acuracy"),
+        "not_saved": ("predict", data, data),
+        "sep_on_parquet": ("recommend", tables / "data.parquet", "--target", "species",
+                           "--sep", ";"),
     }[case]
     if case == "damaged_model":
         damaged.mkdir()
@@ -202,5 +216,84 @@ def test_usage_errors_and_help_return_their_exit_codes(capsys):
     assert "--target" in capsys.readouterr().err
     assert main(["recommend", "x.csv", "--target", "y", "--top-k", "0"]) == 2
     assert "must be a positive integer" in capsys.readouterr().err
+    assert main(["recommend", "x.csv", "--target", "y", "--time-budget", "0"]) == 2
+    assert "must be a positive number of seconds" in capsys.readouterr().err
+    assert main(["recommend", "x.csv", "--target", "y", "--n-jobs", "0"]) == 2
+    assert "must be a nonzero integer" in capsys.readouterr().err
     assert main(["--help"]) == 0
     assert "recommend" in capsys.readouterr().out
+    assert main(["predict", "--help"]) == 0
+    assert "runs code from it" in capsys.readouterr().out  # the trust warning
+
+
+def test_python_dash_m_and_version():
+    import skllmselect
+
+    result = subprocess.run([sys.executable, "-m", "skllmselect", "--version"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"skllmselect {skllmselect.__version__}"
+
+
+def test_fit_reports_the_folds_used_saves_and_predicts(model_dir, tables, tmp_path, capsys):
+    """--cv 5 lowered to 2 by a class of two rows: both reports say 2; --save, then predict."""
+    import joblib
+
+    saved = tmp_path / "selector.joblib"
+    common = ["recommend", str(tables / "rare.csv"), "--target", "species", "--sep", ";",
+              "--model", str(model_dir), "--top-k", "1", "--cv", "5", "--scoring", "accuracy",
+              "--time-budget", "600", "--n-jobs", "1", "--quiet"]
+    assert main([*common, "--save", str(saved)]) == 0  # --save implies --fit
+    text = capsys.readouterr()
+    summary = next(line for line in text.out.splitlines() if line.startswith("chosen: "))
+    assert ", cross-validated accuracy " in summary
+    assert "(2-fold, lowered from --cv 5, best of 1 tried)" in summary
+    assert any(line.startswith("note: cv=5 lowered to 2 folds") for line in
+               text.out.splitlines())
+    assert f"saved: {saved} (skllmselect predict {saved} DATA.csv)" in text.out
+
+    assert main([*common, "--fit", "--json"]) == 0
+    fit = json.loads(capsys.readouterr().out)["fit"]
+    assert fit["cv_folds"] == 2 and fit["cv_folds_requested"] == 5
+    assert fit["scoring"] == "accuracy" and fit["time_budget"] == 600 and fit["saved"] is None
+
+    selector = joblib.load(saved)
+    assert selector.n_splits_ == 2 and selector.scoring == "accuracy"
+    frame = pd.read_csv(tables / "rare.csv", sep=";")
+    out = tmp_path / "predictions.csv"
+    # The target column is in the file: predict ignores columns it was not fitted on.
+    assert main(["predict", str(saved), str(tables / "rare.csv"), "--sep", ";", "--out",
+                 str(out), "--proba"]) == 0
+    predictions = pd.read_csv(out)
+    features = frame.drop(columns="species")
+    assert list(predictions.columns) == ["prediction", "proba_a", "proba_b", "proba_c"]
+    assert predictions["prediction"].tolist() == selector.predict(features).tolist()
+    np.testing.assert_allclose(predictions.iloc[:, 1:], selector.predict_proba(features))
+    assert capsys.readouterr().err.startswith(f"80 predictions of {selector.best_pipeline_}")
+
+    assert main(["predict", str(saved), str(tables / "rare.csv"), "--sep", ";"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == predictions["prediction"].tolist()
+    assert main(["predict", str(saved), str(tables / "data.parquet")]) == 0  # same columns
+    features.drop(columns="colour").to_csv(tmp_path / "short.csv", index=False)
+    assert main(["predict", str(saved), str(tmp_path / "short.csv")]) == 2
+    assert "lacks column(s) the selector was fitted on: 'colour'" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_progress_of_the_long_steps_on_a_terminal(quiet, model_dir, tables, monkeypatch,
+                                                  capsys):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    args = ["recommend", str(tables / "data.csv"), "--target", "species", "--model",
+            str(model_dir), "--fit", "--top-k", "1", "--cv", "2"]
+    assert main(args + (["--quiet"] if quiet else [])) == 0
+    shown = terminal.getvalue()
+    for step in ("reading data.csv", "computing the meta-features", "ranking the pipelines",
+                 "cross-validating ", "(2 folds)", "refitting "):
+        assert (step in shown) is not quiet, shown
+    assert capsys.readouterr().out.splitlines()[-1].startswith("chosen: ")
