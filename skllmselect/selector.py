@@ -278,7 +278,8 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             2,000 rows of this data) and ``estimator`` (the unfitted pipeline).
             ``.attrs["notes"]`` lists what was done to the table first (see the class Notes);
             ``.attrs["meta_features"]`` is the meta-feature vector the ranking read (a dict,
-            name -> value, in the model's order).
+            name -> value, in the model's order); ``.attrs["top_k"]`` is how many of the
+            first rows were chosen together as a set (the rest follow by predicted score).
         """
         self._validate_params()
         description = describe(X, y, estimator_name=type(self).__name__)
@@ -321,6 +322,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             "estimator": [make_pipeline_by_name(names[i], random_state=seed) for i in order],
         }, index=pd.RangeIndex(1, len(order) + 1, name="rank"))
         table.attrs["notes"] = [f"{name} ranked last: {reason}." for name, reason in unmet.items()]
+        table.attrs["top_k"] = min(self.top_k, len(table))  # the first rows: chosen as a set
         # A plain dict, not a Series: pandas compares attrs with == whenever it combines frames
         # (concat, and pandas 2's repr of a wide table), which a Series makes ambiguous.
         table.attrs["meta_features"] = dict(zip(METAFEATURE_NAMES, vector.tolist(), strict=True))

@@ -68,6 +68,68 @@ def test_fitted_selector_adds_the_measured_cv_scores(fitted):
     assert any("cross-validated" in t.get_text() for t in ax.get_legend().get_texts())
 
 
+def _face(patch) -> tuple:
+    return matplotlib.colors.to_rgba(patch.get_facecolor())
+
+
+def test_zoomed_axis_marked_winner_and_set_and_a_clear_legend(fitted):
+    """The figure itself: scores above 0.9 are not drawn from 0, the chosen pipeline and the
+    set are told apart, and the legend covers no bar (window extents, Agg canvas)."""
+    table = fitted.recommendations_.copy()
+    # Scores like the bundled model's on breast cancer (0.945-0.978): the tiny model's are
+    # spread over [0, 1], so set them (the plot reads only the table and cv_results_).
+    table["predicted_score"] = np.linspace(0.978, 0.945, len(table))
+    table["uncertainty"] = 0.01
+    fitted_like = _Fitted(fitted, table, measured=[0.97, 0.955])
+    ax = plot_recommendation(fitted_like)  # its own figure (constrained layout)
+    low, high = ax.get_xlim()
+    scores = [*table["predicted_score"], 0.97, 0.955]
+    assert 0.9 < low <= min(scores) and max(scores) <= high <= 1.0
+    assert high - low < 0.1  # zoomed: the 0.033 spread fills a third of the axis at least
+    assert "starts at" in ax.get_xlabel()
+
+    predicted, measured = _bars(ax)
+    faces = [_face(p) for p in predicted.patches]
+    assert fitted.top_k == 2 and table.attrs["top_k"] == 2
+    assert faces[0] == faces[1] != faces[2] and len(set(faces[2:])) == 1  # the set: darker
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert [line.get_ydata()[0] for line in dashed] == [1.5]  # between the set and the rest
+
+    chosen = fitted_like.best_pipeline_
+    winner = list(fitted_like.cv_results_["pipeline"]).index(chosen)
+    hatches = [p.get_hatch() for p in measured.patches]
+    assert hatches[winner] and not any(h for i, h in enumerate(hatches) if i != winner)
+    assert _face(measured.patches[winner]) not in {_face(p) for p in measured.patches
+                                                   if p is not measured.patches[winner]}
+    bold = [t.get_text() for t in ax.get_yticklabels() if t.get_fontweight() == "bold"]
+    assert bold == [f"{chosen} (chosen)"]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"chosen: {chosen}" in texts
+    assert any("chosen as a set" in t for t in texts) and any("by score" in t for t in texts)
+
+    fig = ax.figure
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert not any(legend.overlaps(p.get_window_extent()) for p in ax.patches)
+    inside = fig.bbox
+    assert inside.x0 <= legend.x0 and legend.x1 <= inside.x1 + 1  # not cut off
+    assert inside.y0 <= legend.y0 and legend.y1 <= inside.y1 + 1
+
+
+class _Fitted:
+    """A fitted selector's plotted attributes, with scores of our choosing."""
+
+    def __init__(self, fitted, table, measured):
+        self.recommendations_ = table
+        self.cv_results_ = {**fitted.cv_results_, "mean_test_score": np.array(measured),
+                            "std_test_score": np.full(len(measured), 0.005)}
+        self.best_pipeline_ = fitted.cv_results_["pipeline"][int(np.argmax(measured))]
+        self.scoring = fitted.scoring
+
+    def recommend(self, X, y):  # what marks a selector for plot_recommendation
+        raise NotImplementedError
+
+
 def test_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match=r"not fitted.*fit\(X, y\) first"):
         plot_recommendation(LLMAlgorithmSelector())
