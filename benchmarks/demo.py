@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     except ImportError as error:
         print(f"demo: no plot: {error}", file=sys.stderr)
         return 1
-    fig, ax = plt.subplots(figsize=(8, 7))
+    fig, ax = plt.subplots(figsize=(11, 7))  # wide: the legend sits right of the bars
     plot_recommendation(selector, ax=ax)
     ax.set_title(f"skllmselect on load_{args.dataset}: chosen {selector.best_pipeline_} "
                  f"(CV {selector.best_score_:.3f})")

@@ -163,7 +163,7 @@ def plot_recommendation(selector_or_table, ax=None):
     ax.invert_yaxis()  # rank 1 at the top
     low, high = _zoomed_limits(scores)
     ax.set_xlim(low, high)
-    ax.set_xlabel(f"score (predicted: balanced accuracy); the axis starts at {low:.3g}, not 0")
+    ax.set_xlabel(f"score (predicted: balanced accuracy); axis from {low:.3g}, not 0")
     ax.set_title("Recommended pipelines, best first")
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0,
               fontsize="small")
