@@ -168,7 +168,7 @@ def test_info_describes_the_model(model_dir):
                           "(completely) in the Hugging Face cache"),
     ("damaged_model", "The weights file {damaged}/model.safetensors is damaged"),
     ("bad_suffix", "cannot read 'data.xlsx': expected a .csv, .tsv or .parquet file"),
-    ("bad_scoring", "unknown --scoring 'balanced_acuracy': did you mean balanced_accuracy?"),
+    ("bad_scoring", "unknown --scoring 'balanced_acuracy': did you mean balanced_accuracy"),
     ("not_saved", "cannot load '{tables}/data.csv': not a file written by 'skllmselect "
                   "recommend --save'"),
     ("sep_on_parquet", "--sep is for CSV files; 'data.parquet' is parquet: drop --sep"),
