@@ -184,6 +184,8 @@ def run(corpus_dir, out_dir, *, n_folds: int = 5, preset: str | None = "small",
     manifest = json.loads((corpus_dir / "manifest.json").read_text(encoding="utf-8"))
     settings = {"corpus": str(corpus_dir),
                 "corpus_datasets": manifest.get("content_hashes", {}).get("datasets"),
+                # The targets too: repeated CV changes the scores, not the datasets.
+                "corpus_ground_truth": manifest.get("content_hashes", {}).get("ground_truth"),
                 "n_folds": n_folds, "preset": preset,
                 "max_steps": max_steps, "seed": seed, "precision": precision,
                 "model_overrides": model_overrides or {}}
