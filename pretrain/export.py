@@ -25,8 +25,8 @@ def export(run_dir, weights_dir="skllmselect/weights", log_dir="pretrain/data/tr
     """Ship the model of ``run_dir``; return what was written and checked.
 
     With ``forest_weight``, the forest meta-learner (``pretrain.forest``) is trained on the
-    corpus train split and shipped beside the network, blended at that weight; without
-    it, a stale ``forest.safetensors`` in ``weights_dir`` is removed.
+    corpus train and validation splits and shipped beside the network, blended at that
+    weight; without it, a stale ``forest.safetensors`` in ``weights_dir`` is removed.
     """
     from skllmselect.loading import check_compatible
 
@@ -67,8 +67,8 @@ def export(run_dir, weights_dir="skllmselect/weights", log_dir="pretrain/data/tr
         forest = write_forest(weights_dir, corpus, weight=forest_weight)
         card = weights_dir / "README.md"
         bullet = (f"- `forest.safetensors`: a random-forest meta-learner on the same "
-                  f"meta-features ({forest['nodes']:,} nodes; real tables weighted "
-                  f"{REAL_WEIGHT:g}x), "
+                  f"meta-features ({forest['nodes']:,} nodes; trained on the corpus's train "
+                  f"and validation datasets, real tables weighted {REAL_WEIGHT:g}x), "
                   f"blended with the network's scores at weight {forest_weight:g} "
                   f"(`skllmselect/forest.py`, chosen on the decision protocol).\n")
         text = card.read_text(encoding="utf-8")

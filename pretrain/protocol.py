@@ -192,7 +192,12 @@ def run(corpus_dir, out_dir, *, n_folds: int = 5, preset: str | None = "small",
     if real_repeats != 1:  # only when set, so earlier runs' settings still match
         settings["real_repeats"] = real_repeats
     if forest_weight is not None:
+        from pretrain import forest
+
         settings["forest_weight"] = forest_weight
+        settings["forest"] = {"n_estimators": forest.N_ESTIMATORS,
+                              "min_samples_leaf": forest.MIN_SAMPLES_LEAF,
+                              "splits": list(forest.TRAINING_SPLITS)}
     settings_path = out_dir / "settings.json"
     if settings_path.is_file():
         before = json.loads(settings_path.read_text())

@@ -1,0 +1,96 @@
+"""Cheap what-ifs on a finished protocol run, from its stored per-fold predictions.
+
+    python benchmarks/protocol_sweeps.py work/protocol/compact_forest50_repcv
+
+Re-fits no network: it reads each fold's held-out predictions of the network alone and of
+the baselines (``fold_k.json``) and asks, by top-1 regret on the held-out real datasets:
+
+- **forest**: which forest to blend with (the protocol's own ``PerPipelineForest`` refitted
+  per fold on the train split or on train + validation, leaves of 5 or 2, 50 or 100 trees);
+- **blend**: which blend weight, with the real-weighted forest baseline's predictions;
+- **shrink**: whether shrinking the blend toward the single best pipeline's mean helps,
+  by a constant share or by a share that grows with the predicted variance.
+
+A what-if points at a choice; the choice is then measured through the estimator's own path
+by a protocol run of its own (``python -m pretrain evaluate``), and that row is what counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # pretrain is not installed: it runs from the checkout
+    sys.path.insert(0, str(ROOT))
+
+from pretrain import evaluate as ev  # noqa: E402
+from pretrain.protocol import MODEL, NETWORK_ALONE, RF_REAL, real_folds  # noqa: E402
+
+FORESTS = {"train, 50 trees, leaf 5": ("train", 50, 5),
+           "train + validation, 50 trees, leaf 5": ("both", 50, 5),
+           "train + validation, 50 trees, leaf 2": ("both", 50, 2),
+           "train + validation, 100 trees, leaf 2": ("both", 100, 2)}
+
+
+def regret1(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    return 100 * (truth.max(1) - truth[np.arange(len(truth)), predicted.argmax(1)])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("run", type=Path, help="a finished `pretrain evaluate` folder")
+    parser.add_argument("--skip-forests", action="store_true", help="only blend and shrink")
+    args = parser.parse_args(argv)
+    settings = json.loads((args.run / "settings.json").read_text())
+    frame = pd.read_parquet(Path(settings["corpus"]) / "corpus.parquet")
+    table = ev.selection_table(frame)
+    held = real_folds(frame, settings["n_folds"])
+    records = [json.loads((args.run / f"fold_{k}.json").read_text()) for k in range(len(held))]
+    rows = np.concatenate(held)
+    truth = table.scores[rows]
+
+    def pooled(key: str, name: str) -> np.ndarray:
+        return np.concatenate([np.asarray(r[key][name], float) for r in records])
+
+    network, forest, blend = (pooled("predictions", m) for m in (NETWORK_ALONE, RF_REAL, MODEL))
+    single_best, sd = pooled("predictions", "SBS"), pooled("uncertainty", MODEL)
+    out = {"as run (the estimator's path)": regret1(truth, blend).mean()}
+    for weight in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0):
+        mix = (1 - weight) * network + weight * forest
+        out[f"blend: network + real-weighted forest at {weight:.1f}"] = regret1(truth, mix).mean()
+    for share in (0.1, 0.2, 0.3):
+        mix = (1 - share) * blend + share * single_best
+        out[f"shrink: constant share {share:.1f}"] = regret1(truth, mix).mean()
+    for tau in (0.05, 0.1, 0.2):
+        share = sd**2 / (sd**2 + tau**2)
+        mix = (1 - share) * blend + share * single_best
+        out[f"shrink: variance share, tau {tau}"] = regret1(truth, mix).mean()
+    if not args.skip_forests:
+        split = frame["split"].to_numpy()
+        for label, (splits, n_trees, leaf) in FORESTS.items():
+            parts = []
+            for held_out, record in zip(held, records, strict=True):
+                train = np.setdiff1d(np.arange(len(frame)), held_out)
+                if splits == "train":
+                    train = train[split[train] == "train"]
+                sub = table.subset(train)
+                real = sub.groups["source"].to_numpy() != "synthetic"
+                model = ev.PerPipelineForest(n_estimators=n_trees, min_samples_leaf=leaf)
+                model.fit(sub.metafeatures, sub.scores, sample_weight=np.where(real, 5.0, 1.0))
+                mix = (0.5 * np.asarray(record["predictions"][NETWORK_ALONE], float)
+                       + 0.5 * model.predict_scores(table.metafeatures[held_out]))
+                parts.append(regret1(table.scores[held_out], mix))
+            out[f"forest at 0.5: {label}"] = np.concatenate(parts).mean()
+    text = pd.Series(out, name="regret@1").round(2).to_string()
+    print(f"{args.run} ({len(rows)} held-out real datasets)\n{text}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
