@@ -129,7 +129,7 @@ def test_read_residuals(tmp_path):
     path = tmp_path / loading.RESIDUALS_NAME
     safetensors.numpy.save_file({"residuals": np.zeros((4, 3), np.float32)}, str(path))
     assert loading.read_residuals(tmp_path, 3).shape == (4, 3)
-    with pytest.raises(ValueError, match=r"shape \(4, 3\)"):
+    with pytest.raises(ValueError, match=r"shape \[4, 3\], expected floats of shape \(m, 5\)"):
         loading.read_residuals(tmp_path, 5)
     safetensors.numpy.save_file({"residuals": np.full((2, 3), np.nan, np.float32)}, str(path))
     with pytest.raises(ValueError, match="finite"):

@@ -46,7 +46,7 @@ def run_selector(X, y, method: str) -> dict:
     if method == "recommend":
         table = selector.recommend(X, y)
         return {"ranking": table[["pipeline", "predicted_score"]],
-                "vector": table.attrs["meta_features"].to_numpy()}
+                "vector": np.array(list(table.attrs["meta_features"].values()))}
     selector.fit(X, y)
     return {"ranking": selector.recommendations_[["pipeline", "predicted_score"]],
             "vector": selector.meta_features_.to_numpy(), "best": selector.best_pipeline_,
