@@ -75,6 +75,12 @@ ROW_SKETCH_SIZE = 256
 ROW_MIN_BITS = 20.0
 #: Floor on the relative sampling noise: large tables are compared no more finely than this.
 NOISE_FLOOR = 0.01
+#: A numeric column with more than PROFILE_MAX_LEVELS distinct values whose values fall into
+#: at most that many clusters, each at most SNAP_WIDTH standard deviations wide and separated
+#: by gaps at least SNAP_RATIO times the largest gap inside a cluster, is a discrete column
+#: with jitter (a noised copy of 1-5 coded answers) and is described by its clusters.
+SNAP_WIDTH = 0.2
+SNAP_RATIO = 5.0
 
 
 @dataclass(frozen=True)
@@ -627,6 +633,43 @@ def _numeric_values(series: pd.Series) -> np.ndarray | None:
     return None
 
 
+def _sd(values: np.ndarray) -> float:
+    """Standard deviation without overflow (an exp-transformed column reaches 1e200)."""
+    largest = np.abs(values).max() if len(values) else 0.0
+    return float((values / largest).std() * largest) if largest > 0 else 0.0
+
+
+def _snapped(values: np.ndarray) -> np.ndarray:
+    """A jittered discrete column with each value replaced by its cluster's median (see
+    ``SNAP_WIDTH``); any other column unchanged.
+
+    Small noise on a column of a few levels breaks its ties, which would turn a level
+    profile into a quantile shape and change its association bins: a noised copy would look
+    like another table. Columns with at most ``PROFILE_MAX_LEVELS`` distinct values, and
+    continuous ones (no clear gaps, or clusters wider than ``SNAP_WIDTH``), are left as is.
+    """
+    present = values[~np.isnan(values)]
+    distinct = np.unique(present)
+    if len(distinct) <= PROFILE_MAX_LEVELS:
+        return values
+    gaps = np.diff(distinct)
+    largest = np.sort(gaps)[::-1][:PROFILE_MAX_LEVELS]
+    limit = SNAP_WIDTH * _sd(present)
+    for k in range(1, len(largest)):  # k breaks between k + 1 clusters
+        if largest[k - 1] < SNAP_RATIO * largest[k]:
+            continue
+        cluster = np.concatenate([[0], np.cumsum(gaps >= largest[k - 1])])
+        starts = np.flatnonzero(np.diff(cluster, prepend=-1))
+        ends = np.append(starts[1:], len(distinct)) - 1
+        if (distinct[ends] - distinct[starts]).max() > limit:
+            continue
+        centres = distinct[(starts + ends) // 2]
+        out = values.copy()
+        out[~np.isnan(values)] = centres[cluster[np.searchsorted(distinct, present)]]
+        return out
+    return values
+
+
 def _shape(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Standardized quantiles (orientation-free), their sampling sd times sqrt(n), and the
     median gap between distinct values in the same units (quantiles of a discrete column
@@ -816,6 +859,8 @@ def fingerprint(dataset: Dataset, *, max_assoc_columns: int | None = ASSOC_MAX_C
     cells = []
     for j, series in enumerate(columns):
         values = None if j == p - 1 else _numeric_values(series)
+        if values is not None:
+            values = _snapped(values)
         level_codes, uniques = pd.factorize(values if values is not None else series,
                                             use_na_sentinel=True)
         counts = np.bincount(level_codes[level_codes >= 0], minlength=len(uniques))
