@@ -463,31 +463,10 @@ def test_curate_rejects_repeated_ids():
 
 # --------------------------------------------------------------------------- perturbed UCI copies
 
-#: Measured by benchmarks/leakage_guard.py (results/leakage_guard.md): perturbed copies the
-#: guard still misses, and those the near-duplicate search does not group with the original
-#: (tables under dup_min_rows rows are grouped only on shared rows, which noise removes).
-#: Strict xfails: a fix that catches one of them makes its test fail until it is removed here.
-GUARD_MISSES = {
-    'arrhythmia', 'credit.a', 'diabetes', 'ecoli', 'glass',
-    'hypothyroid', 'ionosphere', 'labor', 'page.blocks', 'pendigits',
-    'segment', 'sick', 'spambase', 'tae', 'vehicle',
-}
-DUPLICATE_MISSES = {
-    'arrhythmia', 'credit.a', 'cylinder.bands', 'diabetes', 'ecoli',
-    'glass', 'haberman', 'hypothyroid', 'ionosphere', 'iris',
-    'labor', 'page.blocks', 'pendigits', 'postoperative.patient.data', 'segment',
-    'sick', 'spambase', 'spect.train', 'sponge', 'tae',
-    'vehicle',
-}
 UCI_NAMES = [e["name"] for e in read_manifest(UCI_PATH)] if UCI_PATH is not None else []
 
 
-def _expected(name, misses):
-    return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="known miss")) \
-        if name in misses else name
-
-
-@pytest.mark.parametrize("name", [_expected(n, GUARD_MISSES) for n in UCI_NAMES])
+@pytest.mark.parametrize("name", UCI_NAMES)
 def test_guard_catches_perturbed_uci_copies(guard, uci, name):
     from benchmarks.leakage_guard import perturbed_copy
 
@@ -495,7 +474,7 @@ def test_guard_catches_perturbed_uci_copies(guard, uci, name):
     assert f"uci/{name}" in [m.benchmark for m in guard.check(copy)]
 
 
-@pytest.mark.parametrize("name", [_expected(n, DUPLICATE_MISSES) for n in UCI_NAMES])
+@pytest.mark.parametrize("name", UCI_NAMES)
 def test_near_duplicate_search_groups_perturbed_uci_copies(uci, name):
     from benchmarks.leakage_guard import perturbed_copy
 
