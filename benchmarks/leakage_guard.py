@@ -127,13 +127,17 @@ def check_registry(uci_path, collection: Path, n_jobs: int = 2) -> dict:
     real = iter_collection(collection, keep=lambda e: curate.is_real(
         Dataset(e["id"], pd.DataFrame(), pd.Series(dtype=object), e["provenance"])))
     start = time.perf_counter()
-    results = Parallel(n_jobs=n_jobs, batch_size=4)(
-        delayed(_check_one)(d, uci_path) for d in real)
+    results = []
+    for result in Parallel(n_jobs=n_jobs, batch_size=4, return_as="generator")(
+            delayed(_check_one)(d, uci_path) for d in real):
+        results.append(result)
+        for m in result[1]:
+            print(m, flush=True)
+        if len(results) % 100 == 0:
+            print(f"{len(results)} real tables checked", flush=True)
     check_seconds = time.perf_counter() - start
     fingerprints = [f for f, _, _ in results]
     flagged = [m for _, found, _ in results for m in found]
-    for m in flagged:
-        print(m, flush=True)
     start = time.perf_counter()
     duplicates = curate.find_duplicates(fingerprints)
     return {"n_real": len(fingerprints), "flagged": flagged,
