@@ -136,16 +136,18 @@ class CurateConfig:
     """A candidate sharing this share of its distinct rows with a benchmark dataset (or the
     reverse) leaks it, whatever its distributions (digits inside optdigits)."""
     near_rows_min_share: float = 0.3
-    """Share of a candidate's rows (a sample of at most ``NEAR_ROWS_GUARD_SAMPLE``) that must
-    be near copies of a benchmark's rows (:func:`near_row_shares`), above the share of the
-    benchmark's rows that repeat another row on the compared columns (what a disjoint
-    re-sample of a table of few discrete columns reaches: 0.57 for mushroom's two halves),
-    and four times the share after shuffling the candidate's columns, for ``near_rows``
-    evidence. Perturbed copies of the 55 UCI tables (2% of rows dropped, noise of 1% of the
-    sd) mostly score above 0.9; page.blocks, whose dense rows the noise reorders, 0.40;
-    spambase 0.38 with 0.23 repeated (missed). The two halves of a UCI table score at most
-    0.19 above their repeated share (benchmarks/results/leakage_guard.md). The near-duplicate
-    search asks for the same share of the rows both fingerprints' samples can share."""
+    """Share of a candidate's distinct rows (in a sample of at most
+    ``NEAR_ROWS_GUARD_SAMPLE``) that must be near copies of distinct benchmark rows
+    (:func:`near_row_shares`) for ``near_rows`` evidence: this much above the share of the
+    benchmark's distinct rows that occur more than once on the compared columns (what a
+    disjoint re-sample of a table of few discrete columns reaches: mushroom's two halves
+    0.58 with 0.35 repeated), and four times the share after shuffling the candidate's
+    columns. Perturbed copies of the 55 UCI tables (2% of rows dropped, noise of 1% of the
+    sd) mostly score above 0.9; tae 0.81, page.blocks 0.40 (the noise reorders its dense
+    rows); spambase 0.37 with 0.08 repeated (missed). The two halves of a UCI table score at
+    most 0.23 above their repeated share where shuffling gives little
+    (benchmarks/results/leakage_guard.md). The near-duplicate search asks for the same share
+    of the rows both fingerprints' samples can share."""
     near_rows_min_row_ratio: float = 0.5
     """Near-row matching needs similar row counts (smaller / larger): quantiles of a biased
     subset are shifted; copies with some rows dropped keep them."""
@@ -1348,29 +1350,42 @@ def _tied(a: RankRows, b: RankRows, i: int, j: int) -> tuple[np.ndarray, np.ndar
 
 
 def _nearest(a: RankRows, b: RankRows, pairs: list, seed: int
-             ) -> tuple[np.ndarray, np.ndarray, float, float]:
+             ) -> tuple[np.ndarray, np.ndarray, float, float, float]:
     """Which of ``a``'s rows are near copies of a row of ``b`` on ``pairs`` (positions in
-    the two ``RankRows``), the row of ``b`` each is nearest to, the share of near copies
-    after shuffling each of ``a``'s columns on its own, and the share of ``b``'s rows that
-    repeat another of its rows on these columns."""
+    the two ``RankRows``), the row of ``b`` each is nearest to, the share of ``a``'s distinct
+    rows that are near copies, the same after shuffling each of ``a``'s columns on its own,
+    and the share of ``b``'s rows that repeat another of its rows on these columns.
+
+    A copy maps distinct rows to distinct rows: equal rows of ``a`` count as one, and only
+    one of those near the same row of ``b`` counts (so that a table of many all-zero count
+    rows is not a copy of whatever table has one row near zero everywhere).
+    """
     from scipy.spatial import cKDTree
 
     columns = [_tied(a, b, i, j) for i, j in pairs]
     qa = np.column_stack([ca for ca, _ in columns])
     qb, first, counts = np.unique(np.column_stack([cb for _, cb in columns]), axis=0,
                                   return_index=True, return_counts=True)
-    repeated = float(counts[counts > 1].sum() / counts.sum())
+    repeated = float(np.mean(counts > 1))  # distinct rows of b that occur again
     if len(qb) < 2:
-        return np.zeros(len(qa), bool), np.zeros(len(qa), np.int64), 0.0, repeated
+        return np.zeros(len(qa), bool), np.zeros(len(qa), np.int64), 0.0, 0.0, repeated
     tree = cKDTree(qb)
     own = tree.query(qb, k=2, p=1)[0][:, 1]  # distance to the nearest distinct row
-    distance, index = tree.query(qa, k=1, p=1)
-    near = distance < NEAR_ROWS_RATIO * own[index]
+    distinct_a = len(np.unique(qa, axis=0))
+
+    def near_copies(query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        distance, index = tree.query(query, k=1, p=1)
+        near = distance < NEAR_ROWS_RATIO * own[index]
+        rows = np.flatnonzero(near)
+        once = np.zeros(len(query), bool)
+        once[rows[np.unique(index[rows], return_index=True)[1]]] = True
+        return once, index
+
+    near, index = near_copies(qa)
     rng = np.random.default_rng(seed)
-    shuffled = np.column_stack([rng.permutation(column) for column in qa.T])
-    chance_distance, chance_index = tree.query(shuffled, k=1, p=1)
-    chance = float(np.mean(chance_distance < NEAR_ROWS_RATIO * own[chance_index]))
-    return near, first[index], chance, repeated
+    chance, _ = near_copies(np.column_stack([rng.permutation(column) for column in qa.T]))
+    return (near, first[index], float(near.sum() / distinct_a),
+            float(chance.sum() / distinct_a), repeated)
 
 
 def near_row_shares(a: RankRows, b: RankRows, pairs: Sequence[tuple[int, int]],
@@ -1396,8 +1411,7 @@ def near_row_shares(a: RankRows, b: RankRows, pairs: Sequence[tuple[int, int]],
     pairs = [(where_a[i], where_b[j]) for i, j in pairs if i in where_a and j in where_b]
     if len(pairs) < 2 or len(a.ranks) < 2 or len(b.ranks) < 2:
         return 0.0, 0.0, 0.0
-    near, index, chance, repeated = _nearest(a, b, pairs, seed)
-    share = float(near.mean())
+    near, index, share, chance, repeated = _nearest(a, b, pairs, seed)
     if near.sum() >= 20 and share >= 2 * chance:
         rows_a, rows_b = np.flatnonzero(near), index[near]
         gap = np.empty((len(a.columns), len(b.columns)))
@@ -1412,9 +1426,9 @@ def near_row_shares(a: RankRows, b: RankRows, pairs: Sequence[tuple[int, int]],
         repaired = [(int(i), int(j)) for i, j in zip(rows, cols, strict=True)
                     if gap[i, j] <= NEAR_ROWS_MAX_GAP]
         if len(repaired) >= 2 and repaired != sorted(pairs):
-            near, _, more_chance, more_repeated = _nearest(a, b, repaired, seed)
-            if near.mean() > share:
-                share, chance, repeated = float(near.mean()), more_chance, more_repeated
+            _, _, more, more_chance, more_repeated = _nearest(a, b, repaired, seed)
+            if more > share:
+                share, chance, repeated = more, more_chance, more_repeated
     return share, chance, repeated
 
 

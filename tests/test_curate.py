@@ -473,10 +473,15 @@ def test_rank_rows_accepts_an_all_missing_text_column():
 
 UCI_NAMES = [e["name"] for e in read_manifest(UCI_PATH)] if UCI_PATH is not None else []
 #: Measured by benchmarks/leakage_guard.py (results/leakage_guard.md): a noised spambase
-#: copy has 0.38 of its rows near copies, but 0.23 of spambase's rows repeat on the columns
-#: compared (zeros), which a disjoint re-sample also finds: the guard asks for 0.3 above it.
+#: copy has 0.37 of its distinct rows near copies, but 0.08 of spambase's distinct rows
+#: repeat on the columns compared (zeros), which a disjoint re-sample also finds, and the
+#: guard asks for 0.3 above that.
 #: Strict xfail: a fix that catches it makes this test fail until it is removed here.
 GUARD_MISSES = {"spambase"}
+#: The near-duplicate search compares samples of at most 1,024 rows kept in the
+#: fingerprints; of pendigits' 10,992 rows two samples share under a tenth, too few near
+#: copies above those its repeated rows give. Strict xfail, as above.
+DUPLICATE_MISSES = {"pendigits"}
 
 
 def _expected(name, misses):
@@ -492,7 +497,7 @@ def test_guard_catches_perturbed_uci_copies(guard, uci, name):
     assert f"uci/{name}" in [m.benchmark for m in guard.check(copy)]
 
 
-@pytest.mark.parametrize("name", UCI_NAMES)
+@pytest.mark.parametrize("name", [_expected(n, DUPLICATE_MISSES) for n in UCI_NAMES])
 def test_near_duplicate_search_groups_perturbed_uci_copies(uci, name):
     from benchmarks.leakage_guard import perturbed_copy
 
