@@ -28,8 +28,10 @@ marginal distance plus agreement of associations with the columns already paired
 Hungarian polish) and measures every difference in units of its sampling noise, calibrated
 so that two independent draws of one population are about 1 apart. A copy, however
 shuffled, permuted, relabelled or rescaled, scores 0; R's iris against UCI's (two cells
-differ) 0.06; a copy with 2% of its rows dropped and 1% noise about 0.2; a re-sample or
-biased subset 1 to 2. What decides a near duplicate or a leak is documented on
+differ) 0.06; a copy of a UCI table with 2% of its rows dropped and noise of 1% of each
+numeric column's sd 0.09 to 2.9 (median 0.28; benchmarks/results/leakage_guard.md: the noise
+breaks ties, which the fingerprint reads as another distribution); a re-sample or biased
+subset 1 to 2. What decides a near duplicate or a leak is documented on
 :class:`CurateConfig`, :func:`find_duplicates` and :meth:`LeakageGuard.check`.
 """
 
@@ -75,6 +77,12 @@ ROW_SKETCH_SIZE = 256
 ROW_MIN_BITS = 20.0
 #: Floor on the relative sampling noise: large tables are compared no more finely than this.
 NOISE_FLOOR = 0.01
+#: A numeric column with more than PROFILE_MAX_LEVELS distinct values whose values fall into
+#: at most that many clusters, each at most SNAP_WIDTH standard deviations wide and separated
+#: by gaps at least SNAP_RATIO times the largest gap inside a cluster, is a discrete column
+#: with jitter (a noised copy of 1-5 coded answers) and is described by its clusters.
+SNAP_WIDTH = 0.2
+SNAP_RATIO = 5.0
 
 
 @dataclass(frozen=True)
@@ -127,12 +135,29 @@ class CurateConfig:
     leak_min_row_share: float = 0.5
     """A candidate sharing this share of its distinct rows with a benchmark dataset (or the
     reverse) leaks it, whatever its distributions (digits inside optdigits)."""
+    near_rows_min_share: float = 0.3
+    """Share of a candidate's distinct rows (in a sample of at most
+    ``NEAR_ROWS_GUARD_SAMPLE``) that must be near copies of distinct benchmark rows
+    (:func:`near_row_shares`) for ``near_rows`` evidence: this much above the share of the
+    benchmark's distinct rows that occur more than once on the compared columns (what a
+    disjoint re-sample of a table of few discrete columns reaches: mushroom's two halves
+    0.58 with 0.35 repeated), and four times the share after shuffling the candidate's
+    columns. Perturbed copies of the 55 UCI tables (2% of rows dropped, noise of 1% of the
+    sd) mostly score above 0.9; tae 0.81, page.blocks 0.40 (the noise reorders its dense
+    rows); spambase 0.37 with 0.08 repeated (missed). The two halves of a UCI table score at
+    most 0.23 above their repeated share where shuffling gives little
+    (benchmarks/results/leakage_guard.md). The near-duplicate search asks for the same share
+    of the rows both fingerprints' samples can share."""
+    near_rows_min_row_ratio: float = 0.5
+    """Near-row matching needs similar row counts (smaller / larger): quantiles of a biased
+    subset are shifted; copies with some rows dropped keep them."""
     dup_min_jaccard: float = 0.8
     """Near duplicates share at least this Jaccard index of paired columns."""
     dup_max_distance: float = 0.5
-    """Largest distance for near duplicates: a perturbed copy (2% rows dropped, 1% noise on
-    continuous columns) of a UCI table scores 0.19 (median; 0.34 at the 90th percentile),
-    while independent draws of one generator score 0.6 to 1.5, so synthetic datasets of one
+    """Largest distance for near duplicates: a perturbed copy (2% rows dropped, noise of 1% of
+    the sd on every numeric column) of a UCI table scores 0.28 (median; 0.86 at the 90th
+    percentile, and 15 of the 55 are above 0.5: benchmarks/results/leakage_guard.md), while
+    independent draws of one generator score 0.6 to 1.5, so synthetic datasets of one
     prior are not collapsed."""
     dup_min_rows: int = 100
     """Distance-based near duplicates need this many rows on both sides: below it, a small
@@ -152,7 +177,8 @@ class CurateConfig:
         if self.max_classes < 2:
             raise ValueError(f"max_classes must be at least 2, got {self.max_classes}.")
         for name in ("identifier_share", "max_duplicate_share", "leak_min_share",
-                     "dup_min_jaccard", "leak_min_row_share"):
+                     "dup_min_jaccard", "leak_min_row_share", "near_rows_min_share",
+                     "near_rows_min_row_ratio"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {value}.")
@@ -605,6 +631,10 @@ class Fingerprint:
     row_bits: float
     """Sum of the features' entropies: rows of tables with a few skewed, small-domain
     columns coincide by chance, and this says how much a shared row means."""
+    near_rows: RankRows | None = None
+    """Up to ``NEAR_ROWS_SAMPLE`` random rows as quantiles of the target and the
+    ``NEAR_ROWS_COLUMNS - 1`` features most associated with it: finds noised copies
+    (:func:`near_row_shares`). None in fingerprints written before it existed."""
 
     @property
     def n_columns(self) -> int:
@@ -625,6 +655,43 @@ def _numeric_values(series: pd.Series) -> np.ndarray | None:
         values = series.to_numpy(dtype=float, na_value=np.nan)
         return np.where(np.isfinite(values), values, np.nan)
     return None
+
+
+def _sd(values: np.ndarray) -> float:
+    """Standard deviation without overflow (an exp-transformed column reaches 1e200)."""
+    largest = np.abs(values).max() if len(values) else 0.0
+    return float((values / largest).std() * largest) if largest > 0 else 0.0
+
+
+def _snapped(values: np.ndarray) -> np.ndarray:
+    """A jittered discrete column with each value replaced by its cluster's median (see
+    ``SNAP_WIDTH``); any other column unchanged.
+
+    Small noise on a column of a few levels breaks its ties, which would turn a level
+    profile into a quantile shape and change its association bins: a noised copy would look
+    like another table. Columns with at most ``PROFILE_MAX_LEVELS`` distinct values, and
+    continuous ones (no clear gaps, or clusters wider than ``SNAP_WIDTH``), are left as is.
+    """
+    present = values[~np.isnan(values)]
+    distinct = np.unique(present)
+    if len(distinct) <= PROFILE_MAX_LEVELS:
+        return values
+    gaps = np.diff(distinct)
+    largest = np.sort(gaps)[::-1][:PROFILE_MAX_LEVELS]
+    limit = SNAP_WIDTH * _sd(present)
+    for k in range(1, len(largest)):  # k breaks between k + 1 clusters
+        if largest[k - 1] < SNAP_RATIO * largest[k]:
+            continue
+        cluster = np.concatenate([[0], np.cumsum(gaps >= largest[k - 1])])
+        starts = np.flatnonzero(np.diff(cluster, prepend=-1))
+        ends = np.append(starts[1:], len(distinct)) - 1
+        if (distinct[ends] - distinct[starts]).max() > limit:
+            continue
+        centres = distinct[(starts + ends) // 2]
+        out = values.copy()
+        out[~np.isnan(values)] = centres[cluster[np.searchsorted(distinct, present)]]
+        return out
+    return values
 
 
 def _shape(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -816,6 +883,8 @@ def fingerprint(dataset: Dataset, *, max_assoc_columns: int | None = ASSOC_MAX_C
     cells = []
     for j, series in enumerate(columns):
         values = None if j == p - 1 else _numeric_values(series)
+        if values is not None:
+            values = _snapped(values)
         level_codes, uniques = pd.factorize(values if values is not None else series,
                                             use_na_sentinel=True)
         counts = np.bincount(level_codes[level_codes >= 0], minlength=len(uniques))
@@ -859,8 +928,19 @@ def fingerprint(dataset: Dataset, *, max_assoc_columns: int | None = ASSOC_MAX_C
         assoc_columns=assoc_columns, assoc=assoc, assoc_rows=assoc_rows,
         tokens=np.unique(np.array(unique_tokens, dtype=np.uint64)),
         row_sketch=rows[:ROW_SKETCH_SIZE], n_distinct_rows=len(rows), entropy=entropy,
-        row_bits=bits,
+        row_bits=bits, near_rows=rank_rows(
+            dataset, _near_rows_columns(assoc_columns, assoc, entropy),
+            sample=NEAR_ROWS_SAMPLE),
     )
+
+
+def _near_rows_columns(assoc_columns: np.ndarray, assoc: np.ndarray,
+                       entropy: np.ndarray) -> np.ndarray:
+    """The target and the ``NEAR_ROWS_COLUMNS - 1`` features most associated with it,
+    those of at least 3 bits first (rows of a few binary columns coincide by chance)."""
+    features = assoc_columns[:-1]
+    best = np.lexsort((-assoc[-1, :-1], entropy[features] < 3))[:NEAR_ROWS_COLUMNS - 1]
+    return np.append(np.sort(features[best]), assoc_columns[-1])
 
 
 def is_real(dataset: Dataset) -> bool:
@@ -1149,6 +1229,209 @@ def rows_are_specific(f: Fingerprint, other_rows: int = 0) -> bool:
             and f.row_bits >= max(ROW_MIN_BITS, math.log2(max(other_rows, 1)) + 10))
 
 
+# ============================================================================ near rows
+
+#: Rows a table keeps for near-row matching in its fingerprint (a random sample beyond
+#: it), and rows of a candidate the guard matches; columns a fingerprint keeps (the target
+#: and the features most associated with it) and the most the guard compares.
+NEAR_ROWS_SAMPLE = 1024
+NEAR_ROWS_GUARD_SAMPLE = 500
+NEAR_ROWS_COLUMNS = 16
+#: A row matches when its nearest row of the other table is closer than this share of that
+#: row's own distance to its nearest distinct neighbour (a re-sample of one population is
+#: about as far from the other table as its rows are from each other; a noised copy much
+#: closer).
+NEAR_ROWS_RATIO = 0.5
+#: A value held by at least this share of the rows is a tie block (see :func:`_column_ranks`).
+TIE_MIN_SHARE = 0.005
+#: After a first match, paired columns whose quantiles differ by more than this on the
+#: matched rows (mean absolute difference; about 1/3 for unrelated columns) are left out.
+NEAR_ROWS_MAX_GAP = 0.05
+
+
+@dataclass(frozen=True, eq=False)
+class RankRows:
+    """Rows of a table as quantiles of their columns: free of row order, column names,
+    relabelling and any monotone transform, and moved little by small noise."""
+
+    columns: np.ndarray
+    """(k,) int: column positions (the target is the last column of the table)."""
+    ranks: np.ndarray
+    """(s, k) float16: each row's mid-quantile in each column, -1 for missing."""
+    ties: tuple
+    """Per column, (m, 2) float32 quantile intervals held by one value (a tie block)."""
+    n_rows: int
+    """Rows of the whole table (``ranks`` may be a sample)."""
+
+
+def _column_ranks(series: pd.Series, numeric: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Mid-quantile of every cell (NaN when missing) and the column's tie blocks.
+
+    Numeric columns are ranked by value (after :func:`_snapped`), other columns by the
+    frequency of their level (most frequent first, equal counts by label), so that a
+    relabelled copy ranks alike. A tie block is the quantile interval of a value held by
+    ``TIE_MIN_SHARE`` of the rows: noise spreads such a block over its interval, and
+    :func:`_apply_ties` folds it back.
+    """
+    if numeric is not None:
+        codes, uniques = pd.factorize(numeric, sort=True, use_na_sentinel=True)
+        order = np.arange(len(uniques))
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+        order = np.lexsort((np.array([str(u) for u in uniques]), -counts))
+    present = codes >= 0
+    counts = np.bincount(codes[present], minlength=len(uniques)).astype(float)
+    n = max(present.sum(), 1)
+    position = np.empty(len(order), np.int64)
+    position[order] = np.arange(len(order))
+    ordered = counts[order]
+    upper = np.cumsum(ordered) / n
+    lower = upper - ordered / n
+    if numeric is None and len(ordered):
+        # levels of similar frequency cannot be told apart after relabelling (balanced
+        # classes): each run of them shares one interval
+        group = np.cumsum(np.concatenate([[True], ordered[1:] < 0.9 * ordered[:-1]])) - 1
+        first = np.flatnonzero(np.diff(group, prepend=-1))
+        last = np.append(first[1:], len(ordered)) - 1
+        lower, upper = lower[first][group], upper[last][group]
+    out = np.full(len(series), np.nan)
+    out[present] = ((lower + upper) / 2)[position[codes[present]]]
+    heavy = (ordered >= 2) & (ordered >= TIE_MIN_SHARE * n)
+    blocks = np.unique(np.stack([lower[heavy], upper[heavy]], axis=1), axis=0)
+    return out, blocks.astype(np.float32)
+
+
+def _apply_ties(q: np.ndarray, ties: np.ndarray) -> np.ndarray:
+    """Quantiles inside a tie block moved to its middle."""
+    if not len(ties):
+        return q
+    block = np.searchsorted(ties[:, 0], q, side="right") - 1
+    inside = (block >= 0) & (q <= ties[np.maximum(block, 0), 1])
+    middle = (ties[:, 0] + ties[:, 1]) / 2
+    return np.where(inside, middle[np.maximum(block, 0)], q)
+
+
+def rank_rows(dataset: Dataset, columns: Sequence[int] | None = None,
+              sample: int | None = None, seed: int = 0) -> RankRows:
+    """:class:`RankRows` of ``dataset`` on ``columns`` (positions; the target is
+    ``X.shape[1]``; default all), on a random sample of at most ``sample`` rows."""
+    X = dataset.X
+    p = X.shape[1]
+    columns = np.arange(p + 1) if columns is None else np.asarray(columns, dtype=np.int64)
+    n = len(X)
+    rows = np.arange(n)
+    if sample is not None and n > sample:
+        rows = np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
+    ranks = np.empty((len(rows), len(columns)), np.float16)
+    ties = []
+    for k, j in enumerate(columns):
+        if j == p:
+            series, numeric = pd.Series(np.asarray(dataset.y, dtype=object)), None
+        else:
+            series = X.iloc[:, j]
+            numeric = _numeric_values(series)
+            numeric = None if numeric is None else _snapped(numeric)
+        q, blocks = _column_ranks(series, numeric)
+        ranks[:, k] = np.where(np.isnan(q[rows]), -1.0, q[rows])
+        ties.append(blocks)
+    return RankRows(columns=columns, ranks=ranks, ties=tuple(ties), n_rows=n)
+
+
+def _tied(a: RankRows, b: RankRows, i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column ``i`` of ``a`` and ``j`` of ``b`` (positions in their ``RankRows``) with both
+    columns' tie blocks applied to both."""
+    ca, cb = a.ranks[:, i].astype(float), b.ranks[:, j].astype(float)
+    for ties in (a.ties[i], b.ties[j]):
+        ca = np.where(ca >= 0, _apply_ties(ca, ties), ca)
+        cb = np.where(cb >= 0, _apply_ties(cb, ties), cb)
+    return ca, cb
+
+
+def _nearest(a: RankRows, b: RankRows, pairs: list, seed: int
+             ) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+    """Which of ``a``'s rows are near copies of a row of ``b`` on ``pairs`` (positions in
+    the two ``RankRows``), the row of ``b`` each is nearest to, the share of ``a``'s distinct
+    rows that are near copies, the same after shuffling each of ``a``'s columns on its own,
+    and the share of ``b``'s rows that repeat another of its rows on these columns.
+
+    A copy maps distinct rows to distinct rows: equal rows of ``a`` count as one, and only
+    one of those near the same row of ``b`` counts (so that a table of many all-zero count
+    rows is not a copy of whatever table has one row near zero everywhere).
+    """
+    from scipy.spatial import cKDTree
+
+    columns = [_tied(a, b, i, j) for i, j in pairs]
+    qa = np.column_stack([ca for ca, _ in columns])
+    qb, first, counts = np.unique(np.column_stack([cb for _, cb in columns]), axis=0,
+                                  return_index=True, return_counts=True)
+    repeated = float(np.mean(counts > 1))  # distinct rows of b that occur again
+    if len(qb) < 2:
+        return np.zeros(len(qa), bool), np.zeros(len(qa), np.int64), 0.0, 0.0, repeated
+    tree = cKDTree(qb)
+    own = tree.query(qb, k=2, p=1)[0][:, 1]  # distance to the nearest distinct row
+    distinct_a = len(np.unique(qa, axis=0))
+
+    def near_copies(query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        distance, index = tree.query(query, k=1, p=1)
+        near = distance < NEAR_ROWS_RATIO * own[index]
+        rows = np.flatnonzero(near)
+        once = np.zeros(len(query), bool)
+        once[rows[np.unique(index[rows], return_index=True)[1]]] = True
+        return once, index
+
+    near, index = near_copies(qa)
+    rng = np.random.default_rng(seed)
+    chance, _ = near_copies(np.column_stack([rng.permutation(column) for column in qa.T]))
+    return (near, first[index], float(near.sum() / distinct_a),
+            float(chance.sum() / distinct_a), repeated)
+
+
+def near_row_shares(a: RankRows, b: RankRows, pairs: Sequence[tuple[int, int]],
+                    seed: int = 0) -> tuple[float, float, float]:
+    """Share of ``a``'s rows whose nearest row of ``b`` is a near copy; the same after
+    shuffling each of ``a``'s columns on its own (the share expected by chance); and the
+    share of ``b``'s rows that repeat another of its rows on the paired columns (in tables of
+    few discrete columns, such as mushroom, rows of a disjoint sample find an equal row about
+    as often: the share a re-sample reaches).
+
+    ``pairs`` are (column of a, column of b) positions in the two tables, from
+    :func:`compare`. Quantiles are compared with both columns' tie blocks applied to both,
+    by mean absolute difference; a row is a near copy when that distance is below
+    ``NEAR_ROWS_RATIO`` times the matched row's distance to its nearest distinct row of
+    ``b``. When a first pass finds near copies well above chance, every column of ``a`` is
+    paired again with the column of ``b`` it agrees with best on those rows (``compare``
+    pairs few columns of a table whose noised ties changed every marginal, spambase), the
+    columns whose quantiles moved most under the noise are left out (heavy-tailed columns
+    whose dense part the noise reorders, page.blocks), and the rows matched again.
+    """
+    where_a = {int(c): k for k, c in enumerate(a.columns)}
+    where_b = {int(c): k for k, c in enumerate(b.columns)}
+    pairs = [(where_a[i], where_b[j]) for i, j in pairs if i in where_a and j in where_b]
+    if len(pairs) < 2 or len(a.ranks) < 2 or len(b.ranks) < 2:
+        return 0.0, 0.0, 0.0
+    near, index, share, chance, repeated = _nearest(a, b, pairs, seed)
+    if near.sum() >= 20 and share >= 2 * chance:
+        rows_a, rows_b = np.flatnonzero(near), index[near]
+        gap = np.empty((len(a.columns), len(b.columns)))
+        for j in range(len(b.columns)):
+            cb = b.ranks[rows_b, j].astype(float)
+            cb = np.where(cb >= 0, _apply_ties(cb, b.ties[j]), cb)
+            for i in range(len(a.columns)):
+                ca = a.ranks[rows_a, i].astype(float)
+                ca = np.where(ca >= 0, _apply_ties(ca, b.ties[j]), ca)
+                gap[i, j] = np.abs(ca - cb).mean()
+        rows, cols = linear_sum_assignment(gap)
+        repaired = [(int(i), int(j)) for i, j in zip(rows, cols, strict=True)
+                    if gap[i, j] <= NEAR_ROWS_MAX_GAP]
+        if len(repaired) >= 2 and repaired != sorted(pairs):
+            _, _, more, more_chance, more_repeated = _nearest(a, b, repaired, seed)
+            if more > share:
+                share, chance, repeated = more, more_chance, more_repeated
+    return share, chance, repeated
+
+
 # ============================================================================ leakage guard
 
 
@@ -1167,8 +1450,9 @@ class LeakMatch:
     """Share of distinct feature rows found in the other table (0 when rows are too
     unspecific to tell, or the values were rescaled)."""
     evidence: str
-    """``"content"`` (same distributions and associations), ``"rows"`` (shared rows) or
-    ``"paired_rows"`` (rows shared on the paired columns: a row and column subset)."""
+    """``"content"`` (same distributions and associations), ``"rows"`` (shared rows),
+    ``"paired_rows"`` (rows shared on the paired columns: a row and column subset) or
+    ``"near_rows"`` (rows that are near copies in quantile space: a noised copy)."""
 
     def to_dict(self) -> dict:
         return {"benchmark": self.benchmark, "score": round(self.score, 4),
@@ -1199,12 +1483,14 @@ class LeakageGuard:
         self.datasets = {}
         self.fingerprints = []
         self._rows = {}
+        self._rank_rows = {}
         self._cells = {}
         for dataset in datasets:
             cleaned = clean(dataset, config).dataset or dataset
             self.datasets[dataset.id] = cleaned
             self.fingerprints.append(fingerprint(cleaned, max_assoc_columns=None))
             self._rows[dataset.id] = row_hashes(cleaned.X)
+            self._rank_rows[dataset.id] = rank_rows(cleaned)
 
     @classmethod
     def from_benchmark(cls, path: str | Path = FROM_ENV,
@@ -1319,6 +1605,12 @@ class LeakageGuard:
                 cache["values", i] = np.unique(cells(i))
             return cache["values", i]
 
+        def near_possible(f: Fingerprint, b: Fingerprint) -> bool:
+            return (min(f.n_rows, b.n_rows) >= config.near_rows_min_row_ratio
+                    * max(f.n_rows, b.n_rows)
+                    and min(f.n_columns, b.n_columns) >= config.dup_min_jaccard
+                    * max(f.n_columns, b.n_columns))
+
         for b in self.fingerprints:
             overlap = 0.0
             if dataset is not None and f.n_columns == b.n_columns:
@@ -1347,7 +1639,8 @@ class LeakageGuard:
             if rank_costs is not None:
                 close |= rank_costs <= PAIR_TOLERANCE
             subset_possible = dataset is not None and f.row_bits >= ROW_MIN_BITS
-            if not by_rows and (
+            near_rows_possible = dataset is not None and near_possible(f, b)
+            if not by_rows and not near_rows_possible and (
                     min(close.any(axis=1).sum(), close.any(axis=0).sum()) < needed
                     or not (content_possible or subset_possible)):
                 continue
@@ -1369,6 +1662,14 @@ class LeakageGuard:
                     overlap = self._row_evidence(cells, f, b, pairs)
                     if overlap >= config.leak_min_row_share:
                         evidence = "paired_rows"
+            if evidence is None and dataset is not None and match.n_paired >= \
+                    config.leak_min_columns and near_possible(f, b):
+                if "rank_rows" not in cache:
+                    cache["rank_rows"] = rank_rows(dataset, sample=NEAR_ROWS_GUARD_SAMPLE)
+                near, chance, repeated = near_row_shares(
+                    cache["rank_rows"], self._rank_rows[b.id], match.pairs)
+                if near >= config.near_rows_min_share + repeated and near >= 4 * chance:
+                    evidence, overlap = "near_rows", near
             if evidence is not None:
                 matches.append(LeakMatch(
                     candidate=f.id, benchmark=b.id, score=match.containment,
@@ -1419,6 +1720,51 @@ def _narrowed(f: Fingerprint) -> Fingerprint:
         shape_gap=f.shape_gap[keep], top=f.top[keep], missing=f.missing[keep],
         entropy=f.entropy[keep], assoc_columns=np.arange(len(keep)),
     )
+
+
+def _near_duplicate_rows(a: Fingerprint, b: Fingerprint, match: Match,
+                         config: CurateConfig) -> bool:
+    """Whether the rows sampled in ``a``'s fingerprint are near copies of those sampled in
+    ``b``'s (or the reverse), on the columns :func:`compare` paired.
+
+    Either at least ``near_rows_min_share`` of the rows the two samples can share, and four
+    times chance; or, for a table of few, unspecific rows (haberman's three small integer
+    columns, where shuffled columns still find close rows), 90% of them, at least 0.2 above
+    chance, with a content distance within ``dup_max_distance``.
+    """
+    if a.near_rows is None or b.near_rows is None or match.n_paired < config.leak_min_columns \
+            or min(a.n_rows, b.n_rows) < config.near_rows_min_row_ratio * max(a.n_rows, b.n_rows):
+        return False
+    pairs = [(int(a.assoc_columns[i]), int(b.assoc_columns[j])) for i, j in match.pairs]
+    for first, second, swapped in ((a, b, False), (b, a, True)):
+        shared = len(second.near_rows.ranks) / second.n_rows
+        near, chance, repeated = near_row_shares(
+            first.near_rows, second.near_rows, [(j, i) for i, j in pairs] if swapped else pairs)
+        if near * len(first.near_rows.ranks) < 10:
+            continue
+        if near >= 4 * chance and near >= config.near_rows_min_share * shared + repeated:
+            return True
+        if near >= 0.9 * shared and near >= max(chance, repeated) + 0.2 \
+                and match.distance <= config.dup_max_distance:
+            return True
+    return False
+
+
+def _shape_candidates(fingerprints: Sequence[Fingerprint]) -> set[tuple[int, int]]:
+    """Index pairs of equal width and row counts within 10%: a noised copy (its ties
+    broken) can share few column tokens with its original, but keeps its shape."""
+    by_width: dict[int, list[int]] = {}
+    for index, f in enumerate(fingerprints):
+        by_width.setdefault(f.n_columns, []).append(index)
+    pairs = set()
+    for members in by_width.values():
+        members.sort(key=lambda i: fingerprints[i].n_rows)
+        for k, first in enumerate(members):
+            for second in members[k + 1:]:
+                if fingerprints[second].n_rows * 0.9 > fingerprints[first].n_rows:
+                    break
+                pairs.add((min(first, second), max(first, second)))
+    return pairs
 
 
 def _keep_order(f: Fingerprint) -> tuple:
@@ -1472,7 +1818,8 @@ def find_duplicates(fingerprints: Sequence[Fingerprint],
     representatives = [members[0] for members in by_exact.values()]
     signatures = [minhash(fingerprints[i].tokens, config.minhash_permutations)
                   for i in representatives]
-    candidates = lsh_candidates(signatures, config.lsh_bands)
+    candidates = lsh_candidates(signatures, config.lsh_bands) | _shape_candidates(
+        [fingerprints[i] for i in representatives])
     confirmed = []
     for x, y in sorted(candidates):
         a, b = fingerprints[representatives[x]], fingerprints[representatives[y]]
@@ -1480,14 +1827,15 @@ def find_duplicates(fingerprints: Sequence[Fingerprint],
                                                                        b.n_columns):
             continue  # the column Jaccard cannot reach the threshold
         match = compare(_narrowed(a), _narrowed(b))
-        if match.jaccard < config.dup_min_jaccard:
+        near = _near_duplicate_rows(a, b, match, config)
+        if match.jaccard < config.dup_min_jaccard and not near:
             continue
         overlap = 0.0
         if rows_are_specific(a) and rows_are_specific(b):
             overlap = max(row_containment(a, b), row_containment(b, a))
         similar = match.distance <= config.dup_max_distance and \
             min(a.n_rows, b.n_rows) >= config.dup_min_rows
-        if similar or overlap >= 0.9:
+        if similar or overlap >= 0.9 or near:
             union(representatives[x], representatives[y])
             confirmed.append({"a": a.id, "b": b.id, "distance": round(match.distance, 4),
                               "jaccard": round(match.jaccard, 4),

