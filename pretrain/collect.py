@@ -101,7 +101,13 @@ def write_fingerprint(fingerprint: curate.Fingerprint, path: Path) -> None:
     arrays, scalars = {}, {}
     for field in dataclasses.fields(fingerprint):
         value = getattr(fingerprint, field.name)
-        if isinstance(value, np.ndarray):
+        if isinstance(value, curate.RankRows):  # its arrays as entries of their own
+            arrays[f"{field.name}.columns"] = value.columns
+            arrays[f"{field.name}.ranks"] = value.ranks
+            for i, ties in enumerate(value.ties):
+                arrays[f"{field.name}.ties.{i}"] = ties
+            scalars[field.name] = {"n_rows": value.n_rows, "n_ties": len(value.ties)}
+        elif isinstance(value, np.ndarray):
             arrays[field.name] = value
         else:
             scalars[field.name] = value
@@ -126,6 +132,16 @@ def read_fingerprint(path: Path) -> curate.Fingerprint:
         raise ValueError(f"{path} is not a fingerprint written by collect ({error}). Delete "
                          "it: collect fingerprints the stored table again.") from None
     values.update(scalars)
+    for name, value in list(values.items()):
+        if isinstance(value, dict) and "n_rows" in value:  # a RankRows, stored in parts
+            try:
+                values[name] = curate.RankRows(
+                    columns=values.pop(f"{name}.columns"), ranks=values.pop(f"{name}.ranks"),
+                    ties=tuple(values.pop(f"{name}.ties.{i}") for i in range(value["n_ties"])),
+                    n_rows=int(value["n_rows"]))
+            except KeyError as error:
+                raise ValueError(f"{path} lacks {error} of its {name}. Delete it: collect "
+                                 "fingerprints the stored table again.") from None
     if set(values) != names:
         raise ValueError(f"{path} holds the fields {sorted(values)}, not those of a "
                          f"fingerprint ({sorted(names)}): it was written by another version. "

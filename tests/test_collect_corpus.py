@@ -87,12 +87,21 @@ def test_collect_resumes_without_redoing_work(collection):
 
 def assert_same_fingerprint(a, b):
     for field in dataclasses.fields(curate.Fingerprint):
-        x, y = getattr(a, field.name), getattr(b, field.name)
-        if isinstance(x, np.ndarray):
-            assert x.dtype == y.dtype and x.shape == y.shape, field.name
-            np.testing.assert_array_equal(x, y, err_msg=field.name, strict=True)
-        else:
-            assert type(x) is type(y) and x == y, field.name
+        assert_same_value(getattr(a, field.name), getattr(b, field.name), field.name)
+
+
+def assert_same_value(x, y, name):
+    if isinstance(x, np.ndarray):
+        assert x.dtype == y.dtype and x.shape == y.shape, name
+        np.testing.assert_array_equal(x, y, err_msg=name, strict=True)
+    elif isinstance(x, curate.RankRows):  # the near-row sample: its arrays, exactly
+        assert type(y) is curate.RankRows and len(x.ties) == len(y.ties), name
+        for part in ("columns", "ranks", "n_rows"):
+            assert_same_value(getattr(x, part), getattr(y, part), f"{name}.{part}")
+        for i, (s, t) in enumerate(zip(x.ties, y.ties, strict=True)):
+            assert_same_value(s, t, f"{name}.ties[{i}]")
+    else:
+        assert type(x) is type(y) and x == y, name
 
 
 def test_fingerprints_are_stored_exactly_and_without_pickle(tmp_path):
