@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:  # pretrain is not installed: it runs from the che
     sys.path.insert(0, str(ROOT))
 
 from pretrain.diversity import markdown_table  # noqa: E402
+from pretrain.evaluate import ranking_from_scores, regret_at_k  # noqa: E402
 
 SIZES = [0, 50, 100, 200, 400, 1000]
 
@@ -44,7 +45,7 @@ def noise_table(corpus_dir: Path) -> pd.DataFrame:
     # The single best pipeline by mean seed-0 score over the corpus (what SBS means here).
     first_mean = np.mean([[first[d]["pipelines"][n]["score"] for n in names]
                           for d in in_corpus if d in first], axis=0)
-    single_best = int(first_mean.argmax())
+    single_best = ranking_from_scores(first_mean)
     for dataset, again in second.items():
         once = first.get(dataset)
         if (dataset not in in_corpus or once is None or again["error"]
@@ -53,8 +54,8 @@ def noise_table(corpus_dir: Path) -> pd.DataFrame:
         a = np.array([once["pipelines"][n]["score"] for n in names])
         b = np.array([again["pipelines"][n]["score"] for n in names])
         rows.append({"rows": once["n_rows_used"],
-                     "oracle of the other seed": 100 * (a.max() - a[b.argmax()]),
-                     "single best pipeline": 100 * (a.max() - a[single_best])})
+                     "oracle of the other seed": regret_at_k(a, ranking_from_scores(b)),
+                     "single best pipeline": regret_at_k(a, single_best)})
     table = pd.DataFrame(rows)
     table["table rows"] = pd.cut(table["rows"], SIZES)
     grouped = table.groupby("table rows", observed=True)

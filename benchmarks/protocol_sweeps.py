@@ -39,7 +39,8 @@ FORESTS = {"train, 50 trees, leaf 5": ("train", 50, 5),
 
 
 def regret1(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    return 100 * (truth.max(1) - truth[np.arange(len(truth)), predicted.argmax(1)])
+    """Top-1 regret of ranking by ``predicted``, as the protocol computes it."""
+    return ev.regret_at_k(truth, ev.ranking_from_scores(predicted), k=1)
 
 
 def main(argv=None) -> int:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from pretrain import runs
-from pretrain.parallel import map_to_records, read_records
+from pretrain.parallel import map_to_records, pack_records, read_records
 from pretrain.sources import Dataset
 from skllmselect.describe import describe
 from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION
@@ -239,8 +239,6 @@ def build(collection_dir, runs_dir, out_dir, *, metafeatures_dir=None, repeat_ru
     """
     from pretrain import diversity
     from pretrain.collect import INDEX, iter_collection
-    from pretrain.parallel import pack_records
-
     collection_dir, runs_dir, out_dir = Path(collection_dir), Path(runs_dir), Path(out_dir)
     index = json.loads((collection_dir / INDEX).read_text())
     in_collection = {entry["id"] for entry in index["datasets"]}
@@ -287,8 +285,6 @@ def build(collection_dir, runs_dir, out_dir, *, metafeatures_dir=None, repeat_ru
 
 def pack_repeats(repeat_runs, out_dir) -> None:
     """Pack each repeated-CV folder as ``runs.seed<N>.jsonl.gz`` (``unpack`` restores them)."""
-    from pretrain.parallel import pack_records
-
     for folder in repeat_runs:
         seeds = {r["protocol"]["seed"] for r in read_records(folder)}
         if not seeds:
