@@ -36,16 +36,13 @@ from skllmselect import loading
 from skllmselect.calibration import TemperatureScaling, decision_columns
 from skllmselect.coverage import CoverageWarning, coverage_notes
 from skllmselect.describe import describe
+from skllmselect.ensemble import EnsembleClassifier, fold_scorer, select
 from skllmselect.metafeatures import METAFEATURE_NAMES
 from skllmselect.portfolio import make_pipeline_by_name, unmet_requirements
 from skllmselect.prediction import predict_and_rank
-from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_N_SPLITS
+from skllmselect.search import plan_search, predicted_costs
 from skllmselect.tabular import PreparationWarning, fill_missing_categories
 from skllmselect.validation import check_finite, check_X, plain
-
-# The folds of the corpus protocol, whose fit times the network predicts (see
-# skllmselect.sampling; the meta-features follow skllmselect.describe).
-_CORPUS_FOLDS = CORPUS_N_SPLITS
 
 # The clock of time_budget (a name of its own so that tests can drive it).
 _clock = time.perf_counter
@@ -81,6 +78,9 @@ def _estimator_has(attr: str):
     """``available_if`` check: delegate only what the best pipeline has (as GridSearchCV)."""
 
     def check(self) -> bool:
+        if getattr(self, "ensemble_", None) is not None and attr != "predict":
+            raise AttributeError(f"The fitted selector predicts with an ensemble, which has no "
+                                 f"{attr}; see ensemble_ (or fit with ensemble=False).")
         if hasattr(self, "best_estimator_"):
             getattr(self.best_estimator_, attr)  # AttributeError if it does not have it
         # Unfitted: any pipeline may win, so the method is there and raises NotFittedError.
@@ -97,9 +97,14 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     ``fit`` computes the dataset's meta-features, lets the selector network score every
     pipeline of the portfolio (:data:`skllmselect.portfolio.PIPELINE_NAMES`), cross-validates
-    the ``top_k`` best-ranked pipelines, and refits the one with the best cross-validated score
-    on all the data. ``predict`` and ``decision_function`` delegate to that pipeline
-    (``decision_function`` exists only when it has one). ``predict_proba`` and
+    the ``top_k`` best-ranked pipelines (or, with ``time_budget``, as many as the budget
+    allows), and refits the one with the best cross-validated score on all the data. With
+    ``ensemble=True`` it then builds a weighted ensemble of the candidates from their
+    out-of-fold probabilities (greedy ensemble selection, :mod:`skllmselect.ensemble`; no
+    extra cross-validation) and, when the ensemble scores better on the folds than the winner
+    alone, predicts with it (``ensemble_``). Otherwise ``predict`` and ``decision_function``
+    delegate to the winner (``decision_function`` exists only when it has one, and never
+    with an ensemble). ``predict_proba`` and
     ``predict_log_proba`` always exist: the winner's own, or for a winner without them
     (ridge, linear_svc, svc_rbf) its decision values calibrated on the out-of-fold decision
     values of its cross-validation (no extra fit; see ``calibration_``). ``score`` is the
@@ -129,14 +134,26 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         (``neg_log_loss``, ``roc_auc_ovr``, ...) ranks the pipelines without
         ``predict_proba`` last, with a note: they are not candidates.
     time_budget : float, optional
-        Seconds for the whole ``fit``. Going down the ranking, a candidate whose predicted
-        cost (its predicted fit time scaled to this ``cv`` and data size, including the final
-        refit) exceeds the time left is skipped, and the search stops once the budget is
-        spent; at least one candidate is always cross-validated successfully (if none fits
-        the budget, or every one tried failed, the rest are tried over budget, cheapest first,
-        until one works). Skipped candidates are listed in ``skipped_`` and in a
-        ``UserWarning``. None means no limit: exactly the ``top_k`` best-ranked candidates are
-        cross-validated (more only when they all fail).
+        Seconds for the search: the candidates' cross-validation, the refits and the
+        ensemble; the one-time model load and the meta-features come first and are not
+        counted (``ranking_time_`` reports them). ``fit`` plans the candidates from the
+        predictions alone (:mod:`skllmselect.search`), so the same call on the same data
+        tries the same candidates in a fresh or a warm process: first the ``top_k`` set,
+        each one whose predicted cost (its predicted fit time scaled to this ``cv`` and data
+        size, including its refit) fits in what is left, then further down the ranking, the
+        candidate with the largest predicted gain in the best score per predicted second,
+        while one fits and can matter. Should the clock show the budget spent before a
+        planned candidate starts (the predicted costs were too low), it is skipped. At least
+        one candidate is always cross-validated successfully (if none fits the budget, or
+        every one tried failed, the rest are tried over budget, cheapest first, until one
+        works). Skipped candidates are listed in ``skipped_`` and in a ``UserWarning``. None
+        means no limit: exactly the ``top_k`` best-ranked candidates are cross-validated
+        (more only when they all fail).
+    ensemble : bool, default=True
+        Build a weighted ensemble of the cross-validated candidates (greedy ensemble
+        selection with replacement over their out-of-fold probabilities, Caruana et al.
+        2004, :mod:`skllmselect.ensemble`) and predict with it when it scores better on the
+        folds than the winner alone. Costs the refits of its members, no cross-validation.
     n_jobs : int, optional
         Parallel jobs of each candidate's cross-validation (as in
         :func:`~sklearn.model_selection.cross_validate`).
@@ -157,7 +174,8 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``pipeline``, ``params``, ``recommendation_rank``, ``predicted_score``,
         ``split<i>_test_score``, ``mean_test_score``, ``std_test_score``,
         ``rank_test_score``, ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
-        ``std_score_time``, ``status`` (``"ok"`` or ``"failed"``) and ``error``.
+        ``std_score_time``, ``status`` (``"ok"`` or ``"failed"``), ``error`` and
+        ``ensemble_weight`` (0 outside the ensemble).
     best_index_ : int
         Index of the winner in ``cv_results_``.
     best_pipeline_ : str
@@ -167,7 +185,21 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     best_estimator_ : sklearn.pipeline.Pipeline
         The winner, refitted on all the data.
     refit_time_ : float
-        Seconds spent refitting it.
+        Seconds spent refitting it (and the ensemble's other members).
+    ensemble_ : skllmselect.ensemble.EnsembleClassifier or None
+        The ensemble ``predict``, ``predict_proba`` and ``score`` use: its members' names,
+        fitted pipelines and weights (also in ``cv_results_["ensemble_weight"]``). None when
+        ``ensemble=False`` or when the selection kept the winner alone (then the winner
+        predicts).
+    ensemble_score_ : float
+        The ensemble's mean score on the cross-validation folds, ``best_score_`` when there
+        is no ensemble. Optimistic: the ensemble was chosen on those folds.
+    ranking_time_ : float
+        Seconds before the search: loading the model (on first use in the process), the
+        meta-features and the ranking. Not counted by ``time_budget``.
+    search_time_ : float
+        Seconds of the search: cross-validation, refits and ensemble (what ``time_budget``
+        bounds).
     calibration_ : skllmselect.calibration.TemperatureScaling or None
         How ``predict_proba`` turns the winner's decision values into probabilities when it
         has no ``predict_proba`` of its own (its temperature fitted on the out-of-fold
@@ -240,12 +272,13 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "cv": ["cv_object"],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "time_budget": [Interval(Real, 0, None, closed="neither"), None],
+        "ensemble": ["boolean"],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
     }
 
     def __init__(self, model=loading.BUNDLED, revision=None, top_k=3, cv=5,
-                 scoring="balanced_accuracy", time_budget=None, n_jobs=None,
+                 scoring="balanced_accuracy", time_budget=None, ensemble=True, n_jobs=None,
                  random_state=None):
         self.model = model
         self.revision = revision
@@ -253,6 +286,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.cv = cv
         self.scoring = scoring
         self.time_budget = time_budget
+        self.ensemble = ensemble
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -323,6 +357,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         }, index=pd.RangeIndex(1, len(order) + 1, name="rank"))
         table.attrs["notes"] = [f"{name} ranked last: {reason}." for name, reason in unmet.items()]
         table.attrs["top_k"] = min(self.top_k, len(table))  # the first rows: chosen as a set
+        table.attrs["n_eligible"] = int(eligible.sum())  # the first rows: can run here
         # A plain dict, not a Series: pandas compares attrs with == whenever it combines frames
         # (concat, and pandas 2's repr of a wide table), which a Series makes ambiguous.
         table.attrs["meta_features"] = dict(zip(METAFEATURE_NAMES, vector.tolist(), strict=True))
@@ -334,6 +369,14 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             table.attrs["notes"].append(text)
             warnings.warn(text, CoverageWarning, stacklevel=3)
         return table
+
+    def _residuals_in_order(self, table):
+        """The model's training residuals (m, P), columns in the ranked table's row order."""
+        network, _, residuals, _ = _load_cached(str(self.model), self.revision)
+        if residuals is None:
+            return None
+        names = list(network.config.pipeline_names)
+        return np.asarray(residuals)[:, [names.index(name) for name in table["pipeline"]]]
 
     def _unmet_by_parameters(self, names, seed, weighted) -> dict[str, str]:
         """Pipelines that cannot serve this ``scoring`` or these sample weights, with why.
@@ -458,33 +501,33 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         table.attrs["notes"] = notes
         n_splits = cv.get_n_splits(X, y)
 
-        # Predicted cost of one candidate: its predicted seconds for 5-fold CV on up to 2,000
-        # rows, scaled linearly to this data's rows and to n_splits fits on (k-1)/k of them
-        # plus the final refit on all of them (= n_splits fits' worth of rows in all).
-        n_rows = X.shape[0]
-        scale = n_splits * n_rows / ((_CORPUS_FOLDS - 1) * min(n_rows, CORPUS_MAX_ROWS))
-        costs = table["predicted_fit_time"].to_numpy() * scale
-
-        top_k = min(self.top_k, len(table))
+        # The plan (skllmselect.search): the top_k set, or with a time budget an anytime plan
+        # made from the predictions alone; the budget's clock starts here, after the one-time
+        # load and the meta-features.
+        self.ranking_time_ = _clock() - start
+        search_start = _clock()
+        costs = predicted_costs(table["predicted_fit_time"].to_numpy(), X.shape[0], n_splits)
         budget = self.time_budget
-        tried, skipped = [], {}
-        for position in range(len(table)):
-            # Stop after top_k candidates, unless all of them failed: then go on down.
-            if len(tried) >= top_k and any(r["status"] == "ok" for r in tried):
+        search = plan_search(table["predicted_score"].to_numpy(), costs,
+                           table.attrs["n_eligible"], min(self.top_k, len(table)), budget,
+                           residuals=self._residuals_in_order(table),
+                           uncertainty=table["uncertainty"].to_numpy())
+        skipped = {table["pipeline"].iat[p]: why for p, why in search.skipped.items()}
+        tried = []
+        for i, position in enumerate(search.positions):
+            if budget is not None and tried and _clock() - search_start >= budget:
+                # The safety stop: the predicted costs were too low and the budget is spent.
+                skipped.update((table["pipeline"].iat[p], f"time_budget={budget:g} s was spent "
+                                f"before it (predicted {costs[p]:.3g} s)")
+                               for p in search.positions[i:])
                 break
-            name = table["pipeline"].iat[position]
-            if budget is not None:
-                left = budget - (_clock() - start)
-                if tried and left <= 0:
-                    unfilled = table["pipeline"].iloc[position:position + top_k - len(tried)]
-                    skipped.update((later, f"time_budget={budget:g} s was used up")
-                                   for later in unfilled)
-                    break
-                if costs[position] > left:
-                    skipped[name] = (f"predicted {costs[position]:.3g} s > {max(left, 0):.3g} "
-                                     "s left of time_budget")
-                    continue
             tried.append(self._cross_validate(table, position, X_fit, y, cv, sample_weight))
+        if budget is None:  # every candidate of the set failed: go on down the ranking
+            position = len(search.positions)
+            while not any(r["status"] == "ok" for r in tried) and position < len(table):
+                tried.append(self._cross_validate(table, position, X_fit, y, cv,
+                                                  sample_weight))
+                position += 1
         # Refit the best candidate on all rows. Should none be left (nothing fitted the
         # budget, every candidate tried failed, or the ones that cross-validated cannot be
         # refit on all rows), go on with the rest, cheapest first and over budget, until one
@@ -529,7 +572,72 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if not hasattr(best_estimator, "predict_proba"):
             decision, labels, weight = best["out_of_fold"]
             self.calibration_ = TemperatureScaling(self.classes_).fit(decision, labels, weight)
+        self.ensemble_, self.ensemble_score_ = None, self.best_score_
+        weights = np.zeros(len(tried))
+        # The ensemble's refits were planned with the candidates (each one's predicted cost
+        # includes its refit); only a budget already spent (the safety stop) rules it out.
+        if self.ensemble and (budget is None or _clock() - search_start < budget):
+            _log.info("choosing an ensemble of the %d candidates", len(tried))
+            weights = self._fit_ensemble(table, tried, best, X_fit, y, cv, sample_weight)
+        self.cv_results_["ensemble_weight"] = weights
+        self.search_time_ = _clock() - search_start
         return self
+
+    def _fit_ensemble(self, table, tried, best, X, y, cv, sample_weight) -> np.ndarray:
+        """Greedy ensemble selection over the candidates' out-of-fold probabilities.
+
+        Sets ``ensemble_`` (None when the selection keeps the winner alone) and
+        ``ensemble_score_``; refits the members other than the winner on all rows (one whose
+        refit fails is left out, and the score recomputed without it). Returns each tried
+        candidate's weight, in ``tried`` order.
+        """
+        classes = self.classes_
+        ok = [i for i, r in enumerate(tried) if r["status"] == "ok" and r.get("fold_proba")]
+        weights = np.zeros(len(tried))
+        if len(ok) < 2:
+            return weights
+        calibrations = {i: None if tried[i]["proba_kind"] == "proba" else
+                        TemperatureScaling(classes).fit(*tried[i]["out_of_fold"]) for i in ok}
+        probabilities = [tried[i]["fold_proba"] if calibrations[i] is None else
+                         [calibrations[i].predict_proba(d) for d in tried[i]["fold_proba"]]
+                         for i in ok]
+        folds = [(_rows(X, test), y[test], None if sample_weight is None else sample_weight[test])
+                 for _, test in cv.split(X, y)]
+        scorer = get_scorer(self.scoring) if isinstance(self.scoring, str) else self.scoring
+        score = fold_scorer(self.scoring, scorer, classes, folds)
+        counts, ensemble_score = select(probabilities, score)
+        members = {}
+        for j in np.flatnonzero(counts):
+            record = tried[ok[j]]
+            if record is best:
+                members[j] = (self.best_estimator_, self.calibration_)
+                continue
+            position = table.index[table["pipeline"] == record["pipeline"]][0]
+            _log.info("refitting %s on all rows (ensemble member)", record["pipeline"])
+            tick = _clock()
+            try:
+                estimator = _fit(clone(table.at[position, "estimator"]), X, y, sample_weight)
+            except Exception as err:  # leave it out, say why
+                record["note"] = (f"left out of the ensemble: its refit on all rows failed: "
+                                  f"{type(err).__name__}: {err}")
+                counts[j] = 0
+                continue
+            self.refit_time_ += _clock() - tick
+            members[j] = (estimator, calibrations[ok[j]])
+        if len(members) < 2:
+            return weights
+        if counts.sum() != sum(counts[j] for j in members):  # a member was left out: rescore
+            kept = [probabilities[j] for j in members]
+            mixed = [sum(counts[j] * p[f] for j, p in zip(members, kept, strict=True))
+                     / counts.sum() for f in range(len(folds))]
+            ensemble_score = float(np.mean([score(f, mixed[f]) for f in range(len(folds))]))
+        share = counts / counts.sum()
+        self.ensemble_ = EnsembleClassifier(
+            [tried[ok[j]]["pipeline"] for j in members], [m[0] for m in members.values()],
+            [m[1] for m in members.values()], [share[j] for j in members], classes)
+        self.ensemble_score_ = float(ensemble_score)
+        weights[[ok[j] for j in members]] = [share[j] for j in members]
+        return weights
 
     @staticmethod
     def _split(cv, X, y, groups) -> list:
@@ -628,7 +736,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         try:
             folds = Parallel(n_jobs=self.n_jobs)(
                 delayed(_fit_and_score)(clone(estimator), X, y, sample_weight, train, test,
-                                        scorer, classes)
+                                        scorer, classes, keep_proba=self.ensemble)
                 for train, test in cv.split(X, y))
         except Exception as err:  # one broken candidate must not end the search
             record.update(status="failed", error=f"{type(err).__name__}: {err}")
@@ -644,6 +752,11 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 np.concatenate([y[f["test"]] for f in kept]) if kept else y[:0],
                 None if sample_weight is None else np.concatenate(
                     [sample_weight[f["test"]] for f in kept] or [sample_weight[:0]]))
+        if self.ensemble and all(f["proba"] is not None for f in folds):
+            # Each fold's test-row probabilities (decision values for a candidate without
+            # them: calibrated only if the ensemble needs it), for the ensemble selection.
+            record["fold_proba"] = [f["proba"] for f in folds]
+            record["proba_kind"] = "proba" if hasattr(estimator, "predict_proba") else "decision"
         return record
 
     def _warn(self, tried, skipped) -> None:
@@ -685,7 +798,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):
-        """Class labels predicted by ``best_estimator_``.
+        """Class labels predicted by ``ensemble_``, or ``best_estimator_`` without one.
 
         Parameters
         ----------
@@ -696,12 +809,16 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ndarray of shape (n_samples,)
         """
         X = self._check_X_predict(X)
+        if self.ensemble_ is not None:
+            return self.ensemble_.predict(X)
         return self.best_estimator_.predict(X)
 
     def predict_proba(self, X):
         """Class probabilities, whichever pipeline won.
 
-        From ``best_estimator_`` when it has ``predict_proba``; otherwise (ridge,
+        The weighted average of the members' probabilities with an ensemble
+        (``ensemble_``). Without one, from ``best_estimator_`` when it has
+        ``predict_proba``; otherwise (ridge,
         linear_svc, svc_rbf) its decision values calibrated on their out-of-fold values
         from the cross-validation (``calibration_``: temperature scaling, no extra fit),
         so that the most probable class is the one ``predict`` gives.
@@ -716,6 +833,8 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Columns in the order of ``classes_``; each row sums to 1.
         """
         X = self._check_X_predict(X)
+        if self.ensemble_ is not None:
+            return self.ensemble_.predict_proba(X)
         if self.calibration_ is None:
             return self.best_estimator_.predict_proba(X)
         return self.calibration_.predict_proba(decision_columns(self.best_estimator_, X))
@@ -732,6 +851,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
         """
         X = self._check_X_predict(X)
+        if self.ensemble_ is not None:
+            with np.errstate(divide="ignore"):
+                return np.log(self.ensemble_.predict_proba(X))
         if self.calibration_ is not None:
             return self.calibration_.predict_log_proba(decision_columns(self.best_estimator_, X))
         if hasattr(self.best_estimator_, "predict_log_proba"):
@@ -741,7 +863,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
-        """Decision function of ``best_estimator_`` (only when it has one).
+        """Decision function of ``best_estimator_`` (only when it has one and no ensemble won).
 
         Parameters
         ----------
@@ -817,8 +939,14 @@ def _fit(pipeline, X, y, sample_weight=None):
     return pipeline
 
 
-def _fit_and_score(estimator, X, y, sample_weight, train, test, scorer, classes) -> dict:
-    """One fold: fit on train, score on test; decision values on test for calibration."""
+def _fit_and_score(estimator, X, y, sample_weight, train, test, scorer, classes,
+                   keep_proba=False) -> dict:
+    """One fold: fit on train, score on test; decision values on test for calibration.
+
+    ``keep_proba``: also the test rows' probabilities (decision values for a pipeline
+    without them), one column per class of ``classes`` (0, or -inf for a decision value,
+    for a class the fold did not train on), for the ensemble selection.
+    """
     weight = None if sample_weight is None else sample_weight[train]
     tick = time.perf_counter()  # measurements, not the time_budget's clock
     _fit(estimator, _rows(X, train), y[train], weight)
@@ -834,8 +962,23 @@ def _fit_and_score(estimator, X, y, sample_weight, train, test, scorer, classes)
     if (not hasattr(estimator, "predict_proba") and hasattr(estimator, "decision_function")
             and np.array_equal(estimator.classes_, classes)):
         decision = decision_columns(estimator, X_test)
+    proba = None
+    if keep_proba and hasattr(estimator, "predict_proba"):
+        proba = _in_columns(estimator.predict_proba(X_test), estimator.classes_, classes, 0.0)
+    elif keep_proba and hasattr(estimator, "decision_function"):
+        proba = decision if decision is not None else _in_columns(
+            decision_columns(estimator, X_test), estimator.classes_, classes, -np.inf)
     return {"score": score, "fit_time": fit_time, "score_time": score_time,
-            "decision": decision, "test": test}
+            "decision": decision, "proba": proba, "test": test}
+
+
+def _in_columns(values, own_classes, classes, fill) -> np.ndarray:
+    """Columns of ``own_classes`` placed among those of ``classes`` (the rest ``fill``)."""
+    if np.array_equal(own_classes, classes):
+        return np.asarray(values, dtype=float)
+    out = np.full((len(values), len(classes)), fill, dtype=float)
+    out[:, np.searchsorted(classes, own_classes)] = values
+    return out
 
 
 def _check_training_folds(X, y, cv) -> None:
