@@ -179,7 +179,7 @@ def member_proba(estimator, calibration, X, classes) -> np.ndarray:
 
 
 class EnsembleClassifier:
-    """The weighted average of fitted pipelines' probabilities (what ``fit`` keeps as ``ensemble_``).
+    """The weighted average of fitted pipelines' probabilities (``fit``'s ``ensemble_``).
 
     Parameters
     ----------

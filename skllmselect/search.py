@@ -1,4 +1,4 @@
-"""Which candidates ``fit`` cross-validates: the ``top_k`` set, or, with a time budget, an anytime plan.
+"""Which candidates ``fit`` cross-validates: the ``top_k`` set, or under a time budget a plan.
 
 Without ``time_budget`` the plan is the ranking's first ``top_k`` rows (chosen together as a
 set, :mod:`skllmselect.ranking`). With one, the plan is made before any candidate runs, from
@@ -28,9 +28,8 @@ place the clock decides anything; ``skipped_`` names those candidates).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 

@@ -208,8 +208,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Number of cross-validation folds actually used: ``cv``, or fewer when an int ``cv``
         was lowered for a small class (see the Notes).
     skipped_ : dict of str to str
-        Candidates passed over because of ``time_budget``, with the reason; empty without a
-        budget.
+        Candidates passed over because of ``time_budget``, with the reason: those of the
+        ``top_k`` set whose predicted cost did not fit, and planned ones not started because
+        the budget was spent; empty without a budget.
     notes_ : list of str
         What was done to the table before anything read it (columns converted or dropped,
         see the Notes) and to the cross-validation (folds lowered for a small class), one
