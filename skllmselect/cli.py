@@ -3,8 +3,8 @@
 Usage::
 
     skllmselect recommend data.csv --target species [--top-k 3] [--fit] [--json]
-                [--cv 5] [--scoring balanced_accuracy] [--time-budget S] [--n-jobs N]
-                [--sep ;] [--save selector.joblib] [--quiet]
+                [--cv 5] [--scoring balanced_accuracy] [--time-budget S] [--no-ensemble]
+                [--n-jobs N] [--sep ;] [--save selector.joblib] [--quiet]
                 [--model bundled|FOLDER|namespace/name] [--revision REV]
     skllmselect predict selector.joblib new.csv [--sep ;] [--out predictions.csv] [--proba]
     skllmselect info [--model M] [--revision R] [--json]
@@ -140,8 +140,13 @@ def _parser() -> argparse.ArgumentParser:
                           "name (default balanced_accuracy; e.g. accuracy, f1_macro, "
                           "roc_auc_ovr, neg_log_loss)")
     rec.add_argument("--time-budget", type=_positive_float, default=None, metavar="SECONDS",
-                     help="seconds for the whole --fit: candidates predicted not to fit in "
-                          "what is left are skipped (default: no limit)")
+                     help="seconds for the search of --fit (cross-validation, refits, "
+                          "ensemble; not the model load and meta-features): candidates are "
+                          "planned from their predicted costs, beyond --top-k while the "
+                          "budget lasts (default: no limit, exactly --top-k)")
+    rec.add_argument("--no-ensemble", dest="ensemble", action="store_false",
+                     help="with --fit, keep the best candidate alone instead of a weighted "
+                          "ensemble of the cross-validated candidates")
     rec.add_argument("--n-jobs", type=_nonzero_int, default=None,
                      help="parallel jobs of each candidate's cross-validation (-1: all "
                           "cores; default 1)")
@@ -351,7 +356,8 @@ def _recommend(args) -> int:
 
         selector = LLMAlgorithmSelector(model=args.model, revision=revision,
                                         top_k=args.top_k, cv=args.cv, scoring=scoring,
-                                        time_budget=args.time_budget, n_jobs=args.n_jobs,
+                                        time_budget=args.time_budget,
+                                        ensemble=args.ensemble, n_jobs=args.n_jobs,
                                         random_state=args.random_state)
         from skllmselect.tabular import PreparationWarning
 
@@ -418,6 +424,7 @@ def _report(args, path, X, y, n_dropped, table, selector, info, elapsed) -> dict
                 "mean_fit_time": _number(results["mean_fit_time"][i]),
                 "status": str(results["status"][i]),
                 "error": str(results["error"][i]),
+                "ensemble_weight": _number(results["ensemble_weight"][i]),
             })
         report["fit"] = {
             "best_pipeline": selector.best_pipeline_,
@@ -430,6 +437,13 @@ def _report(args, path, X, y, n_dropped, table, selector, info, elapsed) -> dict
             "n_jobs": args.n_jobs,
             "saved": None if args.save is None else str(args.save),
             "refit_seconds": round(float(selector.refit_time_), 3),
+            "ranking_seconds": round(float(selector.ranking_time_), 3),
+            "search_seconds": round(float(selector.search_time_), 3),
+            "ensemble": None if selector.ensemble_ is None else {
+                "members": dict(zip(selector.ensemble_.names,
+                                    [round(float(w), 4) for w in selector.ensemble_.weights],
+                                    strict=True)),
+                "score": _number(selector.ensemble_score_)},
             "candidates": candidates,
             "skipped": dict(getattr(selector, "skipped_", {})),
         }
@@ -502,7 +516,15 @@ def _format_report(report: dict) -> str:
             f"chosen: {fit['best_pipeline']}, cross-validated {fit['scoring']} "
             f"{_score(best['mean_test_score'], best['std_test_score']).strip()} "
             f"({_folds(fit)}, best of {len(fit['candidates'])} tried); refit on all rows in "
-            f"{_seconds(fit['refit_seconds'])}; {_seconds(report['seconds'])} in all.")
+            f"{_seconds(fit['refit_seconds'])}; {_seconds(report['seconds'])} in all "
+            f"(ranking {_seconds(fit['ranking_seconds'])}, search "
+            f"{_seconds(fit['search_seconds'])}).")
+        if fit["ensemble"]:
+            members = ", ".join(f"{name} {weight:.2f}"
+                                for name, weight in fit["ensemble"]["members"].items())
+            lines.append(f"predicts with an ensemble: {members} (cross-validated "
+                         f"{fit['ensemble']['score']:.3f} on the same folds; --no-ensemble "
+                         "for the chosen pipeline alone)")
         for name, why in fit["skipped"].items():
             lines.append(f"skipped: {name} ({why})")
         if fit["saved"]:
@@ -516,6 +538,15 @@ def _format_report(report: dict) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # save and predict
+
+
+def _predictor(selector) -> str:
+    """What predicts: the chosen pipeline, or the ensemble with its members' weights."""
+    ensemble = getattr(selector, "ensemble_", None)
+    if ensemble is None:
+        return selector.best_pipeline_
+    return "an ensemble (" + ", ".join(f"{name} {weight:.2f}" for name, weight in zip(
+        ensemble.names, ensemble.weights, strict=True)) + ")"
 
 
 def _save(selector, path: Path) -> None:
@@ -573,7 +604,7 @@ def _predict(args) -> int:
         out.to_csv(sys.stdout, index=False)
     else:
         out.to_csv(args.out, index=False)
-        print(f"{len(out)} predictions of {selector.best_pipeline_} written to {args.out}",
+        print(f"{len(out)} predictions of {_predictor(selector)} written to {args.out}",
               file=sys.stderr)
     return 0
 

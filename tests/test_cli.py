@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -123,9 +124,11 @@ def test_fit_prints_the_chosen_pipeline_and_its_cv_score(model_dir, tables):
     assert len(chosen) == 1
     name = chosen[0].split()[1]
     assert int(chosen[0].split()[0]) in (1, 2)
-    summary = lines[-1]
+    summary = next(line for line in lines if line.startswith("chosen: "))
     assert summary.startswith(f"chosen: {name}, cross-validated balanced_accuracy 0.")
-    assert "(3-fold, best of 2 tried)" in summary
+    assert "(3-fold, best of 2 tried)" in summary and "(ranking " in summary
+    ensemble = [line for line in lines if line.startswith("predicts with an ensemble: ")]
+    assert len(ensemble) <= 1 and all("--no-ensemble" in line for line in ensemble)
     cv_score = float(summary.split("balanced_accuracy ")[1].split()[0])
     assert 0 <= cv_score <= 1
 
@@ -247,13 +250,16 @@ def test_fit_reports_the_folds_used_saves_and_predicts(model_dir, tables, tmp_pa
     text = capsys.readouterr()
     summary = next(line for line in text.out.splitlines() if line.startswith("chosen: "))
     assert ", cross-validated accuracy " in summary
-    assert "(2-fold, lowered from --cv 5, best of 1 tried)" in summary
+    # --time-budget plans beyond --top-k 1 while the budget lasts.
+    assert re.search(r"\(2-fold, lowered from --cv 5, best of \d+ tried\)", summary)
     assert any(line.startswith("note: cv=5 lowered to 2 folds") for line in
                text.out.splitlines())
     assert f"saved: {saved} (skllmselect predict {saved} DATA.csv)" in text.out
 
-    assert main([*common, "--fit", "--json"]) == 0
+    assert main([*common, "--fit", "--json", "--no-ensemble"]) == 0
     fit = json.loads(capsys.readouterr().out)["fit"]
+    assert fit["ensemble"] is None and {c["ensemble_weight"] for c in fit["candidates"]} == {0}
+    assert fit["search_seconds"] > 0 and fit["ranking_seconds"] > 0
     assert fit["cv_folds"] == 2 and fit["cv_folds_requested"] == 5
     assert fit["scoring"] == "accuracy" and fit["time_budget"] == 600 and fit["saved"] is None
 
@@ -269,7 +275,8 @@ def test_fit_reports_the_folds_used_saves_and_predicts(model_dir, tables, tmp_pa
     assert list(predictions.columns) == ["prediction", "proba_a", "proba_b", "proba_c"]
     assert predictions["prediction"].tolist() == selector.predict(features).tolist()
     np.testing.assert_allclose(predictions.iloc[:, 1:], selector.predict_proba(features))
-    assert capsys.readouterr().err.startswith(f"80 predictions of {selector.best_pipeline_}")
+    what = selector.best_pipeline_ if selector.ensemble_ is None else "an ensemble ("
+    assert capsys.readouterr().err.startswith(f"80 predictions of {what}")
 
     assert main(["predict", str(saved), str(tables / "rare.csv"), "--sep", ";"]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == predictions["prediction"].tolist()
