@@ -1,7 +1,8 @@
 """Peer benchmark: skllmselect against FLAML AutoML and LazyPredict, same data, same clock.
 
     python benchmarks/peers.py [--uci-path FOLDER] [--datasets iris,glass]
-        [--methods skllmselect_k1,skllmselect_k3,flaml_1x,flaml_4x,lazypredict,sbs]
+        [--methods skllmselect_k1,skllmselect_k3,skllmselect_k3_single,skllmselect_b5,
+                   skllmselect_b10,flaml_1x,flaml_4x,lazypredict,sbs]
         [--max-rows 2000] [--seed 0] [--min-budget 10] [--timeout 1800] [--out DIR]
 
 The peers are benchmark-only dependencies, never imported by the package: install them with
@@ -20,8 +21,13 @@ Protocol, per dataset of the UCI benchmark folder:
 - Methods (``--methods``, keys in brackets):
 
   - [skllmselect_k1], [skllmselect_k3]: ``LLMAlgorithmSelector(top_k=k, random_state=seed)``,
-    constructed and fitted (recommend, 5-fold CV of the top k, refit of the winner) inside
-    the timer: their wall time T;
+    constructed and fitted (recommend, 5-fold CV of the top k, refit of the winner, and the
+    default ensemble of the candidates with its members' refits) inside the timer: their
+    wall time T; skllmselect_k3 is the estimator's default fit;
+  - [skllmselect_k3_single]: the same with ``ensemble=False`` (what the ensemble adds);
+  - [skllmselect_b5], [skllmselect_b10]: ``time_budget=5`` and ``10`` (the anytime search:
+    the top-3 set, then down the ranking by predicted gain per second), with how their
+    search time compares with the budget;
   - [flaml_1x], [flaml_4x]: ``flaml.AutoML().fit(task="classification", time_budget=B)``
     with B = max(--min-budget, T of skllmselect top_k=3) and 4 B, balanced accuracy as its
     metric (a custom metric function: 1 - balanced accuracy on FLAML's own validation
@@ -54,6 +60,7 @@ Protocol, per dataset of the UCI benchmark folder:
 
 Resumable: one JSON record per (dataset, method) under ``OUT/peers/``, written atomically as
 soon as it is measured; a rerun skips every record already there with the same settings
+(for skllmselect these include its options and a hash of the bundled weights)
 (``--retry-failed`` redoes failed ones). Writes ``OUT/peers.md`` (settings, summary,
 per-dataset tables, failures), ``OUT/peers.csv`` (the long table) and ``OUT/peers.png``
 (balanced accuracy against wall time); prints the summary table last. OUT defaults to
@@ -111,6 +118,9 @@ TIE = 0.005
 METHODS = {
     "skllmselect_k1": "skllmselect top_k=1",
     "skllmselect_k3": "skllmselect top_k=3",
+    "skllmselect_k3_single": "skllmselect top_k=3, no ensemble",
+    "skllmselect_b5": "skllmselect time_budget=5",
+    "skllmselect_b10": "skllmselect time_budget=10",
     "flaml_1x": "FLAML, equal time",
     "flaml_4x": f"FLAML, {FLAML_MULTIPLIER}x time",
     "lazypredict": "LazyPredict (picks on test)",
@@ -123,6 +133,15 @@ NEEDS = {"flaml_1x": ["flaml", "lightgbm", "xgboost"],
 DISTRIBUTIONS = ["numpy", "pandas", "scipy", "scikit-learn", "torch", "pymfe", "flaml",
                  "lightgbm", "xgboost-cpu", "xgboost", "lazypredict"]
 OURS = "skllmselect_k3"
+#: LLMAlgorithmSelector's options for each skllmselect method (random_state=seed in all);
+#: anything not given is the estimator's default (skllmselect_k3: the default fit).
+SKLLMSELECT = {
+    "skllmselect_k1": {"top_k": 1},
+    "skllmselect_k3": {"top_k": 3},
+    "skllmselect_k3_single": {"top_k": 3, "ensemble": False},
+    "skllmselect_b5": {"time_budget": 5.0},
+    "skllmselect_b10": {"time_budget": 10.0},
+}
 
 
 # ------------------------------------------------------------------------------ records
@@ -211,17 +230,36 @@ def flaml_balanced_accuracy(X_val, y_val, estimator, labels, X_train, y_train,
     return 1.0 - score, {"balanced_accuracy": score}
 
 
-def run_skllmselect(X_train, y_train, X_test, *, top_k: int, seed: int):
+def run_skllmselect(X_train, y_train, X_test, *, options: dict, seed: int):
     from skllmselect.selector import LLMAlgorithmSelector
 
     start = time.perf_counter()
-    model = LLMAlgorithmSelector(top_k=top_k, random_state=seed).fit(X_train, y_train)
+    model = LLMAlgorithmSelector(**options, random_state=seed).fit(X_train, y_train)
     elapsed = time.perf_counter() - start
     tried = list(model.cv_results_["pipeline"])
-    details = {"chosen": model.best_pipeline_, "cv_score": float(model.best_score_),
+    ensemble = model.ensemble_
+    details = {"chosen": model.best_pipeline_ if ensemble is None else "ensemble",
+               "best_pipeline": model.best_pipeline_, "cv_score": float(model.best_score_),
                "tried": tried,
-               "status": [str(s) for s in model.cv_results_["status"]]}
+               "status": [str(s) for s in model.cv_results_["status"]],
+               "ensemble": None if ensemble is None else dict(zip(
+                   ensemble.names, ensemble.weights.tolist(), strict=True)),
+               "ranking_time": model.ranking_time_, "search_time": model.search_time_,
+               "time_budget": model.time_budget, "skipped": list(model.skipped_)}
     return model.predict(X_test), elapsed, details
+
+
+def bundled_model_id() -> str:
+    """A hash of the bundled weights: skllmselect's records are redone when they change."""
+    import hashlib
+
+    from skllmselect import loading
+
+    digest = hashlib.sha256()
+    folder = Path(loading.resolve(loading.BUNDLED))
+    for path in sorted(folder.glob("*.safetensors")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def run_flaml(X_train, y_train, X_test, *, budget: float, seed: int):
@@ -284,7 +322,7 @@ def measure(method: str, data, *, seed: int, timeout: float, budget: float | Non
             warnings.simplefilter("ignore")
             if method.startswith("skllmselect"):
                 predicted, elapsed, details = run_skllmselect(
-                    X_train, y_train, X_test, top_k=int(method[-1]), seed=seed)
+                    X_train, y_train, X_test, options=SKLLMSELECT[method], seed=seed)
             elif method.startswith("flaml"):
                 predicted, elapsed, details = run_flaml(X_train, y_train, X_test,
                                                         budget=budget, seed=seed)
@@ -357,6 +395,8 @@ def settings_for(method: str, common: dict, args) -> dict:
     if method.startswith("flaml"):
         settings.update(min_budget=args.min_budget,
                         multiplier=FLAML_MULTIPLIER if method == "flaml_4x" else 1)
+    if method in SKLLMSELECT:
+        settings.update(options=SKLLMSELECT[method], model=bundled_model_id())
     return settings
 
 
@@ -447,6 +487,8 @@ def load_table(args, methods: list[str]) -> pd.DataFrame:
                          "wall_time": record["wall_time"],
                          "chosen": record["details"].get("chosen"),
                          "budget_s": record["details"].get("budget_s"),
+                         "search_time": record["details"].get("search_time"),
+                         "time_budget": record["details"].get("time_budget"),
                          "n_train": record["n_train"], "n_test": record["n_test"],
                          "n_classes": record["n_classes"], "error": record["error"]})
     return pd.DataFrame(rows)
@@ -506,6 +548,29 @@ def target_lines(table: pd.DataFrame) -> list[str]:
             f"{(seconds['flaml_1x'] / seconds[OURS]).median():.2f}: target "
             f"{'met' if met else 'NOT met'} (median difference >= 0 and more wins than "
             "losses).")
+    if {OURS, "flaml_4x"} <= set(score.columns):
+        both = score[[OURS, "flaml_4x"]].dropna()
+        diff = both[OURS] - both["flaml_4x"]
+        wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
+        median_time = seconds[OURS].median()
+        met = wins > losses and median_time < 3
+        lines.append(
+            f"- skllmselect's default fit (top_k=3, ensemble) against FLAML at "
+            f"{FLAML_MULTIPLIER}x the time, {len(both)} datasets: W/T/L {wins}/"
+            f"{len(diff) - wins - losses}/{losses}, median difference "
+            f"{100 * diff.median():+.2f} points; median fit time {median_time:.2f} s: target "
+            f"{'met' if met else 'NOT met'} (more wins than losses, median fit under 3 s).")
+    if {OURS, "skllmselect_k3_single"} <= set(score.columns):
+        both = score[[OURS, "skllmselect_k3_single"]].dropna()
+        diff = both[OURS] - both["skllmselect_k3_single"]
+        wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
+        ratio = (seconds[OURS] / seconds["skllmselect_k3_single"]).dropna()
+        lines.append(
+            f"- What the ensemble adds (top_k=3 with and without it, same candidates): W/T/L "
+            f"{wins}/{len(diff) - wins - losses}/{losses}, mean {100 * diff.mean():+.2f} "
+            f"points, median {100 * diff.median():+.2f}; time ratio median "
+            f"{ratio.median():.2f}.")
+    lines.extend(budget_lines(table))
     if {OURS, "lazypredict"} <= set(seconds.columns):
         ratio = (seconds["lazypredict"] / seconds[OURS]).dropna()
         diff = (score[OURS] - score["lazypredict"]).dropna()
@@ -518,13 +583,34 @@ def target_lines(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def budget_lines(table: pd.DataFrame) -> list[str]:
+    """How well fit keeps its time_budget: the search, and the whole fit, over the budget."""
+    if "time_budget" not in table:
+        return []
+    part = table[table["time_budget"].notna() & (table["status"] == "ok")]
+    lines = []
+    for method, group in part.groupby("method", sort=False):
+        budget = float(group["time_budget"].iloc[0])
+        search = group["search_time"].astype(float) / budget
+        whole = group["wall_time"].astype(float) / budget
+        within = int((search <= 1.1).sum())
+        lines.append(
+            f"- {METHODS[method]}: search time (cross-validation, refits, ensemble) over the "
+            f"budget: median {search.median():.2f}, max {search.max():.2f}; within 10 % of "
+            f"it on {within} of {len(group)} datasets (target: all: "
+            f"{'met' if within == len(group) else 'NOT met'}); the whole fit, with the "
+            f"meta-features and ranking, over the budget: median {whole.median():.2f}, max "
+            f"{whole.max():.2f}.")
+    return lines
+
+
 def plot(table: pd.DataFrame, methods: list[str], labels: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    markers = dict(zip(methods, "os^vDP*X", strict=False))
+    markers = dict(zip(methods, "os^vDP*Xhp<>", strict=False))
     fig, ax = plt.subplots(figsize=(9, 6))
     for i, method in enumerate(methods):
         part = table[table["method"] == method]
@@ -578,7 +664,10 @@ def write_markdown(path: Path, *, summary: pd.DataFrame, table: pd.DataFrame, me
         f"{100 * (1 - TEST_SIZE):.0f} % only; score: balanced accuracy on the "
         f"{100 * TEST_SIZE:.0f} %.",
         "- skllmselect: `LLMAlgorithmSelector(top_k=k, random_state=seed).fit` (recommend, "
-        "5-fold CV of the top k, refit of the winner), wall time T inside the timer.",
+        "5-fold CV of the top k, refit of the winner, and by default the ensemble of the "
+        "cross-validated candidates with its members' refits), wall time T inside the timer; "
+        "`no ensemble`: `ensemble=False`; `time_budget=B`: the anytime search with its "
+        "default top_k=3 set first.",
         f"- FLAML: `AutoML.fit(task='classification', time_budget=B, n_jobs=1)`, B = max("
         f"{args.min_budget:g} s, T of skllmselect top_k=3) and {FLAML_MULTIPLIER} B; metric "
         "balanced accuracy (a custom metric function on FLAML's validation data); its default "

@@ -87,8 +87,11 @@ def test_peers_benchmark_runs_records_and_resumes(tmp_path, monkeypatch, capsys,
     peers = load_peers_module(monkeypatch)
     uci, out = tmp_path / "uci", tmp_path / "results"
     write_uci_folder(uci)
+    # Every method but the 10-second budget (the 5-second one exercises the same code).
+    methods = [m for m in peers.METHODS if m != "skllmselect_b10"]
+    n = 2 * len(methods)
     args = ["--uci-path", str(uci), "--out", str(out), "--min-budget", "2",
-            "--timeout", "300"]
+            "--timeout", "300", "--methods", ",".join(methods)]
 
     # One method failing on one dataset is recorded with its reason; the run goes on.
     real_sbs = peers.run_sbs
@@ -103,7 +106,7 @@ def test_peers_benchmark_runs_records_and_resumes(tmp_path, monkeypatch, capsys,
     first = capsys.readouterr().out
 
     records = {p.name: json.loads(p.read_text()) for p in (out / "peers").glob("*.json")}
-    assert len(records) == 2 * len(peers.METHODS), sorted(records)
+    assert len(records) == n, sorted(records)
     for record in records.values():
         assert record["settings"]["max_rows"] == 2000 and record["n_test"] > 0
         assert 0.0 <= record["balanced_accuracy"] <= 1.0 and record["wall_time"] >= 0
@@ -124,9 +127,14 @@ def test_peers_benchmark_runs_records_and_resumes(tmp_path, monkeypatch, capsys,
     table = summary_lines(first)
     header = [cell.strip() for cell in table[0].strip("|").split("|")]
     assert header == COLUMNS
-    methods = [line.strip("|").split("|")[0].strip() for line in table[2:]]
-    assert methods == [*list(peers.METHODS.values())[:-1], "SBS (bagging_trees) alone"]
-    assert "12 new records, 0 already recorded" in first
+    labels = [line.strip("|").split("|")[0].strip() for line in table[2:]]
+    assert labels == [*[peers.METHODS[m] for m in methods[:-1]], "SBS (bagging_trees) alone"]
+    assert f"{n} new records, 0 already recorded" in first
+    ours = records["uci__tiny.iris__skllmselect_k3.json"]
+    assert ours["settings"]["options"] == {"top_k": 3} and len(ours["settings"]["model"]) == 16
+    budgeted = records["uci__tiny.iris__skllmselect_b5.json"]["details"]
+    assert budgeted["time_budget"] == 5.0 and budgeted["search_time"] > 0
+    assert "skllmselect time_budget=5: search time" in first
     assert "picks its winner on the test split" in first
     for name in ("peers.md", "peers.csv", "peers.png"):
         assert (out / name).stat().st_size > 0
@@ -137,13 +145,13 @@ def test_peers_benchmark_runs_records_and_resumes(tmp_path, monkeypatch, capsys,
     monkeypatch.setattr(peers, "run_sbs", real_sbs)
     assert peers.main(args) == 0
     second = capsys.readouterr().out
-    assert "0 new records, 12 already recorded" in second
+    assert f"0 new records, {n} already recorded" in second
     assert {p: p.stat().st_mtime_ns for p in (out / "peers").glob("*.json")} == stamps
     assert summary_lines(second) == table
 
     # --retry-failed redoes only the failed record.
     assert peers.main([*args, "--retry-failed"]) == 0
     third = capsys.readouterr().out
-    assert "1 new records, 11 already recorded" in third
+    assert f"1 new records, {n - 1} already recorded" in third
     fixed = json.loads((out / "peers" / "uci__tiny.mixed__sbs.json").read_text())
     assert fixed["status"] == "ok"
