@@ -22,8 +22,11 @@ and counting them would plan different candidates for the same data.
 
 Predicted costs are the network's predicted fit times of the corpus protocol, scaled to this
 cross-validation and data size (:func:`predicted_costs`). When they are too low and the clock
-shows the budget spent, ``fit`` starts no further planned candidate (a safety stop, the only
-place the clock decides anything; ``skipped_`` names those candidates).
+shows the budget spent, ``fit`` starts no further planned candidate, and abandons the one
+running at its next fold unless no candidate has completed yet (a safety stop, the only place
+the clock decides anything; ``skipped_`` names those candidates). So with accurate
+predictions the candidates depend on the data alone; with poor ones the budget still holds,
+to about one fold and the refits.
 """
 
 from __future__ import annotations

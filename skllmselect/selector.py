@@ -142,8 +142,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         each one whose predicted cost (its predicted fit time scaled to this ``cv`` and data
         size, including its refit) fits in what is left, then further down the ranking, the
         candidate with the largest predicted gain in the best score per predicted second,
-        while one fits and can matter. Should the clock show the budget spent before a
-        planned candidate starts (the predicted costs were too low), it is skipped. At least
+        while one fits and can matter. Should the clock show the budget spent (the predicted
+        costs were too low), no further candidate starts, and the one running is abandoned at
+        its next fold unless it is the first to complete. At least
         one candidate is always cross-validated successfully (if none fits the budget, or
         every one tried failed, the rest are tried over budget, cheapest first, until one
         works). Skipped candidates are listed in ``skipped_`` and in a ``UserWarning``. None
@@ -522,7 +523,18 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                                 f"before it (predicted {costs[p]:.3g} s)")
                                for p in search.positions[i:])
                 break
-            tried.append(self._cross_validate(table, position, X_fit, y, cv, sample_weight))
+            # The first candidate that works always completes; later ones stop when the
+            # budget runs out between two of their folds (predicted costs too low).
+            deadline = None if budget is None or not any(r["status"] == "ok" for r in tried) \
+                else search_start + budget
+            record = self._cross_validate(table, position, X_fit, y, cv, sample_weight,
+                                          deadline)
+            if record is None:
+                skipped[table["pipeline"].iat[position]] = (
+                    f"stopped: time_budget={budget:g} s ran out during its cross-validation "
+                    f"(predicted {costs[position]:.3g} s)")
+                continue
+            tried.append(record)
         if budget is None:  # every candidate of the set failed: go on down the ranking
             position = len(search.positions)
             while not any(r["status"] == "ok" for r in tried) and position < len(table):
@@ -718,8 +730,12 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                      "for a fairer comparison.")
         return n_splits, note
 
-    def _cross_validate(self, table, position, X, y, cv, sample_weight=None) -> dict:
+    def _cross_validate(self, table, position, X, y, cv, sample_weight=None,
+                        deadline=None) -> dict | None:
         """Cross-validate one candidate; a failure is recorded, not raised.
+
+        ``deadline`` (a reading of ``_clock``): should it pass between two folds, the
+        candidate is abandoned and None returned (``time_budget``'s safety stop).
 
         Besides the scores, a candidate without ``predict_proba`` keeps its out-of-fold
         decision values (``record["out_of_fold"]``: decision columns, labels, weights of the
@@ -735,10 +751,16 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         scorer = check_scoring(estimator, self.scoring)
         classes = np.unique(y)
         try:
-            folds = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_and_score)(clone(estimator), X, y, sample_weight, train, test,
-                                        scorer, classes, keep_proba=self.ensemble)
-                for train, test in cv.split(X, y))
+            # Folds come back one by one (in order), so a deadline can stop the rest.
+            folds = []
+            for fold in Parallel(n_jobs=self.n_jobs, return_as="generator")(
+                    delayed(_fit_and_score)(clone(estimator), X, y, sample_weight, train,
+                                            test, scorer, classes, keep_proba=self.ensemble)
+                    for train, test in cv.split(X, y)):
+                folds.append(fold)
+                if (deadline is not None and _clock() >= deadline
+                        and len(folds) < cv.get_n_splits()):
+                    return None
         except Exception as err:  # one broken candidate must not end the search
             record.update(status="failed", error=f"{type(err).__name__}: {err}")
             return record

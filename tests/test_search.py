@@ -79,3 +79,18 @@ def test_a_slow_ranking_does_not_change_the_candidates(monkeypatch):
         tried.append(list(est.cv_results_["pipeline"]))
     assert tried[0] == tried[1] and tried[0][:2] == ["gaussian_nb", "lda"]
     assert tried[0] == list(cheap)  # the budget let the plan go beyond the top-2 set
+
+
+def test_a_candidate_running_past_the_budget_is_abandoned_at_its_next_fold(monkeypatch):
+    X, y = load_iris(return_X_y=True)
+    model = tiny_model_dir("abandon", ranking=["gaussian_nb", "lda", "knn_5"],
+                           fit_times={name: 0.01 for name in PIPELINE_NAMES})
+    # Readings: fit's start, ranking done, search start; then every reading is 10 s on,
+    # so the budget (15 s) runs out during the second candidate.
+    readings = iter([0.0, 0.0, 0.0] + [10.0 * i for i in range(1, 10**5)])
+    monkeypatch.setattr(selector, "_clock", lambda: next(readings))
+    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=15, random_state=0)
+    with pytest.warns(UserWarning, match="ran out during its cross-validation"):
+        est.fit(X, y)
+    assert list(est.cv_results_["pipeline"]) == ["gaussian_nb"]  # the first always completes
+    assert "ran out during its cross-validation" in est.skipped_["lda"]
