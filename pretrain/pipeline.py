@@ -160,7 +160,8 @@ class Pipeline(nn.Module):
                                               if "decoder_input_ids" in batch else {})}
         self._step = {"batch": batch, "counts": term_counts(batch), "objective": objective,
                       "on_loss": on_loss, "scale": scale, "sums": dict.fromkeys(names, 0.0)}
-        self._run(self._schedule("train", inputs), batch["masked_input_ids"], batch, True)
+        self._step["schedule"] = schedule = self._schedule("train", inputs)
+        self._run(schedule, batch["masked_input_ids"], batch, True)
         values = torch.tensor([float(self._step["sums"][n]) for n in names],
                               device=self.device)
         dist.broadcast(values, src=self.last_rank)  # only the last stage has computed them
@@ -174,6 +175,10 @@ class Pipeline(nn.Module):
         piece = {k: v[rows] for k, v in step["batch"].items()}
         parts = compute_losses(SelectorOutput(*output), piece, step["objective"],
                                batch_counts=step["counts"])
+        if not step["schedule"]._stage_backward_initialized:
+            # A new schedule first runs one micro-batch forward and backward to learn the
+            # shapes of the gradients it will exchange; that pass does not count.
+            return parts["total"]
         parts["total"] = step["on_loss"](parts["total"])
         for name, value in parts.items():
             step["sums"][name] += value.detach().float()
