@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from pretrain import checkpoint, distributed, pipeline, tensor_parallel
+from pretrain import checkpoint, distributed, parallel_costs, pipeline, tensor_parallel
 from pretrain.data import BatchSampler, DataPosition
 from pretrain.train import read_metrics, train
 from skllmselect.model import ModelConfig, SelectorTransformer
@@ -189,3 +189,8 @@ def test_without_torchrun_a_strategy_warns_and_runs_one_process(monkeypatch):
 def test_unknown_strategy_is_refused():
     with pytest.raises(ValueError, match="must be one of"):
         distributed.setup("zero3", "cpu")
+
+
+def test_the_docs_scaling_table_is_the_computed_one():
+    page = (WORKER.parent.parent / "docs" / "pretraining.md").read_text(encoding="utf-8")
+    assert parallel_costs.markdown() in page, "run python -m pretrain.parallel_costs"
