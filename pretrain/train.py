@@ -11,7 +11,7 @@ or from Python::
     from pretrain.train import train
     summary = train(presets.debug(out_dir="runs/debug"))
 
-Under torchrun (data parallel; ``--distributed ddp``, ``zero1`` or ``fsdp``)::
+Under torchrun (``--distributed ddp``, ``zero1``, ``fsdp``, ``tp`` or ``pp``)::
 
     torchrun --standalone --nproc_per_node 4 -m pretrain train --preset full \\
         --out runs/full --distributed ddp
@@ -25,14 +25,16 @@ have gone (bit for bit in fp32 on CPU). What a run writes, from rank 0 only:
 
 The distributed contract
 ------------------------
-:func:`train` gets a :class:`pretrain.distributed.Parallel` (one process, or DDP, ZeRO-1 or
-FSDP2 under torchrun) and lets it wrap the model, build the optimizer, average the loss
-parts and gather full state dicts; the model knows nothing of parallelism. The loop relies
+:func:`train` gets a :class:`pretrain.distributed.Parallel` (one process, or DDP, ZeRO-1,
+FSDP2, tensor or pipeline parallelism under torchrun) and lets it wrap the model, build
+the optimizer, average the loss parts and gather full state dicts; the model knows nothing
+of parallelism. The loop relies
 on this: every rank runs every line (forward, eval, state gathering); only
 ``is_main`` writes files; the spike decision is taken on the all-reduced loss, so all ranks
 skip or roll back together; checkpoints are read back by every rank after a ``barrier``.
 Gradient accumulation uses the wrapped model's ``no_sync()`` when it has one (DDP), and the
-gradient norm is reduced over shards when parameters are DTensors (FSDP2).
+gradient norm is reduced over shards when parameters are DTensors (FSDP2, TP) and over
+stages under PP, whose schedule runs forward and backward itself (``Pipeline.train_step``).
 """
 
 from __future__ import annotations
