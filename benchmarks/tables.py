@@ -354,7 +354,21 @@ def speed_summary(root: Path) -> str:
             f"median {first['median']:.2f} s at {first['size']}, {middle['median']:.2f} s at "
             f"{middle['size']} ({middle['cpu_median']:.2f} s of CPU) and {last['median']:.2f} s "
             f"at {last['size']}; `fit(top_k=3)` costs a median {speed['fit_ratio_median']:.2f} "
-            "of cross-validating all 20 pipelines on the same folds.")
+            "of cross-validating all 20 pipelines on the same folds." + _cold_summary(speed))
+
+
+def _cold_summary(speed: dict) -> str:
+    """The first call in a fresh process, when speed.json has it (``speed.py --cold-only``)."""
+    cold = speed.get("cold")
+    if not cold:
+        return ""
+    median = cold["median"]
+    return (f" In a fresh process (measured {cold['date'][:10]}, 1-min load median "
+            f"{cold['load1_median']:.2f}), the import and the first `recommend` at "
+            f"{cold['size']} take a median {median['import_and_first']:.2f} s (target "
+            f"{cold['target']:g} s: {'met' if cold['met'] else 'NOT met'}; import "
+            f"{median['import']:.2f} s, then the model's load and the meta-feature worker's "
+            f"start), a second call {median['second']:.2f} s.")
 
 
 def _peers(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -295,8 +295,9 @@ def _add_train(subparsers):
     parser.add_argument("--max-steps", type=int, help="optimizer steps (preset's by default)")
     parser.add_argument("--seed", type=int,
                         help="initialisation, batches and masks (preset's, 0, by default)")
-    parser.add_argument("--distributed", choices=["none", "ddp", "zero1", "fsdp"],
-                        help="strategy under torchrun (default: none)")
+    parser.add_argument("--distributed", choices=["none", "ddp", "zero1", "fsdp", "tp", "pp"],
+                        help="strategy under torchrun (default: none); tp: tensor parallel, "
+                             "pp: pipeline parallel (docs: pretraining, scaling)")
     parser.add_argument("--no-resume", action="store_true",
                         help="delete the run's checkpoints and start over")
     parser.add_argument("--no-progress", action="store_true")

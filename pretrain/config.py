@@ -15,7 +15,7 @@ from pathlib import Path
 ARCHITECTURES = ("encoder", "decoder", "encoder-decoder")
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
-DISTRIBUTED = ("none", "ddp", "zero1", "fsdp")
+DISTRIBUTED = ("none", "ddp", "zero1", "fsdp", "tp", "pp")
 
 
 def _check_choice(owner: str, name: str, value, allowed) -> None:
@@ -286,7 +286,10 @@ class TrainConfig:
     """Most recent checkpoints kept on disk; older ones are deleted."""
     distributed: str = "none"
     """``"none"`` (one process), or under torchrun ``"ddp"``, ``"zero1"`` (optimizer state
-    sharded) or ``"fsdp"`` (parameters sharded); see :mod:`pretrain.distributed`."""
+    sharded), ``"fsdp"`` (parameters sharded), ``"tp"`` (tensor parallel) or ``"pp"``
+    (pipeline parallel); see :mod:`pretrain.distributed`."""
+    pipeline_microbatches: int = 4
+    """Micro-batches each batch is cut into under ``"pp"`` (fewer if they would not divide it)."""
     model: ModelOptions = field(default_factory=ModelOptions)
     """The architecture."""
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -304,7 +307,7 @@ class TrainConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"TrainConfig.seed must be an int >= 0, got {self.seed!r}.")
         for name in ("real_repeats", "log_every", "eval_every", "eval_batch_size",
-                     "checkpoint_every", "keep_checkpoints"):
+                     "checkpoint_every", "keep_checkpoints", "pipeline_microbatches"):
             _check_positive_int(owner, name, getattr(self, name))
         _check_choice(owner, "distributed", self.distributed, DISTRIBUTED)
         for name, kind in (("model", ModelOptions), ("optim", OptimConfig),

@@ -1,4 +1,5 @@
-"""Data parallelism in one place: single process, DDP, ZeRO-1 and FSDP2, under ``torchrun``.
+"""Parallel training in one place: one process, DDP, ZeRO-1, FSDP2, tensor and pipeline
+parallelism, under ``torchrun``.
 
 The model knows nothing of parallelism (torchtitan's rule): ``train.py`` asks this module for
 a :class:`Parallel` and lets it wrap the model, build the optimizer, average metrics and
@@ -15,12 +16,16 @@ Strategies (``TrainConfig.distributed``):
   training state) are sharded over ranks; each rank updates its shard and broadcasts it.
 - ``"fsdp"``: FSDP2 ``fully_shard`` per transformer block and at the root: parameters,
   gradients and optimizer state all sharded (ZeRO-3).
+- ``"tp"``: tensor parallelism (:mod:`pretrain.tensor_parallel`): each attention and MLP
+  layer split by heads over all ranks, which all read the same batch.
+- ``"pp"``: pipeline parallelism (:mod:`pretrain.pipeline`): the blocks split into one stage
+  per rank, micro-batches under a GPipe schedule; all ranks read the same batch.
 
 Backends: NCCL on CUDA, gloo on CPU. Only rank 0 writes files (``is_main``).
 
-For a model of a few hundred thousand parameters none of this saves memory; it is here so the
-same training script scales to a cluster, and the tests prove each mode computes what one
-process computes.
+For a model of a few hundred thousand parameters none of this saves memory or time (the
+docs' scaling section has the arithmetic); it is here so the same training script scales
+to a cluster, and the tests check that each mode's losses match one process's.
 """
 
 from __future__ import annotations
@@ -33,7 +38,12 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-STRATEGIES = ("none", "ddp", "zero1", "fsdp")
+STRATEGIES = ("none", "ddp", "zero1", "fsdp", "tp", "pp")
+#: Strategies whose parameters are DTensors: full state dicts go through
+#: torch.distributed.checkpoint.state_dict.
+DTENSOR_STRATEGIES = ("fsdp", "tp")
+#: Strategies where every rank reads the same batch (no data parallelism).
+MODEL_PARALLEL = ("tp", "pp")
 #: The optimizer "state" saved before the first step, when there is none to gather.
 FRESH_OPTIMIZER = "fresh_optimizer"
 
@@ -60,6 +70,8 @@ class Parallel:
     world_size: int = 1
     local_rank: int = 0
     device: torch.device = torch.device("cpu")
+    microbatches: int = 4
+    """Micro-batches per batch under pipeline parallelism."""
 
     @property
     def is_main(self) -> bool:
@@ -69,6 +81,26 @@ class Parallel:
     @property
     def is_distributed(self) -> bool:
         return self.world_size > 1
+
+    @property
+    def sharded(self) -> bool:
+        """Parameters are DTensors (FSDP2, tensor parallelism)."""
+        return self.is_distributed and self.strategy in DTENSOR_STRATEGIES
+
+    @property
+    def pipelined(self) -> bool:
+        return self.is_distributed and self.strategy == "pp"
+
+    @property
+    def data_rank(self) -> int:
+        """This rank's place among the ranks that read different batches."""
+        return 0 if self.strategy in MODEL_PARALLEL else self.rank
+
+    @property
+    def data_world_size(self) -> int:
+        """How many different batches one step reads (1 under tensor or pipeline
+        parallelism, where all ranks read the same one)."""
+        return 1 if self.strategy in MODEL_PARALLEL else self.world_size
 
     # ------------------------------------------------------------------ model and optimizer
 
@@ -82,6 +114,14 @@ class Parallel:
 
             device_ids = [self.device.index] if self.device.type == "cuda" else None
             return DistributedDataParallel(model, device_ids=device_ids)
+        if self.strategy == "tp":
+            from pretrain.tensor_parallel import parallelize
+
+            return parallelize(model, self.world_size, self.device.type)
+        if self.strategy == "pp":
+            from pretrain.pipeline import Pipeline
+
+            return Pipeline(model, self.rank, self.world_size, self.device, self.microbatches)
         from torch.distributed.fsdp import fully_shard
 
         # One FSDP unit per block, so only one block's full parameters exist at a time; the
@@ -100,11 +140,15 @@ class Parallel:
 
             return ZeroRedundancyOptimizer(param_groups, optimizer_class=torch.optim.AdamW,
                                            **adamw_kwargs)
+        if self.is_distributed and self.strategy == "tp":
+            # The multi-tensor kernels refuse a mix of DTensors and plain tensors.
+            adamw_kwargs = {**adamw_kwargs, "fused": False, "foreach": False}
         return torch.optim.AdamW(param_groups, **adamw_kwargs)
 
     @staticmethod
     def unwrap(model: nn.Module) -> nn.Module:
-        """The user's module inside a DDP wrapper (FSDP2 shards in place: nothing to unwrap)."""
+        """The user's module inside a DDP wrapper or a pipeline (this rank's pruned copy);
+        FSDP2 and tensor parallelism shard in place: nothing to unwrap."""
         return getattr(model, "module", model)
 
     # ------------------------------------------------------------------ collectives
@@ -139,8 +183,11 @@ class Parallel:
     # ------------------------------------------------------------------ full state for checkpoints
 
     def model_state_dict(self, model: nn.Module) -> dict:
-        """The full (unsharded) model state, on the CPU; every rank must call it."""
-        if self.strategy == "fsdp" and self.is_distributed:
+        """The full (unsharded) model state, on the CPU (on rank 0 at least); every rank must
+        call it."""
+        if self.pipelined:
+            return model.model_state_dict()
+        if self.sharded:
             from torch.distributed.checkpoint.state_dict import (
                 StateDictOptions,
                 get_model_state_dict,
@@ -151,7 +198,10 @@ class Parallel:
         return {k: v.detach().cpu().clone() for k, v in self.unwrap(model).state_dict().items()}
 
     def load_model_state_dict(self, model: nn.Module, state: dict) -> None:
-        if self.strategy == "fsdp" and self.is_distributed:
+        if self.pipelined:
+            model.load_model_state_dict(state)
+            return
+        if self.sharded:
             from torch.distributed.checkpoint.state_dict import (
                 StateDictOptions,
                 set_model_state_dict,
@@ -166,7 +216,9 @@ class Parallel:
         if self.is_distributed and self.strategy == "zero1":
             optimizer.consolidate_state_dict(to=0)
             return optimizer.state_dict() if self.is_main else None
-        if self.is_distributed and self.strategy == "fsdp":
+        if self.pipelined:
+            return model.optimizer_state_dict(optimizer)
+        if self.sharded:
             from torch.distributed.checkpoint.state_dict import (
                 StateDictOptions,
                 get_optimizer_state_dict,
@@ -187,7 +239,10 @@ class Parallel:
     def load_optimizer_state_dict(self, model: nn.Module, optimizer, state: dict) -> None:
         if state.get(FRESH_OPTIMIZER):  # saved before the first step: keep the fresh one
             return
-        if self.is_distributed and self.strategy == "fsdp":
+        if self.pipelined:
+            model.load_optimizer_state_dict(optimizer, state)
+            return
+        if self.sharded:
             from torch.distributed.checkpoint.state_dict import (
                 StateDictOptions,
                 set_optimizer_state_dict,
@@ -205,7 +260,7 @@ class Parallel:
             dist.destroy_process_group()
 
 
-def setup(strategy: str = "none", device: str = "auto") -> Parallel:
+def setup(strategy: str = "none", device: str = "auto", microbatches: int = 4) -> Parallel:
     """The :class:`Parallel` of this process, from ``torchrun``'s environment.
 
     Starts the process group (NCCL on CUDA, gloo on CPU) when launched by ``torchrun`` with
@@ -227,10 +282,10 @@ def setup(strategy: str = "none", device: str = "auto") -> Parallel:
     if strategy == "none":
         raise ValueError(
             f"Launched with {world_size} processes but distributed='none': every process "
-            "would train its own copy. Choose 'ddp', 'zero1' or 'fsdp'.")
+            "would train its own copy. Choose 'ddp', 'zero1', 'fsdp', 'tp' or 'pp'.")
     if resolved.type == "cuda":
         torch.cuda.set_device(resolved)
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if resolved.type == "cuda" else "gloo")
     return Parallel(strategy, rank=rank, world_size=world_size, local_rank=local_rank,
-                    device=resolved)
+                    device=resolved, microbatches=microbatches)

@@ -68,12 +68,28 @@ def token_cross_entropy(logits, labels) -> torch.Tensor:
                            ignore_index=IGNORE_INDEX)
 
 
-def compute_losses(output, batch: dict, objective: ObjectiveConfig) -> dict[str, torch.Tensor]:
+def term_counts(batch: dict) -> dict[str, torch.Tensor]:
+    """How many terms each part's masked mean averages over ``batch`` (see compute_losses)."""
+    counts = {"score": batch["score_mask"].sum(),
+              "ranking": (batch["score_mask"].sum(dim=1) >= 2).sum(),
+              "fit_time": batch["fit_time_mask"].sum(),
+              "mlm": (batch["token_labels"] != IGNORE_INDEX).sum()}
+    if "decoder_labels" in batch:
+        counts["decoder_ranking"] = (batch["decoder_labels"] != IGNORE_INDEX).sum()
+    return counts
+
+
+def compute_losses(output, batch: dict, objective: ObjectiveConfig, *,
+                   batch_counts: dict | None = None) -> dict[str, torch.Tensor]:
     """Every loss part and their weighted sum under ``"total"``.
 
     Parts: ``score`` (Gaussian NLL), ``ranking`` (listwise KL), ``fit_time`` (MSE of
     log seconds), ``mlm`` (masked-token or, for the decoder, next-token cross-entropy) and,
     for the encoder-decoder, ``decoder_ranking`` (cross-entropy of the written ranking).
+
+    ``batch_counts`` (:func:`term_counts` of a whole batch) says that ``batch`` is a piece
+    of it (a pipeline micro-batch): each part is then scaled by the piece's share of the
+    batch's terms, so that the pieces' parts sum to the whole batch's masked means.
     """
     parts = {
         "score": score_nll(output.scores, output.score_log_var, batch["scores"],
@@ -90,5 +106,9 @@ def compute_losses(output, batch: dict, objective: ObjectiveConfig) -> dict[str,
         parts["decoder_ranking"] = token_cross_entropy(output.ranking_logits,
                                                        batch["decoder_labels"])
         weights["decoder_ranking"] = objective.decoder_ranking_weight
+    if batch_counts is not None:
+        counts = term_counts(batch)
+        for name in weights:
+            parts[name] = parts[name] * (counts[name] / batch_counts[name].clamp_min(1))
     parts["total"] = sum(weights[name] * parts[name] for name in weights)
     return parts

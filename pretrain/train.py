@@ -11,7 +11,7 @@ or from Python::
     from pretrain.train import train
     summary = train(presets.debug(out_dir="runs/debug"))
 
-Under torchrun (data parallel; ``--distributed ddp``, ``zero1`` or ``fsdp``)::
+Under torchrun (``--distributed ddp``, ``zero1``, ``fsdp``, ``tp`` or ``pp``)::
 
     torchrun --standalone --nproc_per_node 4 -m pretrain train --preset full \\
         --out runs/full --distributed ddp
@@ -25,14 +25,16 @@ have gone (bit for bit in fp32 on CPU). What a run writes, from rank 0 only:
 
 The distributed contract
 ------------------------
-:func:`train` gets a :class:`pretrain.distributed.Parallel` (one process, or DDP, ZeRO-1 or
-FSDP2 under torchrun) and lets it wrap the model, build the optimizer, average the loss
-parts and gather full state dicts; the model knows nothing of parallelism. The loop relies
+:func:`train` gets a :class:`pretrain.distributed.Parallel` (one process, or DDP, ZeRO-1,
+FSDP2, tensor or pipeline parallelism under torchrun) and lets it wrap the model, build
+the optimizer, average the loss parts and gather full state dicts; the model knows nothing
+of parallelism. The loop relies
 on this: every rank runs every line (forward, eval, state gathering); only
 ``is_main`` writes files; the spike decision is taken on the all-reduced loss, so all ranks
 skip or roll back together; checkpoints are read back by every rank after a ``barrier``.
 Gradient accumulation uses the wrapped model's ``no_sync()`` when it has one (DDP), and the
-gradient norm is reduced over shards when parameters are DTensors (FSDP2).
+gradient norm is reduced over shards when parameters are DTensors (FSDP2, TP) and over
+stages under PP, whose schedule runs forward and backward itself (``Pipeline.train_step``).
 """
 
 from __future__ import annotations
@@ -134,11 +136,26 @@ def _no_sync(model: nn.Module):
 
 
 def _clip_grad_norm(model: nn.Module, max_norm: float) -> float:
-    """Clip the global gradient norm; return the norm before clipping."""
-    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-    if hasattr(norm, "full_tensor"):  # a DTensor under FSDP2: the norm over all shards
-        norm = norm.full_tensor()
-    return float(norm)
+    """Clip the global gradient norm (over all ranks' shards or stages); return the norm
+    before clipping. Called once a step, after the last backward."""
+    from torch.distributed.tensor import DTensor
+    from torch.nn.utils import clip_grads_with_norm_, get_total_norm
+
+    if hasattr(model, "clip_grad_norm"):  # a pipeline stage: the norm over all stages
+        return model.clip_grad_norm(max_norm)
+    params = [p for p in model.parameters() if p.grad is not None]
+    # DTensor gradients (all of them under FSDP2, the split layers' under tensor
+    # parallelism) and plain ones cannot share a norm kernel: one norm for each kind.
+    groups = [g for g in ([p for p in params if isinstance(p.grad, DTensor)],
+                          [p for p in params if not isinstance(p.grad, DTensor)]) if g]
+    norms = [get_total_norm([p.grad for p in group]) for group in groups]
+    norms = [n.full_tensor() if isinstance(n, DTensor) else n for n in norms]
+    if not norms:
+        return 0.0
+    total = torch.linalg.vector_norm(torch.stack(norms))
+    for group in groups:
+        clip_grads_with_norm_(group, max_norm, total)
+    return float(total)
 
 
 # --------------------------------------------------------------------- devices, processes
@@ -146,7 +163,8 @@ def _clip_grad_norm(model: nn.Module, max_norm: float) -> float:
 
 def _setup(config: TrainConfig) -> Parallel:
     """This process's place in the job (one process, or a rank under torchrun)."""
-    return distributed.setup(config.distributed, config.precision.device)
+    return distributed.setup(config.distributed, config.precision.device,
+                             config.pipeline_microbatches)
 
 
 def _autocast(device: torch.device, precision: str):
@@ -435,14 +453,16 @@ def train(config: TrainConfig, *, resume: bool = True, stop_after: int | None = 
         pipeline_names=list(tokenizer.pipeline_names), tokenizer=tokenizer.to_dict(),
         versions=_versions(data), **config.model.model_kwargs())
     bare = SelectorTransformer(model_config).to(device)
+    n_parameters = {"n_parameters": bare.num_parameters(),  # before a pipeline prunes it
+                    "n_parameters_non_embedding": bare.num_parameters(exclude_embeddings=True)}
     model = setup.wrap_model(bare)
     optimizer = setup.make_optimizer(param_groups(bare, optim.weight_decay),
                                      **adamw_kwargs(optim, device))
     scaler = torch.amp.GradScaler(device.type, enabled=config.precision.precision == "fp16")
     autocast = _autocast(device, config.precision.precision)
     real = np.array([not d.startswith("synthetic/") for d in train_split.datasets])
-    sampler = BatchSampler(len(train_split), seed=config.seed, rank=setup.rank,
-                           world_size=setup.world_size,
+    sampler = BatchSampler(len(train_split), seed=config.seed, rank=setup.data_rank,
+                           world_size=setup.data_world_size,
                            repeats=np.where(real, config.real_repeats, 1)
                            if config.real_repeats != 1 else None)
     collator = Collator(tokenizer, architecture=config.model.architecture,
@@ -538,17 +558,28 @@ def train(config: TrainConfig, *, resume: bool = True, stop_after: int | None = 
             seed = batch_seed(config.seed, position.epoch)  # the epoch of these indices
             batch = _to_device(collator(train_split, indices, seed=seed), device)
             last_micro = micro == optim.grad_accum_steps - 1
-            with contextlib.nullcontext() if last_micro else _no_sync(model):
-                with autocast():
-                    output = model(batch["masked_input_ids"], batch["attention_mask"],
-                                   batch.get("decoder_input_ids"))
-                parts = compute_losses(output, batch, config.objective)
-                loss = parts["total"]
+
+            def on_loss(loss, step=step):
                 for hook in hooks:
                     if hasattr(hook, "on_loss"):
                         loss = hook.on_loss(step + 1, loss)
-                parts["total"] = loss
-                scaler.scale(loss / optim.grad_accum_steps).backward()
+                return loss
+
+            def scale(loss):
+                return scaler.scale(loss / optim.grad_accum_steps)
+
+            if setup.pipelined:  # the schedule runs forward and backward, stage by stage
+                with autocast():
+                    parts = model.train_step(batch, config.objective, on_loss=on_loss,
+                                             scale=scale)
+            else:
+                with contextlib.nullcontext() if last_micro else _no_sync(model):
+                    with autocast():
+                        output = model(batch["masked_input_ids"], batch["attention_mask"],
+                                       batch.get("decoder_input_ids"))
+                    parts = compute_losses(output, batch, config.objective)
+                    parts["total"] = on_loss(parts["total"])
+                    scale(parts["total"]).backward()
             for name, value in parts.items():
                 value = value.detach().float() / optim.grad_accum_steps
                 sums[name] = value if sums[name] is None else sums[name] + value
@@ -573,13 +604,13 @@ def train(config: TrainConfig, *, resume: bool = True, stop_after: int | None = 
             event = "spike" if spike else ""
         optimizer.zero_grad(set_to_none=True)
         step += 1
-        step_tokens = (batch_size * optim.grad_accum_steps * setup.world_size
+        step_tokens = (batch_size * optim.grad_accum_steps * setup.data_world_size
                        * tokenizer.sequence_length)
         tokens += step_tokens
         interval_tokens += step_tokens
         now = time.perf_counter()
         row = {"kind": "train", "step": step, "epoch": position.epoch, "lr": lr,
-               "batch_size": batch_size * optim.grad_accum_steps * setup.world_size,
+               "batch_size": batch_size * optim.grad_accum_steps * setup.data_world_size,
                "loss": values["total"], **{n: values[n] for n in names if n != "total"},
                "grad_norm": grad_norm,
                "loss_scale": scaler.get_scale() if scaler.is_enabled() else None,
@@ -627,8 +658,7 @@ def train(config: TrainConfig, *, resume: bool = True, stop_after: int | None = 
                "lr_scale": guard.lr_scale, "tokens": tokens,
                "elapsed_s": elapsed0 + time.perf_counter() - start_time,
                "device": str(device), "precision": config.precision.precision,
-               "n_parameters": bare.num_parameters(),
-               "n_parameters_non_embedding": bare.num_parameters(exclude_embeddings=True),
+               **n_parameters,
                "n_datasets": {name: len(s) for name, s in data.splits.items()},
                "out_dir": str(out), "model_dir": None, "config": config.to_dict()}
     if not stopped:

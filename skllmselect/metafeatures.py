@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import multiprocessing
+import sys
 import threading
 import time
 import warnings
@@ -696,6 +697,24 @@ def _isolated(function, *args):
         ) from err
 
 
+def start_worker() -> None:
+    """Start the extraction worker, and its import of pymfe, now; return without waiting.
+
+    Called by ``LLMAlgorithmSelector.recommend`` and ``fit`` before they load their model, so
+    that the worker's start (a new Python process importing pymfe, scikit-learn, scipy and
+    pandas: about 1.5 s) overlaps with the model's load (torch: about 1.5 s) on another core,
+    instead of following it. A no-op where :func:`extract` would run pymfe in this process
+    (a daemonic process); cheap when the worker is running already (a queued no-op).
+    """
+    if _ISOLATE and not multiprocessing.current_process().daemon:
+        _worker_executor().submit(_import_pymfe)  # errors, if any, are the next call's
+
+
+def _import_pymfe() -> None:
+    # About a second, once per process; in the worker, before the first call arrives.
+    import pymfe.mfe  # noqa: F401
+
+
 def _worker_executor(replacing: ProcessPoolExecutor | None = None) -> ProcessPoolExecutor:
     """The worker's executor: made on first use, and anew when ``replacing`` (broken) is it.
 
@@ -704,8 +723,22 @@ def _worker_executor(replacing: ProcessPoolExecutor | None = None) -> ProcessPoo
     global _worker
     with _WORKER_LOCK:
         if _worker is None or _worker is replacing:
-            _worker = ProcessPoolExecutor(max_workers=1, timeout=_WORKER_IDLE_SECONDS)
+            _worker = ProcessPoolExecutor(max_workers=1, timeout=_WORKER_IDLE_SECONDS,
+                                          initializer=_without_matplotlib)
         return _worker
+
+
+def _without_matplotlib() -> None:
+    """Make ``import matplotlib`` fail in the worker process (run there as it starts).
+
+    pymfe imports igraph (for its complexity group, which is not extracted here), and igraph
+    imports ``matplotlib.pyplot`` whenever it can, for drawing: 0.4-0.5 s of the worker's
+    start. Nothing run in the worker draws, and igraph falls back to a stub without
+    matplotlib (its documented behaviour when matplotlib is not installed). A ``None`` entry
+    in ``sys.modules`` is Python's way to make an import raise ``ImportError``; it is set
+    only in the worker, never in the caller's process.
+    """
+    sys.modules.setdefault("matplotlib", None)
 
 
 def _pymfe_groups(

@@ -234,27 +234,41 @@ class Attention(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.n_heads, self.dropout = config.n_heads, config.dropout
+        # Three projections, not one fused [k; v]: tensor parallelism splits each by heads,
+        # which a fused matrix split in halves would not do (one rank would get all of k).
         self.q_proj = nn.Linear(config.d_model, config.d_model, bias=False)
-        self.kv_proj = nn.Linear(config.d_model, 2 * config.d_model, bias=False)
+        self.k_proj = nn.Linear(config.d_model, config.d_model, bias=False)
+        self.v_proj = nn.Linear(config.d_model, config.d_model, bias=False)
         self.out_proj = nn.Linear(config.d_model, config.d_model, bias=False)
         self.resid_dropout = nn.Dropout(config.dropout)
+        self.register_load_state_dict_pre_hook(_split_fused_kv)
 
     def forward(self, x, mask=None, rope=None, memory=None):
-        B, T, C = x.shape
+        # Widths come from the projections, not from d_model: under tensor parallelism a
+        # rank holds n_heads / degree heads (pretrain.tensor_parallel sets self.n_heads).
+        B, T, _ = x.shape
         source = x if memory is None else memory
         S = source.shape[1]
         q = self.q_proj(x).view(B, T, self.n_heads, -1).transpose(1, 2)  # (B, H, T, hd)
-        k, v = self.kv_proj(source).split(C, dim=2)
-        k = k.view(B, S, self.n_heads, -1).transpose(1, 2)  # (B, H, S, hd)
-        v = v.view(B, S, self.n_heads, -1).transpose(1, 2)  # (B, H, S, hd)
+        k = self.k_proj(source).view(B, S, self.n_heads, -1).transpose(1, 2)  # (B, H, S, hd)
+        v = self.v_proj(source).view(B, S, self.n_heads, -1).transpose(1, 2)  # (B, H, S, hd)
         if rope is not None:
             q, k = _apply_rope(q, rope), _apply_rope(k, rope)
         if mask is not None and mask.dtype != torch.bool:
             mask = mask.to(q.dtype)  # an additive float mask must match the (autocast) dtype
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
+        y = y.transpose(1, 2).contiguous().view(B, T, -1)  # (B, T, H * hd)
         return self.resid_dropout(self.out_proj(y))
+
+
+def _split_fused_kv(module, state_dict, prefix, *args):
+    """Read files written when k and v were one ``kv_proj`` matrix (the rows of k, then v),
+    such as the shipped weights."""
+    fused = state_dict.pop(prefix + "kv_proj.weight", None)
+    if fused is not None:
+        state_dict[prefix + "k_proj.weight"], state_dict[prefix + "v_proj.weight"] = (
+            fused.chunk(2, dim=0))
 
 
 class MLP(nn.Module):
@@ -428,21 +442,26 @@ class SelectorTransformer(nn.Module, PyTorchModelHubMixin, library_name="skllmse
         if input_ids.ndim != 2:
             raise ValueError(f"input_ids must be (batch, length), got shape "
                              f"{tuple(input_ids.shape)}.")
-        B, L = input_ids.shape
-        key_mask = None
-        if attention_mask is not None:
-            if attention_mask.shape != input_ids.shape:
-                raise ValueError(f"attention_mask shape {tuple(attention_mask.shape)} differs "
-                                 f"from input_ids shape {tuple(input_ids.shape)}.")
-            key_mask = attention_mask.to(torch.bool).clone()
-            key_mask[:, 0] = True  # [CLS] always attendable: no fully masked row, no NaN
-        causal = self.config.architecture == "decoder"
-        mask = self._self_mask(key_mask, L, causal, input_ids.device)
-        rope = self._rope(L, input_ids.device)
+        if attention_mask is not None and attention_mask.shape != input_ids.shape:
+            raise ValueError(f"attention_mask shape {tuple(attention_mask.shape)} differs "
+                             f"from input_ids shape {tuple(input_ids.shape)}.")
+        key_mask, mask, rope = self._encoder_context(attention_mask, input_ids.shape[1],
+                                                     input_ids.device)
         x = self._embed(input_ids, self.pos_emb)
         for block in self.blocks:
             x = block(x, mask, rope)
         return self.norm_f(x), key_mask  # (B, L, C)
+
+    def _encoder_context(self, attention_mask: Tensor | None, L: int, device):
+        """What every encoder block reads besides its input: the key mask (B, L), the
+        self-attention mask and the rotary tables. A function of the inputs alone, so that
+        each pipeline stage (pretrain.pipeline) rebuilds it instead of receiving it."""
+        key_mask = None
+        if attention_mask is not None:
+            key_mask = attention_mask.to(torch.bool).clone()
+            key_mask[:, 0] = True  # [CLS] always attendable: no fully masked row, no NaN
+        causal = self.config.architecture == "decoder"
+        return key_mask, self._self_mask(key_mask, L, causal, device), self._rope(L, device)
 
     def _decode(self, decoder_input_ids: Tensor, memory: Tensor, key_mask: Tensor | None):
         """Ranking decoder: causal over its own tokens, cross-attending to ``memory``."""
@@ -477,7 +496,17 @@ class SelectorTransformer(nn.Module, PyTorchModelHubMixin, library_name="skllmse
         if decoder_input_ids is not None and self.config.architecture != "encoder-decoder":
             raise ValueError("decoder_input_ids is only accepted by the 'encoder-decoder' "
                              f"architecture; this model is a {self.config.architecture!r}.")
+        if decoder_input_ids is not None and (decoder_input_ids.ndim != 2
+                                              or decoder_input_ids.shape[0] != input_ids.shape[0]):
+            raise ValueError(f"decoder_input_ids must be (batch={input_ids.shape[0]}, T), "
+                             f"got shape {tuple(decoder_input_ids.shape)}.")
         x, key_mask = self._encode(input_ids, attention_mask)  # (B, L, C)
+        return self._heads(x, key_mask, decoder_input_ids)
+
+    def _heads(self, x: Tensor, key_mask: Tensor | None,
+               decoder_input_ids: Tensor | None) -> SelectorOutput:
+        """From the encoder's final states (B, L, C) to the outputs: pooling, the heads and
+        the ranking decoder."""
         if self.config.architecture == "decoder":
             # Pool the last real position: the only one that has read the whole sequence.
             if key_mask is None:
@@ -490,9 +519,6 @@ class SelectorTransformer(nn.Module, PyTorchModelHubMixin, library_name="skllmse
             pooled = x[:, 0]  # (B, C), [CLS]
         ranking_logits = None
         if decoder_input_ids is not None:
-            if decoder_input_ids.ndim != 2 or decoder_input_ids.shape[0] != input_ids.shape[0]:
-                raise ValueError(f"decoder_input_ids must be (batch={input_ids.shape[0]}, T), "
-                                 f"got shape {tuple(decoder_input_ids.shape)}.")
             ranking_logits = self._decode(decoder_input_ids, x, key_mask)
         return SelectorOutput(
             scores=self.score_head(pooled).float(),

@@ -9,9 +9,11 @@ then cross-validates the best-ranked pipelines (the GridSearchCV shape: ``cv_res
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import threading
 import time
 import warnings
 from numbers import Integral, Real
@@ -37,7 +39,7 @@ from skllmselect.calibration import TemperatureScaling, decision_columns
 from skllmselect.coverage import CoverageWarning, coverage_notes
 from skllmselect.describe import describe
 from skllmselect.ensemble import EnsembleClassifier, fold_scorer, select
-from skllmselect.metafeatures import METAFEATURE_NAMES
+from skllmselect.metafeatures import METAFEATURE_NAMES, start_worker
 from skllmselect.portfolio import make_pipeline_by_name, unmet_requirements
 from skllmselect.prediction import predict_and_rank
 from skllmselect.search import plan_search, predicted_costs
@@ -59,9 +61,45 @@ def _load_cached(model: str, revision: str | None):
     """``loading.load`` once per (model, revision) and process: later calls are free.
 
     Returns ``(network, tokenizer, residuals, forest)``; residuals and forest are None for a
-    model without them.
+    model without them. Call it through :func:`_load`, which waits for a load under way.
     """
     return loading.load(model, revision, with_residuals=True, with_forest=True)
+
+
+# One load at a time: a call that needs the model while _start's thread loads it waits for
+# that load (then finds it cached) instead of loading it a second time.
+_LOAD_LOCK = threading.Lock()
+_started_loads: set[tuple[str, str | None]] = set()
+_STARTED_LOCK = threading.Lock()
+
+
+def _load(model: str, revision: str | None):
+    with _LOAD_LOCK:
+        return _load_cached(model, revision)
+
+
+def _start(model: str, revision: str | None) -> None:
+    """Start the meta-feature worker and, on the first call for this model, its load.
+
+    The model loads in a thread of this process while the worker process starts and
+    extracts the meta-features: on a first call each takes about 1.5 s of one core (torch
+    and the network here; pymfe, scikit-learn and the extraction there), in parallel rather
+    than one after the other (see ``benchmarks/speed.py --cold-only``). Later calls: a
+    no-op queued in the running worker. A load that fails in the thread is left for the
+    caller's own load (:func:`_load`, in :meth:`LLMAlgorithmSelector._rank`) to raise.
+    """
+    start_worker()
+    with _STARTED_LOCK:
+        if (model, revision) in _started_loads:
+            return
+        _started_loads.add((model, revision))
+    threading.Thread(target=_load_quietly, args=(model, revision),
+                     name="skllmselect-model-load").start()
+
+
+def _load_quietly(model: str, revision: str | None) -> None:
+    with contextlib.suppress(Exception):  # raised again, to the caller, by its own _load
+        _load(model, revision)
 
 
 def load_network(model=loading.BUNDLED, revision=None):
@@ -71,7 +109,7 @@ def load_network(model=loading.BUNDLED, revision=None):
     ``model.safetensors`` or ``config.json``, or a model made for other code, each with a
     message that names the file and the fix.
     """
-    return _load_cached(str(model), revision)[:2]
+    return _load(str(model), revision)[:2]
 
 
 def _estimator_has(attr: str):
@@ -319,6 +357,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         self._validate_params()
         description = describe(X, y, estimator_name=type(self).__name__)
+        _start(str(self.model), self.revision)
         table = self._rank(description.vector, description.X, description.y, self._seed())
         # The ranking's own notes (a pipeline that cannot fit these labels) are not warned:
         # the table already shows that pipeline last.
@@ -341,7 +380,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         cross-validation when the caller has it (``fit``), else made here. ``weighted``: the
         fit has sample weights, which a pipeline must accept to be a candidate.
         """
-        network, tokenizer, residuals, forest = _load_cached(str(self.model), self.revision)
+        network, tokenizer, residuals, forest = _load(str(self.model), self.revision)
         names = list(network.config.pipeline_names)
         unmet = unmet_requirements(self._training_labels(X, y, seed, cv))
         unmet.update((name, reason) for name, reason in self._unmet_by_parameters(
@@ -374,7 +413,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _residuals_in_order(self, table):
         """The model's training residuals (m, P), columns in the ranked table's row order."""
-        network, _, residuals, _ = _load_cached(str(self.model), self.revision)
+        network, _, residuals, _ = _load(str(self.model), self.revision)
         if residuals is None:
             return None
         names = list(network.config.pipeline_names)
@@ -470,6 +509,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "sample_weight."
             )
         description = describe(X, y, estimator_name=type(self).__name__)
+        _start(str(self.model), self.revision)
         validate_data(self, description.X_checked, description.y, reset=True,
                       skip_check_array=True)
         X_checked = description.X_checked

@@ -1,6 +1,9 @@
 """Tests for skllmselect.metafeatures: layout, determinism, robustness, invariance, errors."""
 
+import importlib
+import importlib.util
 import math
+import os
 import warnings
 
 import numpy as np
@@ -386,6 +389,46 @@ def test_extract_in_parallel_threads_gives_the_sequential_vectors():
         parallel = list(pool.map(lambda frame: extract(*frame), frames))
     for a, b in zip(sequential, parallel, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_started_worker_is_the_one_extract_uses_and_is_reused(mixed):
+    # start_worker (called by recommend and fit before they load their model) starts the
+    # worker process at once; extract then runs in that very process, and later starts
+    # queue in it rather than starting another.
+    mf.start_worker()
+    executor = mf._worker_executor()
+    started = executor.submit(os.getpid).result()
+    assert started != os.getpid()
+    extract(*mixed)
+    mf.start_worker()
+    assert mf._worker_executor() is executor
+    assert executor.submit(os.getpid).result() == started
+    assert len(executor._processes) == 1  # loky's table of its live worker processes
+
+
+def test_worker_has_no_matplotlib_the_caller_keeps_it():
+    # The worker skips igraph's import of matplotlib (pymfe's values are unchanged: see
+    # test_threads.py, in the worker against in this process); the caller's process keeps
+    # its own imports.
+    mf.start_worker()
+    with pytest.raises(ImportError):
+        mf._worker_executor().submit(importlib.import_module, "matplotlib").result()
+    assert importlib.util.find_spec("matplotlib") is not None
+
+
+def test_start_worker_in_a_daemonic_process_starts_nothing(mixed, monkeypatch):
+    # A daemonic process may not start one: extract runs pymfe in it, and start_worker
+    # leaves it so.
+    from types import SimpleNamespace
+
+    def no_worker(*args, **kwargs):
+        raise AssertionError("a daemonic process asked for the worker process")
+
+    daemonic = SimpleNamespace(current_process=lambda: SimpleNamespace(daemon=True))
+    monkeypatch.setattr(mf, "multiprocessing", daemonic)
+    monkeypatch.setattr(mf, "_worker_executor", no_worker)
+    mf.start_worker()
+    assert extract(*mixed).shape == (len(METAFEATURE_NAMES),)
 
 
 def test_landmarking_in_its_thread_gives_what_it_gives_in_sequence(mixed, monkeypatch,

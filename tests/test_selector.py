@@ -196,6 +196,45 @@ def test_network_is_loaded_once_and_not_in_init(tiny_model):
     assert selector._load_cached.cache_info().hits == hits + 1
 
 
+def test_a_load_under_way_in_the_start_thread_is_waited_for_not_repeated(tiny_model,
+                                                                          monkeypatch):
+    # recommend starts the model's load in a thread (beside the meta-feature worker) and
+    # then needs the model itself: it must wait for that load, not run a second one, and
+    # rank exactly as a call whose model was loaded beforehand.
+    import threading
+    import time
+
+    X, y = iris()
+    expected = LLMAlgorithmSelector(model=tiny_model, random_state=0).recommend(X, y)
+    loads = []
+    original = selector.loading.load
+
+    def slow_load(*args, **kwargs):
+        loads.append(threading.current_thread().name)
+        time.sleep(0.3)  # still loading when recommend needs the model
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(selector.loading, "load", slow_load)
+    monkeypatch.setattr(selector, "_started_loads", set())
+    selector._load_cached.cache_clear()
+    try:
+        table = LLMAlgorithmSelector(model=tiny_model, random_state=0).recommend(X, y)
+    finally:
+        selector._load_cached.cache_clear()
+    assert loads == ["skllmselect-model-load"]
+    pd.testing.assert_frame_equal(table.drop(columns="estimator"),
+                                  expected.drop(columns="estimator"), check_exact=True)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_model_that_fails_to_load_raises_in_the_callers_thread(tmp_path):
+    # The start thread's failed load is not reported there (no stray traceback); the
+    # caller's own load raises the loader's error.
+    X, y = iris()
+    with pytest.raises(FileNotFoundError, match="No model folder"):
+        LLMAlgorithmSelector(model=str(tmp_path / "missing")).recommend(X, y)
+
+
 def test_recommendation_depends_on_the_data_not_on_column_order(tiny_model):
     est = LLMAlgorithmSelector(model=tiny_model)
     X, y = make_mixed_frame(n_rows=150)
