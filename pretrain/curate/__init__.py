@@ -2,8 +2,8 @@
 
 The order of :func:`curate` is fixed: PII redaction (:func:`redact`, so that nothing
 unredacted is fingerprinted or stored) -> column cleaning and accept/reject (:func:`clean`)
--> optional worthless-dataset filter (:class:`WorthlessFilter`) -> leakage guard against
-the held-out benchmark (:class:`LeakageGuard`) -> exact and near-duplicate removal
+-> the estimator's own table preparation (:func:`estimator_prepared`) -> leakage guard
+against the held-out benchmark (:class:`LeakageGuard`) -> exact and near-duplicate removal
 (:func:`find_duplicates`).
 
 One module per concept; every public name is re-exported here, so ``from pretrain.curate
@@ -18,7 +18,6 @@ import X`` and ``curate.X`` work whichever module defines ``X``:
 - ``near_rows``: rows as quantiles, near copies of rows (:func:`near_row_shares`);
 - ``leakage``: the guard against the benchmark (:class:`LeakageGuard`);
 - ``dedup``: exact and near duplicates (:func:`find_duplicates`);
-- ``worthless``: the worthless-dataset filter;
 - ``pipeline``: :func:`prepare` for one table and :func:`curate` for many.
 """
 
@@ -82,14 +81,6 @@ from pretrain.curate.redaction import (
     redact,
     redact_values,
 )
-from pretrain.curate.worthless import (
-    LANDMARK_ROWS,
-    WORTHLESS_FEATURES,
-    WorthlessFilter,
-    meta_features,
-    worthless_filter_scores,
-    worthless_label,
-)
 
 __all__ = [
     "CurateConfig",
@@ -146,12 +137,6 @@ __all__ = [
     "minhash",
     "lsh_candidates",
     "find_duplicates",
-    "WORTHLESS_FEATURES",
-    "LANDMARK_ROWS",
-    "worthless_label",
-    "meta_features",
-    "WorthlessFilter",
-    "worthless_filter_scores",
     "DROP_REASONS",
     "Prepared",
     "prepare",

@@ -13,13 +13,12 @@ from pretrain.curate.dedup import find_duplicates
 from pretrain.curate.fingerprints import Fingerprint, fingerprint
 from pretrain.curate.leakage import LeakageGuard
 from pretrain.curate.redaction import PII_KINDS, redact
-from pretrain.curate.worthless import WorthlessFilter
 from pretrain.sources import Dataset
 from pretrain.sources.uci import FROM_ENV
 from skllmselect.tabular import plan_table
 
 #: Why :func:`curate` drops a dataset, in pipeline order (with :data:`CLEAN_REASONS`).
-DROP_REASONS = (*CLEAN_REASONS, "estimator_refuses", "worthless", "leakage", "exact_duplicate",
+DROP_REASONS = (*CLEAN_REASONS, "estimator_refuses", "leakage", "exact_duplicate",
                 "near_duplicate")
 
 
@@ -32,12 +31,10 @@ class Prepared:
     redacted: dict
     dropped_columns: dict
     dropped_rows: dict
-    worthless_proba: float | None = None
 
 
-def prepare(dataset: Dataset, config: CurateConfig = CurateConfig(),
-            worthless: WorthlessFilter | None = None) -> Prepared:
-    """Redaction, cleaning and the optional worthless filter for one dataset.
+def prepare(dataset: Dataset, config: CurateConfig = CurateConfig()) -> Prepared:
+    """Redaction, cleaning and the estimator's own preparation for one dataset.
 
     The per-dataset half of curation, shared by :func:`curate` (in memory) and
     ``pretrain.collect`` (parallel, on disk); the leakage guard and deduplication follow.
@@ -59,11 +56,6 @@ def prepare(dataset: Dataset, config: CurateConfig = CurateConfig(),
         curation = {**cleaned.provenance.get("curation", {}),
                     "redacted": {k: v for k, v in counts.items() if v}}
         cleaned = replace(cleaned, provenance={**cleaned.provenance, "curation": curation})
-    if worthless is not None:
-        prepared.worthless_proba = worthless.predict_proba(cleaned)
-        if prepared.worthless_proba >= worthless.threshold:
-            prepared.reason = "worthless"
-            return prepared
     prepared.dataset = cleaned
     return prepared
 
@@ -91,10 +83,10 @@ def estimator_prepared(dataset: Dataset) -> Dataset | None:
     return replace(dataset, X=X, provenance={**dataset.provenance, "curation": curation})
 
 
-def _prepare(dataset: Dataset, config: CurateConfig, report: dict | None,
-             worthless: WorthlessFilter | None) -> tuple[Dataset | None, str | None]:
+def _prepare(dataset: Dataset, config: CurateConfig,
+             report: dict | None) -> tuple[Dataset | None, str | None]:
     """:func:`prepare`, with its counts added into ``report``."""
-    prepared = prepare(dataset, config, worthless)
+    prepared = prepare(dataset, config)
     if report is not None:
         for kind, count in prepared.redacted.items():
             report["redacted"][kind] += count
@@ -102,8 +94,6 @@ def _prepare(dataset: Dataset, config: CurateConfig, report: dict | None,
             report["columns_dropped"][reason] += count
         for reason, count in prepared.dropped_rows.items():
             report["rows_dropped"][reason] += count
-        if prepared.worthless_proba is not None:
-            report["worthless_proba"][dataset.id] = round(prepared.worthless_proba, 4)
     return prepared.dataset, prepared.reason
 
 
@@ -113,7 +103,6 @@ def curate(
     *,
     config: CurateConfig = CurateConfig(),
     guard: LeakageGuard | None = None,
-    worthless: WorthlessFilter | None = None,
 ) -> tuple[list[Dataset] | Iterator[Dataset], dict]:
     """Curate datasets before the CV runs: redact, clean, guard against leakage, dedup.
 
@@ -130,8 +119,6 @@ def curate(
     config : CurateConfig
     guard : LeakageGuard, optional
         A prebuilt guard (its fingerprints take a few seconds to make).
-    worthless : WorthlessFilter, optional
-        A fitted filter; datasets it predicts worthless are dropped.
 
     Returns
     -------
@@ -143,7 +130,7 @@ def curate(
         (reason -> count); ``redacted`` (kind -> count); ``leakage`` (candidate id -> list of
         matches: benchmark, score, distance, evidence); ``exact_duplicate_groups`` and
         ``near_duplicate_groups`` (id lists, the kept one first) and ``near_duplicate_pairs``;
-        ``worthless_proba``; ``seconds`` per stage; ``config``.
+        ``seconds`` per stage; ``config``.
     """
     from dataclasses import asdict
 
@@ -157,7 +144,6 @@ def curate(
         "redacted": dict.fromkeys((*PII_KINDS, "columns_renamed"), 0),
         "leakage": {}, "leakage_guard": None,
         "exact_duplicate_groups": [], "near_duplicate_groups": [], "near_duplicate_pairs": [],
-        "worthless_proba": {},
         "seconds": dict.fromkeys(("guard", "prepare", "fingerprint", "leakage", "dedup"), 0.0),
         "config": asdict(config),
     }
@@ -182,7 +168,7 @@ def curate(
         seen.add(dataset.id)
         report["n_input"] += 1
         tick = clock()
-        cleaned, reason = _prepare(dataset, config, report, worthless)
+        cleaned, reason = _prepare(dataset, config, report)
         report["seconds"]["prepare"] += clock() - tick
         if cleaned is None:
             drop(dataset.id, reason)
@@ -220,7 +206,7 @@ def curate(
     def second_pass() -> Iterator[Dataset]:
         for dataset in datasets():
             if dataset.id in keep_ids:
-                cleaned, _ = _prepare(dataset, config, None, None)
+                cleaned, _ = _prepare(dataset, config, None)
                 if cleaned is not None:
                     yield cleaned
 
