@@ -27,6 +27,7 @@ import math
 from collections.abc import Iterable, Iterator
 
 import numpy as np
+import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from pretrain.sources import Dataset
@@ -118,6 +119,46 @@ def make_synthetic(generator: str, seed: int, *, n_rows: int | None = None,
     drawn = draw_sizes(rng)  # drawn even when overridden, so the rest of the stream is stable
     overrides = {"n_rows": n_rows, "n_features": n_features, "n_classes": n_classes}
     overrides = {k: int(v) for k, v in overrides.items() if v is not None}
+    sizes = _final_sizes(drawn, overrides)
+    priors, imbalance = _draw_class_priors(rng, sizes["n_rows"], sizes["n_classes"])
+    X, y, draw = _draw_table(rng, generator, seed, sizes, priors, imbalance)
+    X, y, shaping = _shape_table(rng, X, y)
+    counts = y.value_counts()
+    if imbalance["kind"] != "natural":
+        imbalance["priors"] = [round(float(p), 4) for p in priors]
+    renamed = shaping.pop("renamed")
+    params = {
+        "sizes": sizes,
+        **draw,
+        "imbalance": imbalance,
+        "class_counts": {str(k): int(v) for k, v in counts.items()},
+        "minority_share": round(float(counts.min() / counts.sum()), 4),
+        **shaping,
+        "column_roles": {renamed[role]: role for role in renamed},
+    }
+    dataset_id = f"synthetic/{generator}/{seed}"
+    if overrides:
+        params["drawn_sizes"] = dict(zip(("n_rows", "n_features", "n_classes"), drawn,
+                                         strict=True))
+        dataset_id += "/" + ",".join(f"{k}={v}" for k, v in overrides.items())
+    return Dataset(
+        id=dataset_id,
+        X=X,
+        y=y,
+        provenance={
+            "source": "synthetic",
+            "name": dataset_id.removeprefix("synthetic/"),
+            "generator": generator,
+            "seed": seed,
+            "licence": "generated",
+            "domain": "synthetic",
+            "params": _jsonable(params),
+        },
+    )
+
+
+def _final_sizes(drawn: tuple[int, int, int], overrides: dict) -> dict:
+    """The drawn sizes with the caller's overrides, checked."""
     sizes = dict(zip(("n_rows", "n_features", "n_classes"), drawn, strict=True))
     sizes.update(overrides)
     if "n_classes" not in overrides:  # the cap of draw_sizes, for an overridden n_rows
@@ -128,8 +169,14 @@ def make_synthetic(generator: str, seed: int, *, n_rows: int | None = None,
             f"Impossible sizes {sizes}: need n_features >= {MIN_FEATURES}, n_classes >= 2 "
             f"and n_rows >= {MIN_CLASS_ROWS} * n_classes."
         )
+    return sizes
 
-    priors, imbalance = _draw_class_priors(rng, n_rows, n_classes)
+
+def _draw_table(rng: np.random.Generator, generator: str, seed: int, sizes: dict,
+                priors: np.ndarray, imbalance: dict) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """The generator's draw, subsampled to the class priors: X, class codes 0..K'-1, and
+    the draw's params (``generator``, ``attempts``, ``rows_generated``)."""
+    n_rows, n_features, n_classes = sizes["n_rows"], sizes["n_features"], sizes["n_classes"]
     n_generated = _rows_to_generate(n_rows, n_features, n_classes, priors)
     rows, attempts = None, 0
     while rows is None:  # a draw with fewer than two usable classes is drawn again, larger
@@ -154,52 +201,30 @@ def make_synthetic(generator: str, seed: int, *, n_rows: int | None = None,
                                   n_rows)
     X = X.iloc[rows].reset_index(drop=True)
     _, y = np.unique(y[rows], return_inverse=True)  # codes 0..K'-1 for the classes kept
+    return X, y, {"generator": generator_params, "attempts": attempts,
+                  "rows_generated": n_generated}
 
+
+def _shape_table(rng: np.random.Generator, X: pd.DataFrame,
+                 y: np.ndarray) -> tuple[pd.DataFrame, pd.Series, dict]:
+    """The post-processing every draw goes through (``synthetic_shaping``), in a fixed
+    order: transforms, missing values, shuffled and renamed columns, the label format.
+    Returns the table, the labels and the params (``renamed``: role -> new name, in the
+    new column order)."""
     X, transforms = _transform_columns(rng, X)
     X, missing = _inject_missing(rng, X)
-    order = rng.permutation(n_features)
+    order = rng.permutation(X.shape[1])
     roles = [str(X.columns[j]) for j in order]
     renamed = {old: f"x{i}" for i, old in enumerate(roles)}
     X = X.iloc[:, order].set_axis(list(renamed.values()), axis=1)
     y, label_style = _format_labels(rng, y, int(y.max()) + 1)
-
-    counts = y.value_counts()
-    if imbalance["kind"] != "natural":
-        imbalance["priors"] = [round(float(p), 4) for p in priors]
-    params = {
-        "sizes": sizes,
-        "generator": generator_params,
-        "attempts": attempts,
-        "rows_generated": n_generated,
-        "imbalance": imbalance,
-        "class_counts": {str(k): int(v) for k, v in counts.items()},
-        "minority_share": round(float(counts.min() / counts.sum()), 4),
+    return X, y, {
         "transforms": {renamed[k]: v for k, v in transforms.items()},
         "missing": {**missing, "columns": {renamed[k]: v
                                            for k, v in missing["columns"].items()}},
         "labels": label_style,
-        "column_roles": {renamed[role]: role for role in roles},
+        "renamed": renamed,
     }
-    dataset_id = f"synthetic/{generator}/{seed}"
-    if overrides:
-        params["drawn_sizes"] = dict(zip(("n_rows", "n_features", "n_classes"), drawn,
-                                         strict=True))
-        dataset_id += "/" + ",".join(f"{k}={v}" for k, v in overrides.items())
-    return Dataset(
-        id=dataset_id,
-        X=X,
-        y=y,
-        provenance={
-            "source": "synthetic",
-            "name": dataset_id.removeprefix("synthetic/"),
-            "generator": generator,
-            "seed": seed,
-            "licence": "generated",
-            "domain": "synthetic",
-            "params": _jsonable(params),
-        },
-    )
-
 
 def iter_synthetic(count: int, seed: int = 0,
                    generators: Iterable[str] | None = None) -> Iterator[Dataset]:
