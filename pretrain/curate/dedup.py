@@ -104,6 +104,26 @@ def _keep_order(f: Fingerprint) -> tuple:
     return (not f.real, f.id)
 
 
+def _confirmed_pair(a: Fingerprint, b: Fingerprint, config: CurateConfig) -> dict | None:
+    """The record of a candidate pair that :func:`find_duplicates` confirms as near
+    duplicates (distance, column Jaccard, row overlap), or None."""
+    if min(a.n_columns, b.n_columns) < config.dup_min_jaccard * max(a.n_columns, b.n_columns):
+        return None  # the column Jaccard cannot reach the threshold
+    match = compare(_narrowed(a), _narrowed(b))
+    near = _near_duplicate_rows(a, b, match, config)
+    if match.jaccard < config.dup_min_jaccard and not near:
+        return None
+    overlap = 0.0
+    if rows_are_specific(a) and rows_are_specific(b):
+        overlap = max(row_containment(a, b), row_containment(b, a))
+    similar = match.distance <= config.dup_max_distance and \
+        min(a.n_rows, b.n_rows) >= config.dup_min_rows
+    if not (similar or overlap >= 0.9 or near):
+        return None
+    return {"a": a.id, "b": b.id, "distance": round(match.distance, 4),
+            "jaccard": round(match.jaccard, 4), "row_overlap": round(overlap, 4)}
+
+
 def find_duplicates(fingerprints: Sequence[Fingerprint],
                     config: CurateConfig = CurateConfig()) -> dict:
     """Exact and near-duplicate groups among fingerprints.
@@ -154,24 +174,11 @@ def find_duplicates(fingerprints: Sequence[Fingerprint],
         [fingerprints[i] for i in representatives])
     confirmed = []
     for x, y in sorted(candidates):
-        a, b = fingerprints[representatives[x]], fingerprints[representatives[y]]
-        if min(a.n_columns, b.n_columns) < config.dup_min_jaccard * max(a.n_columns,
-                                                                       b.n_columns):
-            continue  # the column Jaccard cannot reach the threshold
-        match = compare(_narrowed(a), _narrowed(b))
-        near = _near_duplicate_rows(a, b, match, config)
-        if match.jaccard < config.dup_min_jaccard and not near:
-            continue
-        overlap = 0.0
-        if rows_are_specific(a) and rows_are_specific(b):
-            overlap = max(row_containment(a, b), row_containment(b, a))
-        similar = match.distance <= config.dup_max_distance and \
-            min(a.n_rows, b.n_rows) >= config.dup_min_rows
-        if similar or overlap >= 0.9 or near:
+        pair = _confirmed_pair(fingerprints[representatives[x]],
+                               fingerprints[representatives[y]], config)
+        if pair is not None:
             union(representatives[x], representatives[y])
-            confirmed.append({"a": a.id, "b": b.id, "distance": round(match.distance, 4),
-                              "jaccard": round(match.jaccard, 4),
-                              "row_overlap": round(overlap, 4)})
+            confirmed.append(pair)
     groups: dict[int, list[int]] = {}
     for i in range(len(fingerprints)):
         groups.setdefault(root(i), []).append(i)

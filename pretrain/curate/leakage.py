@@ -188,6 +188,8 @@ class LeakageGuard:
         Row evidence must also be four times what shuffling each candidate column on its
         own gives (rows of a few skewed binary columns coincide by chance).
         """
+        # Stays long on purpose: one pass over the benchmark in which each kind of evidence
+        # is tried only when the cheaper ones before it failed, all sharing one cell cache.
         dataset = None if isinstance(candidate, Fingerprint) else candidate
         f = candidate if dataset is None else precomputed or fingerprint(dataset)
         config = self.config

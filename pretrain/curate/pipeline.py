@@ -132,10 +132,27 @@ def curate(
         ``near_duplicate_groups`` (id lists, the kept one first) and ``near_duplicate_pairs``;
         ``seconds`` per stage; ``config``.
     """
+    lazy = callable(datasets)
+    report = _empty_report(config)
+    tick = time.perf_counter()
+    if guard is None and benchmark_path is not None:
+        guard = LeakageGuard.from_benchmark(benchmark_path, config)
+    report["leakage_guard"] = (
+        None if guard is None else sorted(f.id for f in guard.fingerprints))
+    report["seconds"]["guard"] = time.perf_counter() - tick
+    fingerprints, kept = _first_pass(datasets() if lazy else datasets, config, guard, report,
+                                     keep=not lazy)
+    keep_ids = _deduplicate(fingerprints, config, report)
+    if not lazy:
+        return [d for d in kept if d.id in keep_ids], report
+    return _second_pass(datasets, keep_ids, config), report
+
+
+def _empty_report(config: CurateConfig) -> dict:
+    """The report of :func:`curate` before any dataset, every count at zero."""
     from dataclasses import asdict
 
-    lazy = callable(datasets)
-    report = {
+    return {
         "n_input": 0, "n_kept": 0,
         "rejected": dict.fromkeys(DROP_REASONS, 0),
         "rejected_ids": {reason: [] for reason in DROP_REASONS},
@@ -147,22 +164,22 @@ def curate(
         "seconds": dict.fromkeys(("guard", "prepare", "fingerprint", "leakage", "dedup"), 0.0),
         "config": asdict(config),
     }
+
+
+def _drop(report: dict, dataset_id: str, reason: str) -> None:
+    report["rejected"][reason] += 1
+    report["rejected_ids"][reason].append(dataset_id)
+
+
+def _first_pass(datasets: Iterable[Dataset], config: CurateConfig, guard: LeakageGuard | None,
+                report: dict, *, keep: bool) -> tuple[list[Fingerprint], list[Dataset]]:
+    """Prepare, fingerprint and guard every dataset; the fingerprints of those that pass,
+    and (with ``keep``) the prepared datasets themselves."""
     clock = time.perf_counter
-    tick = clock()
-    if guard is None and benchmark_path is not None:
-        guard = LeakageGuard.from_benchmark(benchmark_path, config)
-    report["leakage_guard"] = (
-        None if guard is None else sorted(f.id for f in guard.fingerprints))
-    report["seconds"]["guard"] = clock() - tick
-
-    def drop(dataset_id: str, reason: str):
-        report["rejected"][reason] += 1
-        report["rejected_ids"][reason].append(dataset_id)
-
     fingerprints: list[Fingerprint] = []
     kept: list[Dataset] = []
     seen: set[str] = set()
-    for dataset in datasets() if lazy else datasets:
+    for dataset in datasets:
         if dataset.id in seen:
             raise ValueError(f"Dataset id {dataset.id!r} occurs twice; ids must be unique.")
         seen.add(dataset.id)
@@ -171,7 +188,7 @@ def curate(
         cleaned, reason = _prepare(dataset, config, report)
         report["seconds"]["prepare"] += clock() - tick
         if cleaned is None:
-            drop(dataset.id, reason)
+            _drop(report, dataset.id, reason)
             continue
         tick = clock()
         f = fingerprint(cleaned)
@@ -182,32 +199,37 @@ def curate(
             report["seconds"]["leakage"] += clock() - tick
             if matches:
                 report["leakage"][cleaned.id] = [m.to_dict() for m in matches]
-                drop(dataset.id, "leakage")
+                _drop(report, dataset.id, "leakage")
                 continue
         fingerprints.append(f)
-        if not lazy:
+        if keep:
             kept.append(cleaned)
+    return fingerprints, kept
 
-    tick = clock()
+
+def _deduplicate(fingerprints: list[Fingerprint], config: CurateConfig, report: dict) -> set:
+    """Exact and near duplicates among the passed datasets, into ``report``; the ids kept."""
+    tick = time.perf_counter()
     duplicates = find_duplicates(fingerprints, config)
-    report["seconds"]["dedup"] = clock() - tick
+    report["seconds"]["dedup"] = time.perf_counter() - tick
     report["exact_duplicate_groups"] = duplicates["exact_groups"]
     report["near_duplicate_groups"] = duplicates["near_groups"]
     report["near_duplicate_pairs"] = duplicates["pairs"]
     exact_dropped = {i for group in duplicates["exact_groups"] for i in group[1:]}
     for f in fingerprints:
         if f.id in duplicates["drop"]:
-            drop(f.id, "exact_duplicate" if f.id in exact_dropped else "near_duplicate")
+            _drop(report, f.id,
+                  "exact_duplicate" if f.id in exact_dropped else "near_duplicate")
     keep_ids = {f.id for f in fingerprints} - duplicates["drop"]
     report["n_kept"] = len(keep_ids)
-    if not lazy:
-        return [d for d in kept if d.id in keep_ids], report
+    return keep_ids
 
-    def second_pass() -> Iterator[Dataset]:
-        for dataset in datasets():
-            if dataset.id in keep_ids:
-                cleaned, _ = _prepare(dataset, config, None)
-                if cleaned is not None:
-                    yield cleaned
 
-    return second_pass(), report
+def _second_pass(datasets: Callable[[], Iterable[Dataset]], keep_ids: set,
+                 config: CurateConfig) -> Iterator[Dataset]:
+    """The kept datasets, read again from the source and prepared again (deterministic)."""
+    for dataset in datasets():
+        if dataset.id in keep_ids:
+            cleaned, _ = _prepare(dataset, config, None)
+            if cleaned is not None:
+                yield cleaned
