@@ -150,7 +150,7 @@ def report(records: list[dict], path: Path, command: str) -> str:
         "- Caveat: the bundled model was trained on these tables' cross-validated scores, so "
         "its top 3 is better chosen here than on unseen tables; what is measured is what "
         "averaging the cross-validated candidates adds on held-out rows.", "",
-        markdown_table(summary.round(4)), "",
+        markdown_table(summary.set_index("fit").round(4)), "",
         f"- ensemble - single, mean over tables: {diff.mean() * 100:+.2f} points of balanced "
         f"accuracy, 95 % paired bootstrap interval [{low * 100:+.2f}, {high * 100:+.2f}]; "
         f"W/T/L of the ensemble {wins}/{ties}/{losses} (a tie within {TIE * 100:g} points).",
@@ -159,7 +159,7 @@ def report(records: list[dict], path: Path, command: str) -> str:
         f"- time: median {frame['single_s'].median():.2f} s without, "
         f"{frame['ensemble_s'].median():.2f} s with (the members' refits).", "",
         "## Per table", "",
-        markdown_table(frame.round(4)), ""])
+        markdown_table(frame.set_index("dataset").round(4)), ""])
     path.write_text(text)
     return text
 
