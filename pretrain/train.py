@@ -433,7 +433,7 @@ def train(config: TrainConfig, *, resume: bool = True, stop_after: int | None = 
         bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id,
         metafeature_names=list(tokenizer.feature_names),
         pipeline_names=list(tokenizer.pipeline_names), tokenizer=tokenizer.to_dict(),
-        versions=_versions(data), **config.model.model_kwargs())
+        versions=_versions(data), **config.model.network_options())
     bare = SelectorTransformer(model_config).to(device)
     model = setup.wrap_model(bare)
     optimizer = setup.make_optimizer(param_groups(bare, optim.weight_decay),

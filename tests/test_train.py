@@ -19,7 +19,7 @@ from pretrain.data import IGNORE_INDEX, BatchSampler, Collator, CorpusData, Data
 from pretrain.losses import listwise_ranking, score_nll
 from pretrain.train import lr_at, param_groups, read_metrics, train
 from skllmselect.metafeatures import METAFEATURE_NAMES
-from skllmselect.model import ModelConfig, SelectorTransformer
+from skllmselect.model import ModelConfig, NetworkOptions, SelectorTransformer
 from skllmselect.portfolio import PIPELINE_NAMES
 from skllmselect.tokenizer import MetaFeatureTokenizer
 
@@ -424,13 +424,30 @@ def test_losses_ignore_unobserved_scores():
 @pytest.mark.parametrize("make, match", [
     (lambda: OptimConfig(warmup_steps=10, max_steps=5), "warmup_steps"),
     (lambda: OptimConfig(batch_size=8, batch_size_schedule=(16, 10)), "ramp only grows"),
-    (lambda: ModelOptions(d_model=30, n_heads=4), "n_heads must divide"),
+    (lambda: ModelOptions(d_model=30, n_heads=4), "must be divisible by n_heads"),
+    (lambda: ModelOptions(n_bins=1), "n_bins must be an int >= 2"),
     (lambda: TrainConfig(distributed="mpi"), "distributed must be one of"),
     (lambda: GuardConfig(lr_backoff=0.0), "lr_backoff"),
 ])
 def test_config_rejects_bad_values(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_model_options_are_the_network_options_plus_the_bins():
+    """pretrain's model options are skllmselect's NetworkOptions (fields and checks) plus
+    n_bins, and the evaluate CLI takes exactly those keys."""
+    from pretrain.__main__ import main
+
+    network = [f.name for f in dataclasses.fields(NetworkOptions)]
+    assert [f.name for f in dataclasses.fields(ModelOptions)] == [*network, "n_bins"]
+    with pytest.raises(ValueError, match="needs an even head dimension"):
+        ModelOptions(d_model=12, n_heads=4, positions="rope")  # a check written only there
+    options = ModelOptions(d_model=16, n_heads=2, activation="swiglu", n_bins=8)
+    config = ModelConfig(vocab_size=40, sequence_length=5, n_pipelines=3,
+                         **options.network_options())
+    assert config.network_options() == options.network_options()
+    assert main(["evaluate", "--out", "unused", "--model-option", "colour=red"]) == 2
 
 
 def test_config_round_trips_through_a_dict():
