@@ -1,8 +1,8 @@
 """Speed of LLMAlgorithmSelector: ``recommend`` latency by data size, ``fit`` against exhaustive CV.
 
-    python benchmarks/speed.py               # the full run (about 10-15 min on 2 busy cores)
-    python benchmarks/speed.py --repeats 7   # more repeats per size
-    python benchmarks/speed.py --quick       # smoke run: small sizes, 2 repeats, 3 fit datasets
+    python -m benchmarks.speed               # the full run (about 10-15 min on 2 busy cores)
+    python -m benchmarks.speed --repeats 7   # more repeats per size
+    python -m benchmarks.speed --quick       # smoke run: small sizes, 2 repeats, 3 fit datasets
 
 Two measurements, both with the bundled model and one thread (``OMP_NUM_THREADS=1``):
 
