@@ -25,8 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 from pretrain import corpus, runs
-from pretrain.diversity import markdown_table
 from pretrain.jsonl import append_jsonl, read_jsonl
+from pretrain.markdown import markdown_table
 from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path
 
 RESULTS = Path(__file__).resolve().parent / "results"

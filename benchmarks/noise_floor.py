@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pretrain.diversity import markdown_table
 from pretrain.evaluate import ranking_from_scores, regret_at_k
+from pretrain.markdown import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

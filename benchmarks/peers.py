@@ -91,7 +91,7 @@ from sklearn.metrics import balanced_accuracy_score  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 from benchmarks.ground_truth import machine  # noqa: E402
-from pretrain.diversity import markdown_table  # noqa: E402
+from pretrain.markdown import markdown_table  # noqa: E402
 from pretrain.parallel import write_json_atomic  # noqa: E402
 from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path  # noqa: E402
 from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_SEED  # noqa: E402

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from pretrain import protocol
-from pretrain.diversity import markdown_table
+from pretrain.markdown import markdown_table
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASELINES = ("greedy portfolio", "RF regression", protocol.RF_REAL, "pairwise RF")

@@ -53,7 +53,7 @@ import pandas as pd  # noqa: E402
 from pretrain import evaluate as ev  # noqa: E402
 from pretrain.corpus import assemble  # noqa: E402
 from pretrain.data import check_manifest  # noqa: E402
-from pretrain.diversity import markdown_table  # noqa: E402
+from pretrain.markdown import markdown_table  # noqa: E402
 from pretrain.parallel import read_records  # noqa: E402
 from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path  # noqa: E402
 from skllmselect import loading  # noqa: E402

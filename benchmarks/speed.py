@@ -44,7 +44,6 @@ import hashlib  # noqa: E402
 import importlib.metadata  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import re  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -61,6 +60,7 @@ from sklearn import datasets  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 
 import skllmselect  # noqa: E402
+from pretrain.markdown import markdown_table  # noqa: E402
 from pretrain.runs import Protocol, evaluate_dataset  # noqa: E402
 from pretrain.sources import Dataset  # noqa: E402
 from skllmselect import describe, loading, metafeatures, selector  # noqa: E402
@@ -381,18 +381,9 @@ def model_description() -> dict:
 
 
 def table(rows: list[dict], columns: list[str]) -> str:
-    """A markdown table (it also reads as plain text)."""
-    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |",
-             "| " + " | ".join("-" * w for w in widths) + " |"]
-    # Numbers to the right, words to the left.
-    numeric = [all(re.fullmatch(r"[-+<=.,%x\d ]+s?", r[i]) for r in cells)
-               for i in range(len(columns))]
-    lines += ["| " + " | ".join(v.rjust(w) if right else v.ljust(w)
-                                for v, w, right in zip(r, widths, numeric, strict=True)) + " |"
-              for r in cells]
-    return "\n".join(lines)
+    """The rows as a markdown table; the cells are formatted already, so kept as they are."""
+    frame = pd.DataFrame([{c: row.get(c, "") for c in columns} for row in rows], columns=columns)
+    return markdown_table(frame.astype(str), index=False, disable_numparse=True)
 
 
 def latency_table(latency: list[dict]) -> str:

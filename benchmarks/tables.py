@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks import peers
-from pretrain.diversity import markdown_table
+from pretrain.markdown import markdown_table
 from pretrain.protocol import MODEL, NETWORK_ALONE, REAL_WEIGHT, RF_REAL
 
 ROOT = Path(__file__).resolve().parents[1]
