@@ -51,8 +51,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from pretrain import evaluate as ev  # noqa: E402
+from pretrain.batches import check_manifest  # noqa: E402
 from pretrain.corpus import assemble  # noqa: E402
-from pretrain.data import check_manifest  # noqa: E402
 from pretrain.markdown import markdown_table  # noqa: E402
 from pretrain.parallel import read_records  # noqa: E402
 from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path  # noqa: E402
@@ -617,7 +617,7 @@ NOTES = """\
   out source or domain; the transformer is not in them (it would need one training run per
   fold). Groups of 1 to 5 datasets give very wide or no intervals.
 - Perplexity: the model's token head on the clean tokens with 15 % of the meta-feature
-  positions masked (pretrain.data.Collator, fixed seed), against a per-feature unigram of
+  positions masked (pretrain.batches.Collator, fixed seed), against a per-feature unigram of
   the train split's bins on the same masked positions.
 - Robustness: LLMAlgorithmSelector(random_state=0).recommend on the original and on each
   transformed copy; Kendall tau between the 20 predicted scores; mean and minimum over

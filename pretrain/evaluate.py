@@ -763,7 +763,7 @@ def masked_perplexity(network, tokenizer, metafeatures, *, train_metafeatures=No
     """
     import torch
 
-    from pretrain.data import Collator, Split
+    from pretrain.batches import Collator, Split
 
     meta = np.asarray(metafeatures, np.float64)
     n, P = len(meta), tokenizer.n_pipelines

@@ -55,8 +55,8 @@ from scipy.stats import rankdata
 from torch import nn
 
 from pretrain import checkpoint, distributed
+from pretrain.batches import BatchSampler, Collator, CorpusData, DataPosition, Split, batch_seed
 from pretrain.config import GuardConfig, OptimConfig, TrainConfig
-from pretrain.data import BatchSampler, Collator, CorpusData, DataPosition, Split, batch_seed
 from pretrain.distributed import Parallel
 from pretrain.jsonl import append_jsonl, read_jsonl
 from pretrain.losses import compute_losses

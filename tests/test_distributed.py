@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from pretrain import distributed
-from pretrain.data import BatchSampler, DataPosition
+from pretrain.batches import BatchSampler, DataPosition
 from pretrain.train import read_metrics, train
 from tests.test_train import losses, tiny, write_corpus
 

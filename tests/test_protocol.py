@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from pretrain import protocol
-from pretrain.data import BatchSampler
+from pretrain.batches import BatchSampler
 from skllmselect.loading import load
 from skllmselect.metafeatures import METAFEATURE_NAMES
 from skllmselect.portfolio import PIPELINE_NAMES

@@ -1,4 +1,4 @@
-"""pretrain.train and its parts (config, data, losses, checkpoint) on a tiny random corpus."""
+"""pretrain.train and its parts (config, batches, losses, checkpoint) on a tiny random corpus."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import torch
 
 from pretrain import checkpoint
 from pretrain import train as train_module
+from pretrain.batches import IGNORE_INDEX, BatchSampler, Collator, CorpusData, DataPosition
 from pretrain.config import GuardConfig, ModelOptions, OptimConfig, TrainConfig
-from pretrain.data import IGNORE_INDEX, BatchSampler, Collator, CorpusData, DataPosition
 from pretrain.losses import listwise_ranking, score_nll
 from pretrain.train import lr_at, param_groups, read_metrics, train
 from skllmselect.metafeatures import METAFEATURE_NAMES
