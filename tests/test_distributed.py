@@ -9,14 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from pretrain import distributed
 from pretrain.batches import BatchSampler, DataPosition
 from pretrain.train import read_metrics, train
-from tests.test_train import losses, tiny, write_corpus
+from tests.helpers import losses, tiny, write_corpus
 
-torch.set_num_threads(1)
 WORKER = Path(__file__).with_name("distributed_worker.py")
 STEPS = 12
 

@@ -15,8 +15,6 @@ from skllmselect.model import (
     SelectorTransformer,
 )
 
-torch.set_num_threads(1)
-
 ARCHITECTURES = ["encoder", "decoder", "encoder-decoder"]
 POSITIONS = ["learned", "rope", "alibi"]
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

@@ -16,8 +16,6 @@ from skllmselect.metafeatures import METAFEATURE_NAMES
 from skllmselect.portfolio import PIPELINE_NAMES
 from skllmselect.prediction import predict_and_rank
 
-torch.set_num_threads(1)
-
 
 def write_corpus(path, n_real=60, n_synthetic=60, seed=0):
     """A corpus folder with real tables from 6 R packages and synthetic ones, and a signal."""
