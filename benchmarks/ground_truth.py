@@ -11,7 +11,7 @@ writes, under ``benchmarks/results/``:
 
 Usage::
 
-    python benchmarks/ground_truth.py [--uci-path FOLDER] [--n-jobs 2]
+    python -m benchmarks.ground_truth [--uci-path FOLDER] [--n-jobs 2]
 """
 
 from __future__ import annotations
@@ -19,20 +19,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # pretrain is not installed: it runs from the checkout
-    sys.path.insert(0, str(ROOT))
-
-from pretrain import corpus, runs  # noqa: E402
-from pretrain.diversity import markdown_table  # noqa: E402
-from pretrain.jsonl import append_jsonl, read_jsonl  # noqa: E402
-from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path  # noqa: E402
+from pretrain import corpus, runs
+from pretrain.jsonl import append_jsonl, read_jsonl
+from pretrain.markdown import markdown_table
+from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -78,7 +73,7 @@ def write_report(records: list[dict], invocations: list[dict], out: Path) -> str
     lines = [
         "# UCI benchmark ground truth",
         "",
-        f"Made by `python benchmarks/ground_truth.py` with `pretrain/runs.py`, "
+        f"Made by `python -m benchmarks.ground_truth` with `pretrain/runs.py`, "
         f"{time.strftime('%Y-%m-%d')}.",
         "",
         f"- Machine: {machine()}; one thread per dataset, datasets in parallel.",

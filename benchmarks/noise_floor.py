@@ -1,6 +1,6 @@
 """How noisy one cross-validation is as a target: the corpus tables scored under two seeds.
 
-    python benchmarks/noise_floor.py [--corpus pretrain/data/corpus]
+    python -m benchmarks.noise_floor [--corpus pretrain/data/corpus]
 
 For every real table the corpus scored under protocol seeds 0 and 1 (``runs.jsonl.gz`` and
 ``runs.seed1.jsonl.gz``, packed beside the corpus), the regret, on seed 0's scores, of the
@@ -14,18 +14,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # pretrain is not installed: it runs from the checkout
-    sys.path.insert(0, str(ROOT))
+from pretrain.evaluate import ranking_from_scores, regret_at_k
+from pretrain.markdown import markdown_table
 
-from pretrain.diversity import markdown_table  # noqa: E402
-from pretrain.evaluate import ranking_from_scores, regret_at_k  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SIZES = [0, 50, 100, 200, 400, 1000]
 
@@ -76,7 +73,7 @@ def main(argv=None) -> int:
             "Real corpus tables scored under two protocol seeds (other folds, other pipeline "
             "seeds): mean regret@1 in points of balanced accuracy, on seed 0's scores, of the "
             "pipeline seed 1 ranks first, beside the corpus's single best pipeline. Made by "
-            "`python benchmarks/noise_floor.py`.\n\n" + markdown_table(table) + "\n")
+            "`python -m benchmarks.noise_floor`.\n\n" + markdown_table(table) + "\n")
     (args.out / "noise_floor.md").write_text(text)
     print(text)
     return 0

@@ -1,6 +1,6 @@
 """Peer benchmark: skllmselect against FLAML AutoML and LazyPredict, same data, same clock.
 
-    python benchmarks/peers.py [--uci-path FOLDER] [--datasets iris,glass]
+    python -m benchmarks.peers [--uci-path FOLDER] [--datasets iris,glass]
         [--methods skllmselect_k1,skllmselect_k3,skllmselect_k3_single,skllmselect_b5,
                    skllmselect_b10,flaml_1x,flaml_4x,lazypredict,sbs]
         [--max-rows 2000] [--seed 0] [--min-budget 10] [--timeout 1800] [--out DIR]
@@ -87,7 +87,6 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
 import signal  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 import warnings  # noqa: E402
@@ -98,15 +97,13 @@ import pandas as pd  # noqa: E402
 from sklearn.metrics import balanced_accuracy_score  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `python benchmarks/peers.py` from anywhere
-    sys.path.insert(0, str(ROOT))
-
 from benchmarks.ground_truth import machine  # noqa: E402
-from pretrain.diversity import markdown_table  # noqa: E402
+from pretrain.markdown import markdown_table  # noqa: E402
 from pretrain.parallel import write_json_atomic  # noqa: E402
 from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path  # noqa: E402
 from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_SEED  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 RESULTS = ROOT / "benchmarks" / "results"
 CORPUS = ROOT / "pretrain" / "data" / "corpus"
@@ -653,7 +650,7 @@ def write_markdown(path: Path, *, summary: pd.DataFrame, table: pd.DataFrame, me
     lines = [
         "# skllmselect against FLAML and LazyPredict",
         "",
-        f"Made by `python benchmarks/peers.py` on {time.strftime('%Y-%m-%d %H:%M:%S')} "
+        f"Made by `python -m benchmarks.peers` on {time.strftime('%Y-%m-%d %H:%M:%S')} "
         f"({machine()}; load average now {', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
         f"this invocation {elapsed:.0f} s, records from earlier invocations reused).",
         "",

@@ -8,7 +8,7 @@ the report; not the fold models nor the predictions) and writes
 regret@3 and the paired differences against the best baselines. Decisions cite this table
 (docs/decisions.md); UCI plays no part in it.
 
-    python benchmarks/protocol.py work/protocol/d64L2_1000 work/protocol/small ...
+    python -m benchmarks.protocol work/protocol/d64L2_1000 work/protocol/small ...
 """
 
 from __future__ import annotations
@@ -16,17 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # pretrain is not installed: it runs from the checkout
-    sys.path.insert(0, str(ROOT))
-
-from pretrain import protocol  # noqa: E402
-from pretrain.diversity import markdown_table  # noqa: E402
+from pretrain import protocol
+from pretrain.markdown import markdown_table
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASELINES = ("greedy portfolio", "RF regression", protocol.RF_REAL, "pairwise RF")
@@ -84,7 +79,7 @@ def main(argv=None) -> int:
     text = ("# Decision protocol: every variant tried\n\n"
             "Grouped 5-fold cross-validation over the corpus's real datasets (folds by source "
             "package; synthetic datasets always in training; the model retrained on each "
-            "fold): `python -m pretrain evaluate`, gathered by `python benchmarks/protocol.py`."
+            "fold): `python -m pretrain evaluate`, gathered by `python -m benchmarks.protocol`."
             " Regrets in points of balanced accuracy; 'vs' columns are the transformer's "
             "regret minus the baseline's, paired by dataset, with 95 % bootstrap intervals "
             "(negative: the transformer is better). Each variant's full table is its "

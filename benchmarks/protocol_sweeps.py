@@ -1,6 +1,6 @@
 """Cheap what-ifs on a finished protocol run, from its stored per-fold predictions.
 
-    python benchmarks/protocol_sweeps.py work/protocol/compact_forest50_repcv
+    python -m benchmarks.protocol_sweeps work/protocol/compact_forest50_repcv
 
 Re-fits no network: it reads each fold's held-out predictions of the network alone and of
 the baselines (``fold_k.json``) and asks, by top-1 regret on the held-out real datasets:
@@ -19,18 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # pretrain is not installed: it runs from the checkout
-    sys.path.insert(0, str(ROOT))
-
-from pretrain import evaluate as ev  # noqa: E402
-from pretrain.protocol import MODEL, NETWORK_ALONE, RF_REAL, real_folds  # noqa: E402
+from pretrain import evaluate as ev
+from pretrain.protocol import MODEL, NETWORK_ALONE, RF_REAL, real_folds
 
 FORESTS = {"train, 50 trees, leaf 5": ("train", 50, 5),
            "train + validation, 50 trees, leaf 5": ("both", 50, 5),

@@ -30,7 +30,7 @@ estimator's :func:`skllmselect.prediction.predict_and_rank`.
 Writes ``benchmarks/results/selection.md``, ``selection.json``, ``selection_regret.png`` and
 ``selection_pred_vs_true.png``; prints the tables last. A few minutes on 2 cores::
 
-    python benchmarks/selection.py [--uci-path FOLDER] [--model bundled]
+    python -m benchmarks.selection [--uci-path FOLDER] [--model bundled]
         [--n-resamples 1000] [--leave-one-domain-out] [--no-robustness]
 """
 
@@ -41,7 +41,6 @@ import hashlib
 import json
 import os
 import platform
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -51,18 +50,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # the machines this runs on have 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # pretrain is not installed: it runs from the checkout
-    sys.path.insert(0, str(ROOT))
-
 from pretrain import evaluate as ev  # noqa: E402
+from pretrain.batches import check_manifest  # noqa: E402
 from pretrain.corpus import assemble  # noqa: E402
-from pretrain.data import check_manifest  # noqa: E402
-from pretrain.diversity import markdown_table  # noqa: E402
+from pretrain.markdown import markdown_table  # noqa: E402
 from pretrain.parallel import read_records  # noqa: E402
 from pretrain.sources.uci import iter_uci, read_manifest, resolve_uci_path  # noqa: E402
 from skllmselect import loading  # noqa: E402
 from skllmselect.portfolio import PIPELINE_NAMES  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 RESULTS = ROOT / "benchmarks" / "results"
 CORPUS = ROOT / "pretrain" / "data" / "corpus"
@@ -119,9 +116,10 @@ def methods(network, tokenizer, residuals, forest=None) -> dict:
 def remeasured_scores(results: Path, datasets: list[str]) -> np.ndarray | None:
     """(n, P) UCI scores of the same protocol with another CV seed, if they were measured.
 
-    ``benchmarks/ground_truth.py --seed 1`` writes them to ``uci_ground_truth_seed1/``. Ranking
-    by them is an oracle that knows every pipeline's true score up to the noise of
-    cross-validation: what no selector can beat, and how much of any regret is that noise.
+    ``python -m benchmarks.ground_truth --seed 1`` writes them to
+    ``uci_ground_truth_seed1/``. Ranking by them is an oracle that knows every pipeline's true
+    score up to the noise of cross-validation: what no selector can beat, and how much of any
+    regret is that noise.
     """
     folder = results / "uci_ground_truth_seed1"
     if not folder.is_dir():
@@ -414,7 +412,7 @@ def main(argv=None) -> int:
     train, test = corpus.subset(split == "train"), corpus.subset(split == "test")
     if not (args.results / "uci_ground_truth").is_dir():
         raise SystemExit(f"No UCI ground truth under {args.results}; run "
-                         "`python benchmarks/ground_truth.py` first.")
+                         "`python -m benchmarks.ground_truth` first.")
     network, tokenizer, residuals, forest = loading.load(args.model, with_residuals=True,
                                                          with_forest=True)
     network.eval()
@@ -604,7 +602,7 @@ NOTES = """\
   (no raw tables at hand) the same inference, `skllmselect.prediction.predict_and_rank`,
   reads the stored corpus vectors.
 - **oracle, other CV seed** (UCI): the ranking by every pipeline's score measured again
-  with the same protocol but another fold seed (`benchmarks/ground_truth.py --seed 1`),
+  with the same protocol but another fold seed (`python -m benchmarks.ground_truth --seed 1`),
   scored against the seed-0 ground truth like every method. It knows everything a selector
   could know, so its regret is the part of any regret that is cross-validation noise
   (the winner's curse of taking the best of 20 noisy estimates on small data).
@@ -619,7 +617,7 @@ NOTES = """\
   out source or domain; the transformer is not in them (it would need one training run per
   fold). Groups of 1 to 5 datasets give very wide or no intervals.
 - Perplexity: the model's token head on the clean tokens with 15 % of the meta-feature
-  positions masked (pretrain.data.Collator, fixed seed), against a per-feature unigram of
+  positions masked (pretrain.batches.Collator, fixed seed), against a per-feature unigram of
   the train split's bins on the same masked positions.
 - Robustness: LLMAlgorithmSelector(random_state=0).recommend on the original and on each
   transformed copy; Kendall tau between the 20 predicted scores; mean and minimum over
@@ -638,7 +636,7 @@ def write_markdown(path: Path, tables: dict, provenance: dict) -> None:
     lines = [
         "# Algorithm selection benchmark",
         "",
-        f"Made by `python benchmarks/selection.py` on {provenance['date']} "
+        f"Made by `python -m benchmarks.selection` on {provenance['date']} "
         f"({provenance['machine']}, {provenance['elapsed_s']:.0f} s).",
         "",
         f"- Corpus: `{corpus['path']}`, splits {corpus['by_split']}, content hashes "

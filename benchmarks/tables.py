@@ -1,7 +1,7 @@
 """The README's and the docs' results, regenerated from the files the benchmarks write.
 
-    python benchmarks/tables.py           # rewrite every generated block in place (make tables)
-    python benchmarks/tables.py --check   # exit 1 naming every block that differs
+    python -m benchmarks.tables           # rewrite every generated block in place (make tables)
+    python -m benchmarks.tables --check   # exit 1 naming every block that differs
 
 A generated block is the text between ``<!-- generated: NAME -->`` and
 ``<!-- end generated -->`` in README.md, docs/*.md or docs/benchmarks/*.md; ``BLOCKS`` says
@@ -25,13 +25,11 @@ from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `python benchmarks/tables.py` from anywhere
-    sys.path.insert(0, str(ROOT))
+from benchmarks import peers
+from pretrain.markdown import markdown_table
+from pretrain.protocol import MODEL, NETWORK_ALONE, REAL_WEIGHT, RF_REAL
 
-from benchmarks import peers  # noqa: E402
-from pretrain.diversity import markdown_table  # noqa: E402
-from pretrain.protocol import MODEL, NETWORK_ALONE, REAL_WEIGHT, RF_REAL  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 RESULTS = Path("benchmarks") / "results"
 MANIFEST = Path("pretrain") / "data" / "corpus" / "manifest.json"
@@ -324,7 +322,7 @@ def selection_uci(root: Path) -> str:
     summaries = json.loads(_read(root, relative))["summaries"]
     uci = [key for key in summaries if key.startswith("UCI")]
     if not uci:
-        raise ValueError(f"{relative} has no UCI summary (python benchmarks/selection.py)")
+        raise ValueError(f"{relative} has no UCI summary (python -m benchmarks.selection)")
     summary = summaries[uci[0]]
     table = pd.DataFrame(
         {label: [summary[m][f"{key}.mean"] for m in SELECTION_ROWS]
@@ -513,7 +511,7 @@ def main(argv=None) -> int:
     for line in problems:
         print(line if args.check else line.replace("differs from", "rewritten from"))
     if args.check and problems:
-        print("run `python benchmarks/tables.py` (make tables) and commit the pages",
+        print("run `python -m benchmarks.tables` (make tables) and commit the pages",
               file=sys.stderr)
         return 1
     return 0

@@ -414,7 +414,8 @@ def _add_evaluate(subparsers):
     parser.add_argument("--real-repeats", type=int, default=1,
                         help="visits of each real training dataset per epoch (synthetic: 1)")
     parser.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a field of the preset's ModelOptions, e.g. d_model=64 "
+                        help="override a field of the preset's pretrain.config.ModelOptions "
+                             "(skllmselect.model.NetworkOptions and n_bins), e.g. d_model=64 "
                              "(repeatable)")
     parser.add_argument("--only-fold", type=int, action="append",
                         help="run only this fold now (0-based; repeatable); others resume later")
@@ -422,12 +423,25 @@ def _add_evaluate(subparsers):
     parser.set_defaults(func=_run_evaluate)
 
 
+def _model_option_keys() -> list[str]:
+    """The fields of :class:`pretrain.config.ModelOptions`, the keys ``--model-option`` takes."""
+    from dataclasses import fields
+
+    from pretrain.config import ModelOptions
+
+    return [f.name for f in fields(ModelOptions)]
+
+
 def _model_options(pairs: list[str]) -> dict:
     out = {}
+    keys = _model_option_keys()
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
             raise ValueError(f"--model-option takes KEY=VALUE, got {pair!r}.")
+        if key not in keys:
+            raise ValueError(f"--model-option {key!r} is not a model option; the keys are "
+                             f"{keys}.")
         out[key] = json.loads(value) if value[:1] in "-0123456789[{tf" else value
     return out
 

@@ -12,7 +12,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ARCHITECTURES = ("encoder", "decoder", "encoder-decoder")
+from skllmselect.model import NetworkOptions
+
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
 DISTRIBUTED = ("none", "ddp", "zero1", "fsdp", "tp", "pp")
@@ -41,64 +42,18 @@ def _check_range(owner: str, name: str, value, low: float, high: float, *,
                          f"got {value!r}.")
 
 
-@dataclass
-class ModelOptions:
-    """The architecture, forwarded to :class:`skllmselect.model.ModelConfig`, and the bins."""
+@dataclass(kw_only=True)
+class ModelOptions(NetworkOptions):
+    """The network's options, :class:`skllmselect.model.NetworkOptions` (its fields, defaults
+    and checks are written there once), plus the tokenizer's number of bins."""
 
-    architecture: str = "encoder"
-    """``"encoder"`` (bidirectional, masked tokens), ``"decoder"`` (causal, next token) or
-    ``"encoder-decoder"`` (an encoder plus a decoder that writes the ranking as tokens)."""
-    d_model: int = 128
-    """Width of the residual stream."""
-    n_layers: int = 4
-    """Transformer blocks (of the encoder, for encoder-decoder)."""
-    n_heads: int = 4
-    """Attention heads; must divide ``d_model``."""
-    d_ff: int | None = None
-    """Hidden width of the feed-forward block; ``None`` lets the model pick (4 x d_model)."""
-    n_decoder_layers: int = 2
-    """Decoder blocks of the encoder-decoder; ignored by the other architectures."""
-    dropout: float = 0.0
-    """Dropout probability in attention and feed-forward blocks (regularises many epochs)."""
-    norm: str = "layernorm"
-    """``"layernorm"`` or ``"rmsnorm"``."""
-    norm_position: str = "pre"
-    """``"pre"`` (norm before each sublayer, stable) or ``"post"`` (the original Transformer)."""
-    activation: str = "gelu"
-    """Feed-forward activation: ``"gelu"`` or ``"swiglu"``."""
-    positions: str = "learned"
-    """Position information: ``"learned"`` embeddings, ``"rope"`` or ``"alibi"``."""
-    mask_missing: bool = False
-    """Hide missing-value tokens from attention instead of attending to them."""
-    tie_embeddings: bool = True
-    """Share the token embedding with the output projection of the token head."""
     n_bins: int = 32
     """Quantile bins per meta-feature in the tokenizer (fitted on the training split)."""
 
     def __post_init__(self):
-        owner = "ModelOptions"
-        _check_choice(owner, "architecture", self.architecture, ARCHITECTURES)
-        _check_choice(owner, "norm", self.norm, ("layernorm", "rmsnorm"))
-        _check_choice(owner, "norm_position", self.norm_position, ("pre", "post"))
-        _check_choice(owner, "activation", self.activation, ("gelu", "swiglu"))
-        _check_choice(owner, "positions", self.positions, ("learned", "rope", "alibi"))
-        for name in ("d_model", "n_layers", "n_heads", "n_decoder_layers"):
-            _check_positive_int(owner, name, getattr(self, name))
-        if self.d_ff is not None:
-            _check_positive_int(owner, "d_ff", self.d_ff)
-        if self.d_model % self.n_heads:
-            raise ValueError(f"ModelOptions.n_heads must divide d_model, got d_model="
-                             f"{self.d_model} and n_heads={self.n_heads}.")
-        _check_range(owner, "dropout", self.dropout, 0.0, 1.0, high_open=True)
-        _check_positive_int(owner, "n_bins", self.n_bins)
-        if self.n_bins < 2:
-            raise ValueError(f"ModelOptions.n_bins must be >= 2, got {self.n_bins}.")
-
-    def model_kwargs(self) -> dict:
-        """The fields :class:`~skllmselect.model.ModelConfig` takes (all but ``n_bins``)."""
-        kwargs = dataclasses.asdict(self)
-        kwargs.pop("n_bins")
-        return kwargs
+        super().__post_init__()
+        if isinstance(self.n_bins, bool) or not isinstance(self.n_bins, int) or self.n_bins < 2:
+            raise ValueError(f"ModelOptions.n_bins must be an int >= 2, got {self.n_bins!r}.")
 
 
 @dataclass

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pretrain.markdown import markdown_table
+
 #: (column, label, scale) of the coverage axes: log, integer (None) or a share (False).
 AXES = (
     ("n_rows", "rows", True),
@@ -71,14 +73,6 @@ def write_report(corpus: pd.DataFrame, benchmark: pd.DataFrame, out_dir) -> Path
     path.write_text("\n".join(lines))
     _plot(corpus, benchmark, out_dir / "diversity.png")
     return path
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    """A frame as a markdown table, or as plain text in a code block without tabulate."""
-    try:
-        return frame.to_markdown()
-    except ImportError:  # tabulate missing: plain text still reads
-        return "```\n" + frame.to_string() + "\n```"
 
 
 def _plot(corpus: pd.DataFrame, benchmark: pd.DataFrame, path: Path) -> None:

@@ -142,7 +142,7 @@ def _check_reload(source: Path, weights_dir: Path) -> None:
 
 def write_vocabulary(config: dict, path) -> Path:
     """The tokenizer's vocabulary report (bins per meta-feature, missing shares) as markdown."""
-    from pretrain.diversity import markdown_table
+    from pretrain.markdown import markdown_table
     from skllmselect.tokenizer import MetaFeatureTokenizer
 
     tokenizer = MetaFeatureTokenizer.from_dict(config["tokenizer"])

@@ -1,7 +1,7 @@
 """The training objective: one function per part, and their weighted sum.
 
 All parts are computed in float32 from a :class:`~skllmselect.model.SelectorOutput` and a
-batch from :class:`~pretrain.data.Collator`; a masked mean ignores what was not observed
+batch from :class:`~pretrain.batches.Collator`; a masked mean ignores what was not observed
 (a failed pipeline has no score, a dataset with fewer than two observed scores no ranking).
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from pretrain.batches import IGNORE_INDEX
 from pretrain.config import ObjectiveConfig
-from pretrain.data import IGNORE_INDEX
 
 
 def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

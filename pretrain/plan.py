@@ -41,14 +41,11 @@ class Budget:
 
 def count_parameters(options, vocab_size: int, sequence_length: int, n_pipelines: int,
                      exclude_embeddings: bool = False) -> int:
-    """Exact parameter count of the network ``options`` (a ``ModelOptions``) describes."""
+    """Exact parameter count of the network ``options`` (a ``NetworkOptions``) describes."""
     from skllmselect.model import ModelConfig, SelectorTransformer
 
-    fields = {k: getattr(options, k) for k in (
-        "architecture", "d_model", "n_layers", "n_heads", "d_ff", "n_decoder_layers",
-        "norm", "norm_position", "activation", "positions")}
     config = ModelConfig(vocab_size=vocab_size, sequence_length=sequence_length,
-                         n_pipelines=n_pipelines, **fields)
+                         n_pipelines=n_pipelines, **options.network_options())
     return SelectorTransformer(config).num_parameters(exclude_embeddings=exclude_embeddings)
 
 

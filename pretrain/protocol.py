@@ -294,7 +294,7 @@ def calibration(records: list[dict], frame: pd.DataFrame) -> pd.DataFrame | None
 
 def write_report(records: list[dict], out_dir, *, n_resamples: int = 1000) -> pd.DataFrame:
     """Write ``report.md`` (the :func:`report` table and the run's settings); return it."""
-    from pretrain.diversity import markdown_table
+    from pretrain.markdown import markdown_table
 
     out_dir = Path(out_dir)
     table = report(records, n_resamples=n_resamples)

@@ -57,8 +57,8 @@ from scipy.stats import rankdata
 from torch import nn
 
 from pretrain import checkpoint, distributed
+from pretrain.batches import BatchSampler, Collator, CorpusData, DataPosition, Split, batch_seed
 from pretrain.config import GuardConfig, OptimConfig, TrainConfig
-from pretrain.data import BatchSampler, Collator, CorpusData, DataPosition, Split, batch_seed
 from pretrain.distributed import Parallel
 from pretrain.jsonl import append_jsonl, read_jsonl
 from pretrain.losses import compute_losses
@@ -451,7 +451,7 @@ def train(config: TrainConfig, *, resume: bool = True, stop_after: int | None = 
         bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id,
         metafeature_names=list(tokenizer.feature_names),
         pipeline_names=list(tokenizer.pipeline_names), tokenizer=tokenizer.to_dict(),
-        versions=_versions(data), **config.model.model_kwargs())
+        versions=_versions(data), **config.model.network_options())
     bare = SelectorTransformer(model_config).to(device)
     n_parameters = {"n_parameters": bare.num_parameters(),  # before a pipeline prunes it
                     "n_parameters_non_embedding": bare.num_parameters(exclude_embeddings=True)}

@@ -1,11 +1,12 @@
 """The selector network: a small transformer that reads a dataset's meta-feature tokens and
 scores every portfolio pipeline.
 
-One config dataclass (`ModelConfig`) and one module (`SelectorTransformer`). A sequence is
-``[CLS]`` followed by one token per meta-feature (see `skllmselect.tokenizer`); the network
-predicts, per pipeline, a cross-validated score, the log variance of that prediction and a log
-fit time, plus token logits for masked-token (encoder) or next-token (decoder) pretraining.
-The ``"encoder-decoder"`` architecture also writes the ranking itself as a sequence of pipeline
+One config dataclass (`ModelConfig`, built on the network's choices, `NetworkOptions`) and
+one module (`SelectorTransformer`). A sequence is ``[CLS]`` followed by one token per
+meta-feature (see `skllmselect.tokenizer`); the network predicts, per pipeline, a
+cross-validated score, the log variance of that prediction and a log fit time, plus token
+logits for masked-token (encoder) or next-token (decoder) pretraining. The
+``"encoder-decoder"`` architecture also writes the ranking itself as a sequence of pipeline
 tokens. No training code and no parallelism here: those live in ``pretrain``.
 
 Saving and loading go through `huggingface_hub.PyTorchModelHubMixin`: ``save_pretrained(dir)``
@@ -33,18 +34,15 @@ POSITIONS = ("learned", "rope", "alibi")
 LOG_VAR_MIN, LOG_VAR_MAX = -12.0, 4.0
 
 
-@dataclass
-class ModelConfig:
-    """Everything needed to rebuild a `SelectorTransformer`; saved as its ``config.json``."""
+@dataclass(kw_only=True)
+class NetworkOptions:
+    """The network's shape and choices: what a training run picks, before any data is seen.
 
-    vocab_size: int
-    """Number of token ids: 5 special tokens, the pipeline tokens, the meta-feature value tokens."""
-    sequence_length: int
-    """L, the input length including [CLS] (1 + number of meta-features)."""
-    n_pipelines: int
-    """P, the number of portfolio pipelines scored (and, for "encoder-decoder", ranked)."""
-    pipeline_token_offset: int = 5
-    """Id of the first pipeline token; pipeline p is token ``pipeline_token_offset + p``."""
+    `ModelConfig` extends it with what the fitted tokenizer decides (vocabulary, lengths,
+    token ids) and metadata; ``pretrain``'s training config extends it with the tokenizer's
+    number of bins. Both inherit these fields and checks, so they are written only here.
+    """
+
     architecture: str = "encoder"
     """"encoder" (bidirectional), "decoder" (causal mask) or "encoder-decoder" (a decoder writes
     the ranking as pipeline tokens, attending to the encoder output)."""
@@ -77,6 +75,64 @@ class ModelConfig:
     honours the attention_mask it is given."""
     tie_embeddings: bool = True
     """Whether the token head (and the ranking head) share the input embedding matrix."""
+
+    def __post_init__(self):
+        for name in ("d_model", "n_layers", "n_heads", "n_decoder_layers"):
+            _check_int(name, getattr(self, name), minimum=1)
+        if self.d_ff is not None:
+            _check_int("d_ff", self.d_ff, minimum=1)
+        for name, allowed in (("architecture", ARCHITECTURES), ("norm", NORMS),
+                              ("norm_position", NORM_POSITIONS), ("activation", ACTIVATIONS),
+                              ("positions", POSITIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
+        if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
+            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}.")
+        for name in ("mask_missing", "tie_embeddings"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads "
+                             f"({self.n_heads}); change one of them.")
+        if self.positions == "rope" and self.head_dim % 2:
+            raise ValueError(f"positions='rope' needs an even head dimension, got d_model / "
+                             f"n_heads = {self.d_model} / {self.n_heads} = {self.head_dim}.")
+
+    @property
+    def head_dim(self) -> int:
+        """Width of one attention head."""
+        return self.d_model // self.n_heads
+
+    @property
+    def ff_dim(self) -> int:
+        """The MLP hidden width actually used (`d_ff` resolved)."""
+        if self.d_ff is not None:
+            return self.d_ff
+        if self.activation == "swiglu":
+            return 8 * math.ceil(8 * self.d_model / 3 / 8)
+        return 4 * self.d_model
+
+    def network_options(self) -> dict:
+        """This object's `NetworkOptions` fields alone (a subclass's own fields left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(NetworkOptions)}
+
+
+@dataclass(kw_only=True)
+class ModelConfig(NetworkOptions):
+    """Everything needed to rebuild a `SelectorTransformer`; saved as its ``config.json``.
+
+    The `NetworkOptions` fields (architecture, widths, norms, ...) and what the fitted
+    tokenizer fixes. Keyword arguments only.
+    """
+
+    vocab_size: int
+    """Number of token ids: 5 special tokens, the pipeline tokens, the meta-feature value tokens."""
+    sequence_length: int
+    """L, the input length including [CLS] (1 + number of meta-features)."""
+    n_pipelines: int
+    """P, the number of portfolio pipelines scored (and, for "encoder-decoder", ranked)."""
+    pipeline_token_offset: int = 5
+    """Id of the first pipeline token; pipeline p is token ``pipeline_token_offset + p``."""
     pad_id: int = 0
     """Id of [PAD]."""
     mask_id: int = 1
@@ -97,29 +153,11 @@ class ModelConfig:
     """Metadata: library versions the model was trained with."""
 
     def __post_init__(self):
-        for name in ("vocab_size", "sequence_length", "n_pipelines", "d_model", "n_layers",
-                     "n_heads", "n_decoder_layers"):
+        for name in ("vocab_size", "sequence_length", "n_pipelines"):
             _check_int(name, getattr(self, name), minimum=1)
+        super().__post_init__()
         for name in ("pipeline_token_offset", "pad_id", "mask_id", "cls_id", "bos_id", "eos_id"):
             _check_int(name, getattr(self, name), minimum=0)
-        if self.d_ff is not None:
-            _check_int("d_ff", self.d_ff, minimum=1)
-        for name, allowed in (("architecture", ARCHITECTURES), ("norm", NORMS),
-                              ("norm_position", NORM_POSITIONS), ("activation", ACTIVATIONS),
-                              ("positions", POSITIONS)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
-        if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
-            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}.")
-        for name in ("mask_missing", "tie_embeddings"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads "
-                             f"({self.n_heads}); change one of them.")
-        if self.positions == "rope" and self.head_dim % 2:
-            raise ValueError(f"positions='rope' needs an even head dimension, got d_model / "
-                             f"n_heads = {self.d_model} / {self.n_heads} = {self.head_dim}.")
         specials = {"pad_id": self.pad_id, "mask_id": self.mask_id, "cls_id": self.cls_id,
                     "bos_id": self.bos_id, "eos_id": self.eos_id}
         if len(set(specials.values())) != len(specials):
@@ -139,20 +177,6 @@ class ModelConfig:
         if self.pipeline_names and len(self.pipeline_names) != self.n_pipelines:
             raise ValueError(f"pipeline_names has {len(self.pipeline_names)} names, but "
                              f"n_pipelines is {self.n_pipelines}.")
-
-    @property
-    def head_dim(self) -> int:
-        """Width of one attention head."""
-        return self.d_model // self.n_heads
-
-    @property
-    def ff_dim(self) -> int:
-        """The MLP hidden width actually used (`d_ff` resolved)."""
-        if self.d_ff is not None:
-            return self.d_ff
-        if self.activation == "swiglu":
-            return 8 * math.ceil(8 * self.d_model / 3 / 8)
-        return 4 * self.d_model
 
     def to_dict(self) -> dict:
         """All fields as plain JSON-able values (a deep copy)."""

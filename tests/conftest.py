@@ -1,12 +1,15 @@
-"""Shared fixtures: small hand-made tables that exercise every column kind."""
+"""Shared fixtures: a small hand-made table that exercises every column kind, tiny models.
+
+The helpers behind them are in ``tests/helpers.py``; nothing here does work at import."""
 
 from __future__ import annotations
 
 import os
 
-import numpy as np
-import pandas as pd
 import pytest
+import torch
+
+from tests.helpers import make_mixed_frame, make_tiny_model
 
 try:  # the [test] extra installs it; without it only tests/test_fuzz.py cannot run
     from hypothesis import HealthCheck, settings
@@ -28,24 +31,34 @@ if settings is not None:
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-def make_mixed_frame(n_rows: int = 120, n_classes: int = 3, seed: int = 0):
-    """A frame with numeric, categorical, bool and nullable columns, NaN, and a signal."""
-    rng = np.random.default_rng(seed)
-    y = np.array([f"class_{i % n_classes}" for i in range(n_rows)], dtype=object)
-    codes = np.array([i % n_classes for i in range(n_rows)])
-    X = pd.DataFrame({
-        "signal": codes + rng.normal(0, 0.5, n_rows),
-        "noise": rng.normal(size=n_rows),
-        "with_nan": np.where(rng.random(n_rows) < 0.2, np.nan, rng.normal(size=n_rows)),
-        "colour": pd.Series(rng.choice(["red", "green", "blue", None], n_rows), dtype=object),
-        "size": pd.Categorical(rng.choice(["S", "M", "L"], n_rows)),
-        "flag": rng.random(n_rows) < 0.5,
-        "count": pd.array(np.where(rng.random(n_rows) < 0.1, None, rng.integers(0, 9, n_rows)),
-                          dtype="Int64"),
-    })
-    return X, pd.Series(y, name="target")
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """One torch thread in every test, set here once rather than by each module at import:
+    the tests compare numbers, not speed, and CI shares 2 cores."""
+    torch.set_num_threads(1)
 
 
 @pytest.fixture
 def mixed_frame():
     return make_mixed_frame()
+
+
+@pytest.fixture(scope="session")
+def rigged_model(tmp_path_factory):
+    """Factory: ``rigged_model(name, **kwargs)``, the folder of a tiny model with a fixed
+    ranking, predicted fit times or uncertainty (see :func:`tests.helpers.make_tiny_model`),
+    written on the first request of each name in a session."""
+    root = tmp_path_factory.mktemp("models")
+    written: dict[str, str] = {}
+
+    def make(name, **kwargs):
+        if name not in written:
+            written[name] = make_tiny_model(root / name, **kwargs)
+        return written[name]
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_model(rigged_model):
+    """A tiny untrained model whose outputs depend on the data (random weights)."""
+    return rigged_model("tiny")

@@ -17,7 +17,7 @@ import pytest
 from skllmselect.cli import main
 from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION
 from skllmselect.portfolio import PIPELINE_NAMES
-from tests.test_hub import save_tiny_model
+from tests.helpers import save_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

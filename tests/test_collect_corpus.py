@@ -22,7 +22,7 @@ from pretrain.parallel import read_records
 from pretrain.sources import Dataset
 from pretrain.sources.synthetic import iter_synthetic
 from pretrain.sources.uci import iter_uci
-from tests.conftest import make_mixed_frame
+from tests.helpers import make_mixed_frame
 from tests.uci_folder import UCI_PATH, needs_uci
 
 FAST = ("logreg", "decision_tree", "gaussian_nb")

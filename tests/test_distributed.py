@@ -12,12 +12,11 @@ import pytest
 import torch
 
 from pretrain import checkpoint, distributed, parallel_costs, pipeline, tensor_parallel
-from pretrain.data import BatchSampler, DataPosition
+from pretrain.batches import BatchSampler, DataPosition
 from pretrain.train import read_metrics, train
 from skllmselect.model import ModelConfig, SelectorTransformer
-from tests.test_train import losses, tiny, write_corpus
+from tests.helpers import losses, tiny, write_corpus
 
-torch.set_num_threads(1)
 WORKER = Path(__file__).with_name("distributed_worker.py")
 STEPS = 12
 
@@ -148,8 +147,8 @@ def test_micro_batches_cut_the_batch_into_equal_parts():
 def test_micro_batch_losses_sum_to_the_batch_loss(corpus):
     """What makes PP's loss one process's: each micro-batch's parts, scaled by its share of
     the batch's terms, add up to the batch's masked means, for every part."""
+    from pretrain.batches import Collator, CorpusData
     from pretrain.config import ObjectiveConfig
-    from pretrain.data import Collator, CorpusData
     from pretrain.losses import compute_losses, term_counts
     from skllmselect.model import SelectorOutput
 

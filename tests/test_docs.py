@@ -147,6 +147,10 @@ def check_command(words: list[str], where: str) -> None:
         _parses(_pretrain_parser(), args[2:], where)
     elif program in ("python", "python3") and args[:2] == ["-m", "venv"]:
         pass
+    elif program in ("python", "python3") and args[:1] == ["-m"] \
+            and args[1].startswith("benchmarks."):
+        script = ROOT / (args[1].replace(".", "/") + ".py")
+        assert script.is_file(), f"{where}: no benchmark {args[1]!r}"
     elif program in ("python", "python3", "bash"):
         assert args and (ROOT / args[0]).is_file(), f"{where}: no file {args[:1]}"
     elif program == "torchrun":

@@ -11,7 +11,6 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, get_scorer,
 
 from skllmselect import LLMAlgorithmSelector
 from skllmselect.ensemble import EnsembleClassifier, fold_scorer, member_proba, select
-from tests.test_selector import tiny_model_dir
 
 # ------------------------------------------------------------------------ scoring
 
@@ -125,9 +124,9 @@ def noisy():
 
 
 @pytest.fixture(scope="module")
-def three_candidates():
+def three_candidates(rigged_model):
     # ridge has no predict_proba: its decision values are calibrated for the ensemble.
-    return tiny_model_dir("ensemble3", ranking=["ridge", "gaussian_nb", "knn_5"])
+    return rigged_model("ensemble3", ranking=["ridge", "gaussian_nb", "knn_5"])
 
 
 def test_fit_keeps_an_ensemble_that_scores_better_on_the_folds(noisy, three_candidates):

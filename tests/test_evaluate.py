@@ -16,8 +16,6 @@ from skllmselect.model import ModelConfig, SelectorTransformer
 from skllmselect.portfolio import PIPELINE_NAMES
 from skllmselect.tokenizer import MetaFeatureTokenizer
 
-torch.set_num_threads(1)
-
 SCORES = np.array([0.5, 0.9, 0.7, 0.9, 0.6])  # pipelines 1 and 3 tie for best
 
 

@@ -36,9 +36,7 @@ from skllmselect.portfolio import PIPELINE_NAMES, as_frame, make_pipeline_by_nam
 from skllmselect.tabular import fill_missing_categories, plan_table
 from skllmselect.validation import check_finite as _check_finite
 from skllmselect.validation import check_X as _check_X
-from tests.test_selector import tiny_model_dir
-
-MODEL = tiny_model_dir("tiny")
+from tests.helpers import messy_frame
 
 
 def examples(share: float) -> int:
@@ -317,10 +315,10 @@ def test_prepared_tables_are_consistent_and_every_pipeline_reads_them(data):
 
 @settings(max_examples=examples(0.6))
 @given(table=tables())
-def test_recommend_ranks_every_pipeline_or_refuses_clearly(table):
+def test_recommend_ranks_every_pipeline_or_refuses_clearly(tiny_model, table):
     try:
         with quiet():
-            ranking = LLMAlgorithmSelector(model=MODEL).recommend(table.X, table.y)
+            ranking = LLMAlgorithmSelector(model=tiny_model).recommend(table.X, table.y)
     except (ValueError, TypeError) as error:
         check_error(error, table)
         return
@@ -332,9 +330,9 @@ def test_recommend_ranks_every_pipeline_or_refuses_clearly(table):
 @settings(max_examples=examples(0.6))
 @given(table=tables(), cv=st.integers(2, 5), budget=st.sampled_from([None, 0.5, 3.0]),
        top_k=st.integers(1, 2))
-def test_fit_predict_work_or_refuse_clearly(table, cv, budget, top_k):
+def test_fit_predict_work_or_refuse_clearly(tiny_model, table, cv, budget, top_k):
     X, y = table.X, table.y
-    est = LLMAlgorithmSelector(model=MODEL, top_k=top_k, cv=cv, time_budget=budget,
+    est = LLMAlgorithmSelector(model=tiny_model, top_k=top_k, cv=cv, time_budget=budget,
                                random_state=0)
     try:
         with quiet():
@@ -369,13 +367,13 @@ def test_fit_predict_work_or_refuse_clearly(table, cv, budget, top_k):
 
 @settings(max_examples=examples(0.25))
 @given(table=tables(max_cols=4), fit=st.booleans())
-def test_command_line_exits_0_or_one_line_error(table, fit):
+def test_command_line_exits_0_or_one_line_error(tiny_model, table, fit):
     frame = pd.concat([table.X, pd.Series(table.y, name="__target__")], axis=1)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "data.csv"
         frame.to_csv(path, index=False)
         header = list(pd.read_csv(path, nrows=0).columns)
-        args = ["recommend", str(path), "--target", "__target__", "--model", MODEL, "--json"]
+        args = ["recommend", str(path), "--target", "__target__", "--model", tiny_model, "--json"]
         if fit:
             args += ["--fit", "--top-k", "1", "--cv", "3"]
         out, err = io.StringIO(), io.StringIO()
@@ -400,12 +398,10 @@ def test_command_line_exits_0_or_one_line_error(table, fit):
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    from tests.test_robustness import messy_frame
-
+def fitted(tiny_model):
     X, y = messy_frame()
     with quiet():
-        est = LLMAlgorithmSelector(model=MODEL, top_k=1, cv=3, random_state=0).fit(X, y)
+        est = LLMAlgorithmSelector(model=tiny_model, top_k=1, cv=3, random_state=0).fit(X, y)
     return est, X
 
 

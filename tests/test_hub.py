@@ -30,34 +30,15 @@ import torch
 
 from skllmselect import loading
 from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION
-from skllmselect.model import ModelConfig, SelectorTransformer
+from skllmselect.model import SelectorTransformer
 from skllmselect.portfolio import PIPELINE_NAMES, PORTFOLIO_VERSION
-from skllmselect.tokenizer import MetaFeatureTokenizer
-
-torch.set_num_threads(1)
+from tests.helpers import save_tiny_model
 
 REPO = "skllm/tiny-selector"
 COMMIT_A = "a" * 8 + "1111111111111111111111111111111a"
 COMMIT_B = "b" * 8 + "2222222222222222222222222222222b"
 COMMIT_PICKLE = "c" * 8 + "3333333333333333333333333333333c"
 TOKEN = "hf_fake_token_for_the_local_hub"
-
-
-def save_tiny_model(folder, seed: int = 0, **fields) -> Path:
-    """A random, tiny but compatible model (d_model 16, one layer) saved as users save one;
-    ``fields`` change its ModelConfig (architecture, positions, ...)."""
-    tok = MetaFeatureTokenizer(METAFEATURE_NAMES, PIPELINE_NAMES, n_bins=8).fit(
-        np.random.default_rng(0).normal(size=(50, len(METAFEATURE_NAMES))))
-    config = ModelConfig(
-        vocab_size=tok.vocab_size, sequence_length=tok.sequence_length,
-        n_pipelines=len(PIPELINE_NAMES), d_model=16, n_layers=1, n_heads=2,
-        metafeature_names=list(METAFEATURE_NAMES), pipeline_names=list(PIPELINE_NAMES),
-        tokenizer=tok.to_dict(),
-        versions={"metafeatures": METAFEATURES_VERSION, "portfolio": PORTFOLIO_VERSION},
-        **fields)
-    torch.manual_seed(seed)
-    SelectorTransformer(config).save_pretrained(folder)
-    return Path(folder)
 
 
 def probe_scores(network, tokenizer) -> list:

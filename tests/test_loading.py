@@ -17,9 +17,7 @@ from pretrain.train import train
 from skllmselect import loading
 from skllmselect.metafeatures import METAFEATURE_NAMES
 from skllmselect.portfolio import PIPELINE_NAMES
-from tests.test_train import tiny, write_corpus
-
-torch.set_num_threads(1)
+from tests.helpers import save_tiny_model, tiny, write_corpus
 
 
 @pytest.fixture(scope="module")
@@ -317,7 +315,6 @@ def test_every_architecture_passes_the_checks(tmp_path, architecture, tie_embedd
                                                positions):
     """The checks refuse nothing save_pretrained writes (a tied embedding is saved under
     whichever of its names sorts first)."""
-    from tests.test_hub import save_tiny_model
 
     folder = save_tiny_model(tmp_path / "m", architecture=architecture,
                              tie_embeddings=tie_embeddings, positions=positions)

@@ -15,8 +15,6 @@ from skllmselect.model import (
     SelectorTransformer,
 )
 
-torch.set_num_threads(1)
-
 ARCHITECTURES = ["encoder", "decoder", "encoder-decoder"]
 POSITIONS = ["learned", "rope", "alibi"]
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -330,7 +328,8 @@ def test_config_validation(overrides, message):
 def test_d_ff_defaults():
     assert tiny_config().ff_dim == 128
     assert tiny_config(activation="swiglu").ff_dim == 88  # 8/3 * 32 = 85.3 -> 88
-    assert ModelConfig(10, 3, 2, activation="swiglu").ff_dim == 344  # 8/3 * 128 = 341.3
+    assert ModelConfig(vocab_size=10, sequence_length=3, n_pipelines=2,
+                       activation="swiglu").ff_dim == 344  # 8/3 * 128 = 341.3
     assert tiny_config(d_ff=50).ff_dim == 50
     model = SelectorTransformer(tiny_config(activation="swiglu"))
     assert model.blocks[0].mlp.w3.weight.shape == (88, 32)

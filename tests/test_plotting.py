@@ -12,7 +12,6 @@ from sklearn.datasets import load_iris
 from skllmselect import LLMAlgorithmSelector
 from skllmselect.plotting import plot_recommendation
 from skllmselect.portfolio import PIPELINE_NAMES
-from tests.test_selector import tiny_model_dir
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -20,9 +19,9 @@ from matplotlib.container import BarContainer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def fitted():
+def fitted(rigged_model):
     X, y = load_iris(return_X_y=True)
-    model = tiny_model_dir("plot", ranking=["lda", "gaussian_nb", "knn_5"], fit_times={})
+    model = rigged_model("plot", ranking=["lda", "gaussian_nb", "knn_5"], fit_times={})
     return LLMAlgorithmSelector(model=model, top_k=2, cv=3, random_state=0).fit(X, y)
 
 

@@ -9,7 +9,7 @@ from skllmselect.portfolio import (
     make_pipeline_by_name,
     make_portfolio,
 )
-from tests.conftest import make_mixed_frame
+from tests.helpers import make_mixed_frame
 
 # The names are identifiers stored in corpora and model configs: changing this list is a
 # breaking change that needs a new PORTFOLIO_VERSION and a retrained model.

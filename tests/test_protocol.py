@@ -10,13 +10,11 @@ import pytest
 import torch
 
 from pretrain import protocol
-from pretrain.data import BatchSampler
+from pretrain.batches import BatchSampler
 from skllmselect.loading import load
 from skllmselect.metafeatures import METAFEATURE_NAMES
 from skllmselect.portfolio import PIPELINE_NAMES
 from skllmselect.prediction import predict_and_rank
-
-torch.set_num_threads(1)
 
 
 def write_corpus(path, n_real=60, n_synthetic=60, seed=0):

@@ -23,21 +23,20 @@ from skllmselect.cli import main
 from skllmselect.metafeatures import extract
 from skllmselect.portfolio import PIPELINE_NAMES, make_pipeline_by_name
 from skllmselect.tabular import PreparationWarning, plan_table
-from tests.conftest import make_mixed_frame
-from tests.test_selector import tiny_model_dir
+from tests.helpers import make_mixed_frame, messy_frame
 
 N = 60
 
 
 @pytest.fixture(scope="module")
-def model():
-    return tiny_model_dir("tiny")
+def model(tiny_model):
+    return tiny_model
 
 
 @pytest.fixture(scope="module")
-def fast_model():
+def fast_model(rigged_model):
     """Ranks two quick pipelines first: for the wide tables."""
-    return tiny_model_dir("robust_fast", ranking=["gaussian_nb", "lda"])
+    return rigged_model("robust_fast", ranking=["gaussian_nb", "lda"])
 
 
 def base(n=N, seed=0):
@@ -368,13 +367,6 @@ def test_a_fold_without_any_value_is_a_clear_error(model):
         LLMAlgorithmSelector(model=model, cv=5).fit(X, y)
 
 
-@pytest.fixture(scope="module")
-def rigged_model():
-    def make(name, **kwargs):
-        return tiny_model_dir(name, **kwargs)
-    return make
-
-
 def test_complex_and_nested_cells_are_clear_errors(model):
     X, y = base()
     with pytest.raises(ValueError, match="column 'z' holds complex numbers.*np.abs"):
@@ -430,32 +422,6 @@ def test_many_classes_and_extreme_imbalance(model):
 
 
 # ------------------------------------------------------------------------------ every pipeline
-
-
-def messy_frame(n=90, seed=0):
-    """Every column kind of issue 10 in one table, and a target with a class of three rows."""
-    rng = np.random.default_rng(seed)
-    y = np.array(["a", "b"] * (n // 2), dtype=object)
-    X = pd.DataFrame({
-        "signal": (y == "a") + rng.normal(0, 0.5, n),
-        "city": [f"c{i}" for i in rng.integers(0, 60, n)],
-        "when": pd.date_range("2020-01-01", periods=n, freq="D", tz="UTC"),
-        "wait": pd.to_timedelta(rng.integers(0, 100, n), unit="min"),
-        "flag": rng.random(n) < 0.5,
-        "count": pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(0, 5, n)),
-                          dtype="Int64"),
-        "mixed": pd.Series([1, "x", 2.5, None, False, "y"] * (n // 6), dtype=object),
-        "größe": rng.normal(size=n),
-        "constant": 1.0,
-        "empty": np.nan,
-        "copy": 0.0,
-    })
-    X["copy"] = X["signal"]
-    X.iloc[10:20] = X.iloc[0:10].to_numpy()  # duplicated rows
-    y[10:20] = y[0:10]
-    y[:3] = "tiny"
-    X.insert(2, "id", [f"id{i}" for i in range(n)])
-    return X, y
 
 
 @pytest.mark.parametrize("pipeline", PIPELINE_NAMES)

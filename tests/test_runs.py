@@ -13,7 +13,7 @@ import pytest
 
 from pretrain import runs
 from pretrain.sources import Dataset
-from tests.conftest import make_mixed_frame
+from tests.helpers import make_mixed_frame
 
 FAST = ("logreg", "decision_tree", "gaussian_nb")
 

@@ -7,7 +7,6 @@ from sklearn.datasets import load_iris
 from skllmselect import LLMAlgorithmSelector, selector
 from skllmselect.portfolio import PIPELINE_NAMES
 from skllmselect.search import MIN_GAIN, plan_search, predicted_costs
-from tests.test_selector import tiny_model_dir
 
 SCORES = np.array([0.90, 0.89, 0.88, 0.80, 0.70])
 
@@ -63,11 +62,11 @@ def test_predicted_costs_scale_with_rows_and_folds():
     assert predicted_costs([4.0], 1000, 3)[0] == pytest.approx(3.0)
 
 
-def test_a_slow_ranking_does_not_change_the_candidates(monkeypatch):
+def test_a_slow_ranking_does_not_change_the_candidates(monkeypatch, rigged_model):
     """The budget starts after the load and the meta-features: fresh and warm plan alike."""
     X, y = load_iris(return_X_y=True)
     cheap = {"gaussian_nb": 0.05, "lda": 0.05, "knn_5": 0.05}  # the rest do not fit the budget
-    model = tiny_model_dir("anytime", ranking=list(cheap),
+    model = rigged_model("anytime", ranking=list(cheap),
                            fit_times={name: 100.0 for name in PIPELINE_NAMES} | cheap)
     tried = []
     for load_seconds in (0.0, 1000.0):  # a warm process, then a very cold one
@@ -81,9 +80,10 @@ def test_a_slow_ranking_does_not_change_the_candidates(monkeypatch):
     assert tried[0] == list(cheap)  # the budget let the plan go beyond the top-2 set
 
 
-def test_a_candidate_running_past_the_budget_is_abandoned_at_its_next_fold(monkeypatch):
+def test_a_candidate_running_past_the_budget_is_abandoned_at_its_next_fold(monkeypatch,
+                                                                          rigged_model):
     X, y = load_iris(return_X_y=True)
-    model = tiny_model_dir("abandon", ranking=["gaussian_nb", "lda", "knn_5"],
+    model = rigged_model("abandon", ranking=["gaussian_nb", "lda", "knn_5"],
                            fit_times={name: 0.01 for name in PIPELINE_NAMES})
     # Readings: fit's start, ranking done, search start; then every reading is 10 s on,
     # so the budget (15 s) runs out during the second candidate.

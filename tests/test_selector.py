@@ -1,25 +1,21 @@
 """LLMAlgorithmSelector: recommendation, cross-validated selection, delegation, errors, sklearn API.
 
-A tiny untrained model made here stands in for the bundled one: these tests are about the
-estimator's behaviour, not about the quality of its recommendations. Where a test needs a
-particular ranking or fit time, a "rigged" tiny model fixes them through its output biases.
+A tiny untrained model (tests/helpers.py, through the conftest fixtures) stands in for the
+bundled one: these tests are about the estimator's behaviour, not about the quality of its
+recommendations. Where a test needs a particular ranking or fit time, a "rigged" tiny model
+fixes them through its output biases.
 """
 
 from __future__ import annotations
 
-import getpass
-import os
 import pickle
 import shutil
-import tempfile
 import warnings
-from pathlib import Path
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from scipy.special import softmax
 from sklearn import config_context
 from sklearn.base import clone
@@ -33,14 +29,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skllmselect import LLMAlgorithmSelector, describe, selector
 from skllmselect.calibration import TemperatureScaling
-from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION
-from skllmselect.model import ModelConfig, SelectorTransformer
-from skllmselect.portfolio import PIPELINE_NAMES, PORTFOLIO_VERSION
-from skllmselect.tokenizer import MetaFeatureTokenizer
+from skllmselect.metafeatures import METAFEATURE_NAMES
+from skllmselect.portfolio import PIPELINE_NAMES
 from skllmselect.validation import check_y
-from tests.conftest import make_mixed_frame
-
-torch.set_num_threads(1)
+from tests.helpers import make_mixed_frame
 
 TABLE_COLUMNS = ["pipeline", "predicted_score", "uncertainty", "predicted_fit_time", "estimator"]
 
@@ -48,91 +40,17 @@ TABLE_COLUMNS = ["pipeline", "predicted_score", "uncertainty", "predicted_fit_ti
 # ------------------------------------------------------------------------------ tiny models
 
 
-def make_tiny_model(directory, *, ranking=None, fit_times=None, uncertainty=None,
-                    seed=0) -> str:
-    """Write a tiny untrained selector model into ``directory``; return its path as str.
-
-    ``ranking`` (pipeline names, best first) makes the score head ignore its input and rank
-    those pipelines first, in that order; ``fit_times`` ({name: seconds}, others 0.01 s) and
-    ``uncertainty`` ({name: standard deviation}, others 0.1) fix the other two heads. Without
-    them, the outputs depend on the input tokens (random weights), as a real model's do.
-    """
-    rng = np.random.default_rng(seed)
-    tok = MetaFeatureTokenizer(METAFEATURE_NAMES, PIPELINE_NAMES, n_bins=8)
-    tok.fit(rng.normal(size=(64, len(METAFEATURE_NAMES))))
-    config = ModelConfig(
-        vocab_size=tok.vocab_size, sequence_length=tok.sequence_length, n_pipelines=20,
-        d_model=16, n_layers=1, n_heads=2, metafeature_names=list(METAFEATURE_NAMES),
-        pipeline_names=list(PIPELINE_NAMES), tokenizer=tok.to_dict(),
-        versions={"metafeatures": METAFEATURES_VERSION, "portfolio": PORTFOLIO_VERSION})
-    with torch.random.fork_rng():  # the test's own seed, without touching the global RNG
-        torch.manual_seed(seed)
-        network = SelectorTransformer(config)
-    with torch.no_grad():
-        # Random init gives tiny outputs; widen the score head so inputs move the ranking.
-        network.score_head.weight.mul_(50.0)
-        if ranking is not None:
-            bias = torch.full((len(PIPELINE_NAMES),), -1.0)
-            for place, name in enumerate(ranking):
-                bias[PIPELINE_NAMES.index(name)] = 10.0 - place
-            network.score_head.weight.zero_()
-            network.score_head.bias.copy_(bias * 0.01 + 0.5)
-        if fit_times is not None:
-            seconds = torch.full((len(PIPELINE_NAMES),), 0.01)
-            for name, value in fit_times.items():
-                seconds[PIPELINE_NAMES.index(name)] = value
-            network.fit_time_head.weight.zero_()
-            network.fit_time_head.bias.copy_(torch.log(seconds))
-        if uncertainty is not None:
-            std = torch.full((len(PIPELINE_NAMES),), 0.1)
-            for name, value in uncertainty.items():
-                std[PIPELINE_NAMES.index(name)] = value
-            network.log_var_head.weight.zero_()
-            network.log_var_head.bias.copy_(2 * torch.log(std))
-    network.save_pretrained(directory)
-    return str(directory)
-
-
-# A fixed folder (not a fresh temporary one) because parametrize_with_checks puts the model
-# path into the test ids, which must be the same in every run and every pytest-xdist worker.
-# Each process rewrites its models once; the content is fully determined by the arguments.
-_MODELS = Path(tempfile.gettempdir()) / f"skllmselect-test-models-{getpass.getuser()}"
-_WRITTEN: set[str] = set()
-
-
-def tiny_model_dir(name="tiny", **kwargs) -> str:
-    """Path of a tiny model, written once per process (see :func:`make_tiny_model`)."""
-    directory = _MODELS / name
-    if name not in _WRITTEN:
-        _MODELS.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=_MODELS, prefix=f".{name}-"))
-        make_tiny_model(staging, **kwargs)
-        directory.mkdir(exist_ok=True)
-        for file in staging.iterdir():  # file by file, atomically: other workers may read
-            os.replace(file, directory / file.name)
-        staging.rmdir()
-        _WRITTEN.add(name)
-    return str(directory)
-
-
 # The estimator checks use a model that always ranks logreg first: fast, and a winner with
 # predict, predict_proba, predict_log_proba and decision_function, so every delegation is
-# exercised (the random tiny model would pick a different winner per check dataset).
-CHECKS_MODEL = tiny_model_dir("checks", ranking=["logreg"])
+# exercised (the random tiny model would pick a different winner per check dataset). The
+# checks are collected before any fixture runs, and their ids show the estimator, so it names
+# the model by this placeholder; each test swaps in the folder the fixture wrote.
+CHECKS_MODEL = "tiny-checks-model"
 
 
 @pytest.fixture(scope="session")
-def tiny_model():
-    """A tiny untrained model whose outputs depend on the data (random weights)."""
-    return tiny_model_dir("tiny")
-
-
-@pytest.fixture(scope="session")
-def rigged_model():
-    """Factory: a tiny model with a fixed ranking and fixed predicted fit times."""
-    def make(name, **kwargs):
-        return tiny_model_dir(name, **kwargs)
-    return make
+def checks_model(rigged_model):
+    return rigged_model("checks", ranking=["logreg"])
 
 
 def iris():
@@ -144,10 +62,10 @@ def iris():
 
 @parametrize_with_checks([LLMAlgorithmSelector(model=CHECKS_MODEL, top_k=1, cv=3)])
 @pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")  # y=inf
-def test_sklearn_compatible(estimator, check):
+def test_sklearn_compatible(estimator, check, checks_model):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # tiny check datasets: CV warnings
-        check(estimator)
+        check(estimator.set_params(model=checks_model))
 
 
 # The bundled model, as a user gets it: its winners differ between the check datasets (some

@@ -1,4 +1,4 @@
-"""pretrain.train and its parts (config, data, losses, checkpoint) on a tiny random corpus."""
+"""pretrain.train and its parts (config, batches, losses, checkpoint) on a tiny random corpus."""
 
 from __future__ import annotations
 
@@ -14,72 +14,20 @@ import torch
 
 from pretrain import checkpoint
 from pretrain import train as train_module
+from pretrain.batches import IGNORE_INDEX, BatchSampler, Collator, CorpusData, DataPosition
 from pretrain.config import GuardConfig, ModelOptions, OptimConfig, TrainConfig
-from pretrain.data import IGNORE_INDEX, BatchSampler, Collator, CorpusData, DataPosition
 from pretrain.losses import listwise_ranking, score_nll
 from pretrain.train import lr_at, param_groups, read_metrics, train
 from skllmselect.metafeatures import METAFEATURE_NAMES
-from skllmselect.model import ModelConfig, SelectorTransformer
+from skllmselect.model import ModelConfig, NetworkOptions, SelectorTransformer
 from skllmselect.portfolio import PIPELINE_NAMES
 from skllmselect.tokenizer import MetaFeatureTokenizer
-
-torch.set_num_threads(1)
-
-
-def write_corpus(path, n=60, seed=0):
-    """A corpus folder like `python -m pretrain corpus` writes, with a learnable signal:
-    each pipeline's score is a smooth function of a few meta-features."""
-    rng = np.random.default_rng(seed)
-    F, P = len(METAFEATURE_NAMES), len(PIPELINE_NAMES)
-    x = rng.normal(size=(n, F))
-    x[rng.random((n, F)) < 0.05] = np.nan
-    split = np.array(["train"] * 40 + ["validation"] * 12 + ["test"] * (n - 52))
-    x[split == "validation", 0] += 10.0  # out of the training range: visible in the bins
-    weights = rng.normal(size=(4, P))
-    signal = np.nan_to_num(x[:, :4]) @ weights
-    scores = 0.55 + 0.4 / (1 + np.exp(-signal))
-    status = np.full((n, P), "ok", dtype=object)
-    status[rng.random((n, P)) < 0.03] = "failed"
-    table = {"dataset": [f"toy/{i}" for i in range(n)], "source": "synthetic",
-             "domain": "synthetic", "generator": "toy", "split": split,
-             "n_rows": 100, "n_features": 5, "n_classes": 2}
-    table.update({f"mf.{name}": x[:, j] for j, name in enumerate(METAFEATURE_NAMES)})
-    for p, name in enumerate(PIPELINE_NAMES):
-        table[f"score.{name}"] = scores[:, p]
-        table[f"status.{name}"] = status[:, p]
-        table[f"fit_time.{name}"] = np.exp(np.nan_to_num(x[:, 4]) + 0.1 * p)
-    path.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(table).to_parquet(path / "corpus.parquet")
-    manifest = {"datasets": n, "metafeature_names": list(METAFEATURE_NAMES),
-                "pipelines": list(PIPELINE_NAMES),
-                "splits": {s: [f"toy/{i}" for i in np.flatnonzero(split == s)]
-                           for s in ("train", "validation", "test")},
-                "versions": {"numpy": np.__version__},
-                "content_hashes": {"datasets": "d0", "metafeatures": "m0", "ground_truth": "g0"}}
-    (path / "manifest.json").write_text(json.dumps(manifest))
-    return path
+from tests.helpers import losses, tiny, write_corpus
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     return write_corpus(tmp_path_factory.mktemp("corpus"))
-
-
-def tiny(corpus, out, *, steps=40, architecture="encoder", **changes):
-    """A config that trains in about a second."""
-    config = TrainConfig(
-        corpus=str(corpus), out_dir=str(out), log_every=1, eval_every=20,
-        checkpoint_every=10, keep_checkpoints=3,
-        model=ModelOptions(architecture=architecture, d_model=16, n_layers=1, n_heads=2,
-                           n_decoder_layers=1, n_bins=8),
-        optim=OptimConfig(lr=1e-2, min_lr=1e-3, warmup_steps=5, max_steps=steps,
-                          batch_size=8),
-        guard=GuardConfig(window=10, min_history=5))
-    return dataclasses.replace(config, **changes)
-
-
-def losses(out):
-    return [(r["step"], r["loss"]) for r in read_metrics(out, "train") if "loss" in r]
 
 
 # ------------------------------------------------------------------------------ training
@@ -424,13 +372,30 @@ def test_losses_ignore_unobserved_scores():
 @pytest.mark.parametrize("make, match", [
     (lambda: OptimConfig(warmup_steps=10, max_steps=5), "warmup_steps"),
     (lambda: OptimConfig(batch_size=8, batch_size_schedule=(16, 10)), "ramp only grows"),
-    (lambda: ModelOptions(d_model=30, n_heads=4), "n_heads must divide"),
+    (lambda: ModelOptions(d_model=30, n_heads=4), "must be divisible by n_heads"),
+    (lambda: ModelOptions(n_bins=1), "n_bins must be an int >= 2"),
     (lambda: TrainConfig(distributed="mpi"), "distributed must be one of"),
     (lambda: GuardConfig(lr_backoff=0.0), "lr_backoff"),
 ])
 def test_config_rejects_bad_values(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_model_options_are_the_network_options_plus_the_bins():
+    """pretrain's model options are skllmselect's NetworkOptions (fields and checks) plus
+    n_bins, and the evaluate CLI takes exactly those keys."""
+    from pretrain.__main__ import main
+
+    network = [f.name for f in dataclasses.fields(NetworkOptions)]
+    assert [f.name for f in dataclasses.fields(ModelOptions)] == [*network, "n_bins"]
+    with pytest.raises(ValueError, match="needs an even head dimension"):
+        ModelOptions(d_model=12, n_heads=4, positions="rope")  # a check written only there
+    options = ModelOptions(d_model=16, n_heads=2, activation="swiglu", n_bins=8)
+    config = ModelConfig(vocab_size=40, sequence_length=5, n_pipelines=3,
+                         **options.network_options())
+    assert config.network_options() == options.network_options()
+    assert main(["evaluate", "--out", "unused", "--model-option", "colour=red"]) == 2
 
 
 def test_config_round_trips_through_a_dict():

@@ -11,7 +11,7 @@ def masked_perplexity(network, tokenizer, metafeatures, *, train_metafeatures=No
                       mlm_probability: float = 0.15, seed: int = 0) -> dict:
     """Masked-token perplexity of the model's token head on held-out datasets.
 
-    The mask comes from :class:`pretrain.data.Collator` (the training code's masking) with a
+    The mask comes from :class:`pretrain.batches.Collator` (the training code's masking) with a
     fixed ``seed``; the loss is the cross-entropy of ``token_logits`` at the masked
     positions. With ``train_metafeatures``, the same masked tokens are also scored by a
     per-position unigram (each feature's bin frequencies on train, add-one smoothed within
@@ -19,7 +19,7 @@ def masked_perplexity(network, tokenizer, metafeatures, *, train_metafeatures=No
     """
     import torch
 
-    from pretrain.data import Collator, Split
+    from pretrain.batches import Collator, Split
 
     meta = np.asarray(metafeatures, np.float64)
     n, P = len(meta), tokenizer.n_pipelines
