@@ -69,8 +69,10 @@ def test_sklearn_compatible(estimator, check, checks_model):
 
 
 # The bundled model, as a user gets it: its winners differ between the check datasets (some
-# without predict_proba of their own), and every check must pass all the same.
-@parametrize_with_checks([LLMAlgorithmSelector(top_k=1, cv=3, random_state=0)])
+# without predict_proba of their own), and every check must pass all the same; with top_k=2
+# the default ensemble forms on some of them, and predicts instead of the winner.
+@parametrize_with_checks([LLMAlgorithmSelector(top_k=1, cv=3, random_state=0),
+                          LLMAlgorithmSelector(top_k=2, cv=3, random_state=0)])
 @pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")  # y=inf
 def test_sklearn_compatible_with_the_bundled_model(estimator, check):
     with warnings.catch_warnings():
