@@ -22,11 +22,13 @@ and counting them would plan different candidates for the same data.
 
 Predicted costs are the network's predicted fit times of the corpus protocol, scaled to this
 cross-validation and data size (:func:`predicted_costs`). When they are too low and the clock
-shows the budget spent, ``fit`` starts no further planned candidate, and abandons the one
-running at its next fold unless no candidate has completed yet (a safety stop, the only place
-the clock decides anything; ``skipped_`` names those candidates). So with accurate
-predictions the candidates depend on the data alone; with poor ones the budget still holds,
-to about one fold and the refits.
+says the budget will not last, ``fit`` stops: once a first candidate has completed, it keeps
+back the time the best one's refit on all rows will take (its measured fold fits, scaled to
+all rows), starts no further candidate past that point, and abandons a running one whose next
+fold, as long as its previous ones, would end past it (a safety stop, the only place the
+clock decides anything; ``skipped_`` names those candidates). So with accurate predictions
+the candidates depend on the data alone; with poor ones the budget still holds, give or take
+the first candidate and the refit estimate.
 """
 
 from __future__ import annotations

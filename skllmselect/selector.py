@@ -180,9 +180,10 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         each one whose predicted cost (its predicted fit time scaled to this ``cv`` and data
         size, including its refit) fits in what is left, then further down the ranking, the
         candidate with the largest predicted gain in the best score per predicted second,
-        while one fits and can matter. Should the clock show the budget spent (the predicted
-        costs were too low), no further candidate starts, and the one running is abandoned at
-        its next fold unless it is the first to complete. At least
+        while one fits and can matter. Should the clock show the budget running out (the
+        predicted costs were too low), time for the winner's refit is kept back, no further
+        candidate starts, and a running one whose next fold would end past the budget is
+        abandoned, unless it is the first to complete. At least
         one candidate is always cross-validated successfully (if none fits the budget, or
         every one tried failed, the rest are tried over budget, cheapest first, until one
         works). Skipped candidates are listed in ``skipped_`` and in a ``UserWarning``. None
@@ -557,16 +558,18 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         skipped = {table["pipeline"].iat[p]: why for p, why in search.skipped.items()}
         tried = []
         for i, position in enumerate(search.positions):
-            if budget is not None and tried and _clock() - search_start >= budget:
-                # The safety stop: the predicted costs were too low and the budget is spent.
-                skipped.update((table["pipeline"].iat[p], f"time_budget={budget:g} s was spent "
-                                f"before it (predicted {costs[p]:.3g} s)")
-                               for p in search.positions[i:])
-                break
-            # The first candidate that works always completes; later ones stop when the
-            # budget runs out between two of their folds (predicted costs too low).
-            deadline = None if budget is None or not any(r["status"] == "ok" for r in tried) \
-                else search_start + budget
+            # The safety stop, for predicted costs that were too low. The first candidate
+            # that works always completes; after it, what the best one's refit on all rows
+            # will take is kept back, and no candidate starts, nor a further fold of one,
+            # that the clock says would end past the budget.
+            deadline = None
+            if budget is not None and any(r["status"] == "ok" for r in tried):
+                deadline = search_start + budget - _refit_reserve(tried, n_splits)
+                if _clock() >= deadline:
+                    skipped.update((table["pipeline"].iat[p], f"time_budget={budget:g} s was "
+                                    f"spent before it (predicted {costs[p]:.3g} s)")
+                                   for p in search.positions[i:])
+                    break
             record = self._cross_validate(table, position, X_fit, y, cv, sample_weight,
                                           deadline)
             if record is None:
@@ -774,8 +777,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                         deadline=None) -> dict | None:
         """Cross-validate one candidate; a failure is recorded, not raised.
 
-        ``deadline`` (a reading of ``_clock``): should it pass between two folds, the
-        candidate is abandoned and None returned (``time_budget``'s safety stop).
+        ``deadline`` (a reading of ``_clock``): should the next fold, taking as long as the
+        ones before it, end past it, the candidate is abandoned and None returned
+        (``time_budget``'s safety stop).
 
         Besides the scores, a candidate without ``predict_proba`` keeps its out-of-fold
         decision values (``record["out_of_fold"]``: decision columns, labels, weights of the
@@ -798,9 +802,10 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                                             test, scorer, classes, keep_proba=self.ensemble)
                     for train, test in cv.split(X, y)):
                 folds.append(fold)
-                if (deadline is not None and _clock() >= deadline
-                        and len(folds) < cv.get_n_splits()):
-                    return None
+                if deadline is not None and len(folds) < cv.get_n_splits():
+                    per_fold = np.mean([f["fit_time"] + f["score_time"] for f in folds])
+                    if _clock() + per_fold > deadline:
+                        return None
         except Exception as err:  # one broken candidate must not end the search
             record.update(status="failed", error=f"{type(err).__name__}: {err}")
             return record
@@ -968,6 +973,16 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.categorical = True
         tags.input_tags.string = True
         return tags
+
+
+def _refit_reserve(tried: list[dict], n_splits: int) -> float:
+    """Seconds to keep back for refitting the best candidate so far on all rows.
+
+    Its mean fold fit, scaled from the (k-1)/k of the rows a fold trains on to all of them.
+    """
+    ok = [r for r in tried if r["status"] == "ok"]
+    best = max(ok, key=lambda r: float(np.mean(r["test_score"])))
+    return float(np.mean(best["fit_time"])) * n_splits / max(n_splits - 1, 1)
 
 
 def _scorer_methods(scoring) -> tuple[str, ...]:
