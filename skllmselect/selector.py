@@ -631,21 +631,26 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.ensemble_, self.ensemble_score_ = None, self.best_score_
         weights = np.zeros(len(tried))
         # The ensemble's refits were planned with the candidates (each one's predicted cost
-        # includes its refit); only a budget already spent (the safety stop) rules it out.
-        if self.ensemble and (budget is None or _clock() - search_start < budget):
+        # includes its refit); the safety stop rules out refits the clock says won't fit.
+        if self.ensemble:
             _log.info("choosing an ensemble of the %d candidates", len(tried))
-            weights = self._fit_ensemble(table, tried, best, X_fit, y, cv, sample_weight)
+            deadline = None if budget is None else search_start + budget
+            weights = self._fit_ensemble(table, tried, best, X_fit, y, cv, sample_weight,
+                                         deadline)
         self.cv_results_["ensemble_weight"] = weights
         self.search_time_ = _clock() - search_start
         return self
 
-    def _fit_ensemble(self, table, tried, best, X, y, cv, sample_weight) -> np.ndarray:
+    def _fit_ensemble(self, table, tried, best, X, y, cv, sample_weight,
+                      deadline=None) -> np.ndarray:
         """Greedy ensemble selection over the candidates' out-of-fold probabilities.
 
         Sets ``ensemble_`` (None when the selection keeps the winner alone) and
         ``ensemble_score_``; refits the members other than the winner on all rows (one whose
-        refit fails is left out, and the score recomputed without it). Returns each tried
-        candidate's weight, in ``tried`` order.
+        refit fails is left out, and the score recomputed without it). With a ``deadline``
+        (``time_budget``), an ensemble whose refits, each as long as the member's fold fits
+        scaled to all rows, would end past it is not formed. Returns each tried candidate's
+        weight, in ``tried`` order.
         """
         classes = self.classes_
         ok = [i for i, r in enumerate(tried) if r["status"] == "ok" and r.get("fold_proba")]
@@ -662,6 +667,12 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         scorer = get_scorer(self.scoring) if isinstance(self.scoring, str) else self.scoring
         score = fold_scorer(self.scoring, scorer, classes, folds)
         counts, ensemble_score = select(probabilities, score)
+        if deadline is not None:
+            n_splits = len(folds)
+            refits = sum(_refit_reserve([tried[ok[j]]], n_splits) for j in np.flatnonzero(counts)
+                         if tried[ok[j]] is not best)
+            if _clock() + refits > deadline:
+                return weights
         members = {}
         for j in np.flatnonzero(counts):
             record = tried[ok[j]]
