@@ -15,9 +15,10 @@ scikit-learn the ranges in pyproject.toml allow. This script is the check behind
    are the same. Exit status 1 when any of these three differs (why that tolerance:
    :func:`compare`; the measured differences: docs/contributing.md, "Supported versions").
 
-The UCI tables are read with the repository's ``pretrain.sources.uci`` (the repository root is
-appended to ``sys.path``, after site-packages, so ``skllmselect`` is the installed wheel's;
-``describe`` refuses to run on the repository's copy).
+The UCI tables are read with the repository's ``pretrain.sources.uci``, its package imported
+from the checkout by location (:func:`_checkout_package`), without any ``sys.path`` entry, so
+``skllmselect`` stays the installed wheel's; ``describe`` refuses to run on the repository's
+copy.
 """
 
 from __future__ import annotations
@@ -50,6 +51,24 @@ def check_wheel(wheel: Path) -> list[str]:
     return sorted(t for t in tops if t != "skllmselect" and not t.endswith(".dist-info"))
 
 
+def _checkout_package(name: str) -> None:
+    """Import the checkout's package ``name`` by its location, not through ``sys.path``.
+
+    Putting the checkout on ``sys.path`` would also make its ``skllmselect`` importable, ahead
+    of or beside the installed wheel this script exists to test; registering the one package
+    by location gives ``pretrain`` (and its subpackages, through the package's ``__path__``)
+    and nothing else.
+    """
+    import importlib.util
+
+    folder = REPO / name
+    spec = importlib.util.spec_from_file_location(
+        name, folder / "__init__.py", submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+
+
 def describe_all(uci_path: str | None) -> dict:
     """The installed wheel's meta-features, tokens and top 3 for every UCI table."""
     import numpy as np
@@ -61,7 +80,7 @@ def describe_all(uci_path: str | None) -> dict:
         raise SystemExit(f"skllmselect comes from the repository ({skllmselect.__file__}), not "
                          "from an installed wheel: run this with the test environment's python "
                          "from outside the repository's import path (see `make compat`).")
-    sys.path.append(str(REPO))  # after site-packages: pretrain only, for reading the tables
+    _checkout_package("pretrain")  # for reading the tables; skllmselect stays the wheel's
     from pretrain.sources.uci import iter_uci
 
     _, tokenizer = loading.load()
