@@ -470,13 +470,7 @@ def run(args, methods: list[str]) -> tuple[int, int, str | None]:
 
 def main(argv=None) -> int:
     # Imported here: the report module reads this one's constants and records.
-    from benchmarks.peers_report import (
-        load_table,
-        plot,
-        summarize,
-        target_lines,
-        write_markdown,
-    )
+    from benchmarks.peers_report import load_table, plot, summarize, target_lines, write_markdown
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--uci-path", type=Path, default=None,
