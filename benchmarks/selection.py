@@ -383,6 +383,84 @@ def group_table(groups: dict, n_resamples: int) -> pd.DataFrame:
 
 
 def main(argv=None) -> int:
+    args = _arguments(argv)
+    start = time.perf_counter()
+
+    import torch
+
+    torch.set_num_threads(1)
+    manifest, corpus, train, test, model = _inputs(args)
+    network, tokenizer = model[:2]
+
+    timings = {}
+    uci_frame, uci, per_benchmark, predictions = _evaluate(
+        args, train, test, model, timings)
+    summaries = {name: ev.summarize(per_method, n_resamples=args.n_resamples, seed=args.seed)
+                 for name, per_method in per_benchmark.items()}
+
+    perplexity = {
+        "corpus test split": ev.masked_perplexity(network, tokenizer, test.metafeatures,
+                                                  train_metafeatures=train.metafeatures,
+                                                  seed=args.seed),
+        "UCI": ev.masked_perplexity(network, tokenizer, uci.metafeatures,
+                                    train_metafeatures=train.metafeatures, seed=args.seed),
+    }
+
+    t0 = time.perf_counter()
+    everything = corpus  # all splits: the held-out group is never seen, whatever its split
+    generalisation = {
+        column: ev.leave_one_group_out(everything, column,
+                                       lambda: ev.cheap_baselines(random_state=0))
+        for column in ("source", "domain")
+        if column == "source" or args.leave_one_domain_out}
+    timings["leave-one-group-out"] = time.perf_counter() - t0
+    print(f"leave-one-group-out: {timings['leave-one-group-out']:.0f} s")
+
+    robust = None
+    if not args.no_robustness:
+        t0 = time.perf_counter()
+        smallest = uci_frame.sort_values(["n_rows", "dataset"])["dataset"].head(N_ROBUSTNESS)
+        robust = robustness(args.uci_path, [d.split("/", 1)[1] for d in smallest],
+                            model=args.model)
+        timings["robustness"] = time.perf_counter() - t0
+        print(f"robustness: {timings['robustness']:.0f} s")
+
+    tables = _tables(summaries, per_benchmark, generalisation, perplexity, robust, uci_frame,
+                     uci, args.n_resamples)
+
+    # ---- files
+    args.results.mkdir(parents=True, exist_ok=True)
+    plot_regret(per_benchmark, args.results / "selection_regret.png")
+    uci_predictions = predictions["UCI (55 datasets)"]
+    plot_pred_vs_true(uci.scores, {k: uci_predictions[k] for k in
+                                   (MODEL, "RF regression", "kNN (L1, k=10)", "SBS")},
+                      args.results / "selection_pred_vs_true.png")
+    elapsed = time.perf_counter() - start
+    provenance = _provenance(args, manifest, network, timings, robust, elapsed)
+    per_dataset = {
+        name: {"datasets": target.datasets,
+               "regret@1": {m: np.round(v["regret@1"], 4).tolist()
+                            for m, v in per_benchmark[name].items()}}
+        for name, target in (("UCI (55 datasets)", uci), ("corpus test split", test))}
+    (args.results / "selection.json").write_text(json.dumps({
+        "provenance": provenance,
+        "summaries": {name: {m: {f"{a}.{b}": (None if not np.isfinite(v) else float(v))
+                                 for (a, b), v in row.items()}
+                             for m, row in s.iterrows()} for name, s in summaries.items()},
+        "perplexity": perplexity,
+        "robustness": None if robust is None else robust.to_dict(orient="records"),
+        "per_dataset": per_dataset,
+    }, indent=1), encoding="utf-8")
+    write_markdown(args.results / "selection.md", tables, provenance)
+
+    for title, table in tables.items():
+        print(f"\n## {title}\n")
+        print(markdown_table(table))
+    print(f"\nwrote {args.results / 'selection.md'} and the plots; {elapsed:.0f} s in all")
+    return 0
+
+
+def _arguments(argv) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--uci-path", type=Path, default=None,
                         help="UCI benchmark folder (default: $SKLLMSELECT_UCI)")
@@ -399,11 +477,13 @@ def main(argv=None) -> int:
         args.uci_path = resolve_uci_path(args.uci_path)
     except ValueError as error:
         parser.error(str(error))
-    start = time.perf_counter()
+    return args
 
-    import torch
 
-    torch.set_num_threads(1)
+def _inputs(args):
+    """``(manifest, corpus, train, test, model)``: the corpus and its splits, and the model as
+    ``(network, tokenizer, residuals, forest)``; warns when the model was trained on another
+    corpus."""
     manifest = json.loads((args.corpus / "manifest.json").read_text(encoding="utf-8"))
     check_manifest(manifest)
     frame = pd.read_parquet(args.corpus / "corpus.parquet")
@@ -422,8 +502,17 @@ def main(argv=None) -> int:
     if trained_on and trained_on != manifest.get("content_hashes"):
         print(f"warning: the model was trained on corpus {trained_on}, this corpus is "
               f"{manifest.get('content_hashes')}: its 'held-out' splits may not be held out.")
+    return manifest, corpus, train, test, (network, tokenizer, residuals, forest)
 
-    timings, per_benchmark, predictions = {}, {}, {}
+
+def _evaluate(args, train, test, model, timings: dict):
+    """Every method on the UCI tables (through the estimator) and on the corpus test split.
+
+    Returns ``(uci_frame, uci, per_benchmark, predictions)``; adds each step's seconds to
+    ``timings``.
+    """
+    network, tokenizer, residuals, forest = model
+    per_benchmark, predictions = {}, {}
     t0 = time.perf_counter()
     uci_frame, estimator = uci_benchmark(args.results, args.uci_path, args.model)
     uci = ev.selection_table(uci_frame)
@@ -456,46 +545,21 @@ def main(argv=None) -> int:
         uci_methods[REMEASURED] = ev.per_dataset_metrics(
             uci, ev.put_ineligible_last(ev.ranking_from_scores(remeasured), uci.eligible))
         uci_methods["oracle"] = oracle
-    summaries = {name: ev.summarize(per_method, n_resamples=args.n_resamples, seed=args.seed)
-                 for name, per_method in per_benchmark.items()}
+    return uci_frame, uci, per_benchmark, predictions
 
-    perplexity = {
-        "corpus test split": ev.masked_perplexity(network, tokenizer, test.metafeatures,
-                                                  train_metafeatures=train.metafeatures,
-                                                  seed=args.seed),
-        "UCI": ev.masked_perplexity(network, tokenizer, uci.metafeatures,
-                                    train_metafeatures=train.metafeatures, seed=args.seed),
-    }
 
-    t0 = time.perf_counter()
-    everything = corpus  # all splits: the held-out group is never seen, whatever its split
-    generalisation = {
-        column: ev.leave_one_group_out(everything, column,
-                                       lambda: ev.cheap_baselines(random_state=0))
-        for column in ("source", "domain")
-        if column == "source" or args.leave_one_domain_out}
-    timings["leave-one-group-out"] = time.perf_counter() - t0
-    print(f"leave-one-group-out: {timings['leave-one-group-out']:.0f} s")
-
-    robust = None
-    if not args.no_robustness:
-        t0 = time.perf_counter()
-        smallest = uci_frame.sort_values(["n_rows", "dataset"])["dataset"].head(N_ROBUSTNESS)
-        robust = robustness(args.uci_path, [d.split("/", 1)[1] for d in smallest],
-                            model=args.model)
-        timings["robustness"] = time.perf_counter() - t0
-        print(f"robustness: {timings['robustness']:.0f} s")
-
-    # ---- tables
+def _tables(summaries, per_benchmark, generalisation, perplexity, robust, uci_frame, uci,
+            n_resamples: int) -> dict:
+    """The report's tables, by title, in the order selection.md shows them."""
     tables = {}
     for name, summary in summaries.items():
         tables[f"{name}: selection quality"] = fmt(summary, QUALITY)
         tables[f"{name}: failures, cost and score error"] = fmt(summary, PRACTICAL)
     tables["leave one source out (cheap baselines; train on all other corpus datasets)"] = \
-        group_table(generalisation["source"], args.n_resamples)
+        group_table(generalisation["source"], n_resamples)
     if "domain" in generalisation:
         tables["leave one domain out (cheap baselines)"] = \
-            group_table(generalisation["domain"], args.n_resamples)
+            group_table(generalisation["domain"], n_resamples)
     tables["where the UCI top-3 regret comes from (the 8 largest, model as the selector ranks)"] \
         = worst_datasets(per_benchmark["UCI (55 datasets)"], uci_frame, uci.datasets)
     tables["masked-token perplexity of the model"] = pd.DataFrame(perplexity).T[
@@ -511,17 +575,15 @@ def main(argv=None) -> int:
         tables[f"robustness of the model's ranking ({N_ROBUSTNESS} smallest UCI datasets)"] = \
             stats.drop(columns="same top-1 (min)")
 
-    # ---- files
-    args.results.mkdir(parents=True, exist_ok=True)
-    plot_regret(per_benchmark, args.results / "selection_regret.png")
-    uci_predictions = predictions["UCI (55 datasets)"]
-    plot_pred_vs_true(uci.scores, {k: uci_predictions[k] for k in
-                                   (MODEL, "RF regression", "kNN (L1, k=10)", "SBS")},
-                      args.results / "selection_pred_vs_true.png")
-    elapsed = time.perf_counter() - start
+    return tables
+
+
+def _provenance(args, manifest: dict, network, timings: dict, robust, elapsed: float) -> dict:
+    """What selection.json records about the run: the corpus, the model, the settings."""
+    model_config = network.config.to_dict()
     weights = Path(loading.resolve(args.model)) if args.model != loading.BUNDLED \
         else loading.WEIGHTS_DIR
-    provenance = {
+    return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
         "elapsed_s": round(elapsed, 1),
@@ -542,27 +604,6 @@ def main(argv=None) -> int:
         "robustness_datasets": (None if robust is None
                                 else sorted(robust["dataset"].unique().tolist())),
     }
-    per_dataset = {
-        name: {"datasets": target.datasets,
-               "regret@1": {m: np.round(v["regret@1"], 4).tolist()
-                            for m, v in per_benchmark[name].items()}}
-        for name, target in (("UCI (55 datasets)", uci), ("corpus test split", test))}
-    (args.results / "selection.json").write_text(json.dumps({
-        "provenance": provenance,
-        "summaries": {name: {m: {f"{a}.{b}": (None if not np.isfinite(v) else float(v))
-                                 for (a, b), v in row.items()}
-                             for m, row in s.iterrows()} for name, s in summaries.items()},
-        "perplexity": perplexity,
-        "robustness": None if robust is None else robust.to_dict(orient="records"),
-        "per_dataset": per_dataset,
-    }, indent=1), encoding="utf-8")
-    write_markdown(args.results / "selection.md", tables, provenance)
-
-    for title, table in tables.items():
-        print(f"\n## {title}\n")
-        print(markdown_table(table))
-    print(f"\nwrote {args.results / 'selection.md'} and the plots; {elapsed:.0f} s in all")
-    return 0
 
 
 NOTES = """\

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks import peers
+from benchmarks import peers, peers_report
 from pretrain.markdown import markdown_table
 from pretrain.protocol import MODEL, NETWORK_ALONE, REAL_WEIGHT, RF_REAL
 
@@ -372,7 +372,7 @@ def _cold_summary(speed: dict) -> str:
 def _peers(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """peers.csv and its summary, computed as ``benchmarks/peers.py`` computes peers.md's."""
     table = pd.read_csv(io.StringIO(_read(root, RESULTS / "peers.csv")))
-    return table, peers.summarize(table, list(peers.METHODS), peers.METHODS)
+    return table, peers_report.summarize(table, list(peers.METHODS), peers.METHODS)
 
 
 def peers_summary(root: Path) -> str:

@@ -425,170 +425,173 @@ def train(config: TrainConfig, *, resume: bool = True, stop_after: int | None = 
         What ``summary.json`` holds: steps, last train and eval rows, skips, rollbacks,
         elapsed seconds, parameter counts, paths, the config.
     """
-    from skllmselect.model import ModelConfig, SelectorTransformer
-
     hooks = [] if hooks is None else list(hooks) if isinstance(hooks, list | tuple) else [hooks]
     if stop_after is not None and stop_after < 0:
         raise ValueError(f"stop_after must be >= 0 or None, got {stop_after}.")
-    setup = _setup(config)
-    device, optim, out = setup.device, config.optim, Path(config.out_dir)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = config.precision.tf32
-        torch.backends.cudnn.allow_tf32 = config.precision.tf32
-    if config.precision.precision == "bf16" and device.type == "cuda" \
-            and not torch.cuda.is_bf16_supported():
-        raise ValueError("This GPU does not support bf16; use --precision fp16 or fp32.")
-    random.seed(config.seed)
-    np.random.seed(config.seed)  # noqa: NPY002 (for code that draws from the global one)
-    torch.manual_seed(config.seed)
-
-    data = CorpusData.load(config.corpus, n_bins=config.model.n_bins)
-    tokenizer, train_split = data.tokenizer, data.splits["train"]
-    model_config = ModelConfig(
-        vocab_size=tokenizer.vocab_size, sequence_length=tokenizer.sequence_length,
-        n_pipelines=tokenizer.n_pipelines, pipeline_token_offset=tokenizer.pipeline_token_offset,
-        pad_id=tokenizer.pad_id, mask_id=tokenizer.mask_id, cls_id=tokenizer.cls_id,
-        bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id,
-        metafeature_names=list(tokenizer.feature_names),
-        pipeline_names=list(tokenizer.pipeline_names), tokenizer=tokenizer.to_dict(),
-        versions=_versions(data), **config.model.network_options())
-    bare = SelectorTransformer(model_config).to(device)
-    n_parameters = {"n_parameters": bare.num_parameters(),  # before a pipeline prunes it
-                    "n_parameters_non_embedding": bare.num_parameters(exclude_embeddings=True)}
-    model = setup.wrap_model(bare)
-    optimizer = setup.make_optimizer(param_groups(bare, optim.weight_decay),
-                                     **adamw_kwargs(optim, device))
-    scaler = torch.amp.GradScaler(device.type, enabled=config.precision.precision == "fp16")
-    autocast = _autocast(device, config.precision.precision)
-    real = np.array([not d.startswith("synthetic/") for d in train_split.datasets])
-    sampler = BatchSampler(len(train_split), seed=config.seed, rank=setup.data_rank,
-                           world_size=setup.data_world_size,
-                           repeats=np.where(real, config.real_repeats, 1)
-                           if config.real_repeats != 1 else None)
-    collator = Collator(tokenizer, architecture=config.model.architecture,
-                        mlm_probability=config.objective.mlm_probability,
-                        mask_missing=config.model.mask_missing)
-    if optim.batch_size > sampler.shard_size:
-        raise ValueError(f"OptimConfig.batch_size={optim.batch_size} exceeds the "
-                         f"{sampler.shard_size} training datasets per rank; lower it.")
-    baseline = baseline_scores(train_split)
-    metrics = MetricsLog(out, enabled=setup.is_main)
-    guard = SpikeGuard(config.guard)
-    position, step, tokens, elapsed0 = DataPosition(), 0, 0, 0.0
-    # The model we export is the one with the lowest validation regret (ties: validation
-    # loss), not the last: with a few thousand datasets repeated for hundreds of epochs,
-    # the last model may have begun to memorise.
-    best = {"step": None, "key": None, "row": None}
-
-    def snapshot() -> dict:
-        return {"step": step, "model": setup.model_state_dict(model),
-                "optimizer": setup.optimizer_state_dict(model, optimizer),
-                "scaler": scaler.state_dict(), "position": position.to_dict(),
-                "guard": guard.state_dict(), "tokens": tokens,
-                "elapsed": elapsed0 + time.perf_counter() - start_time,
-                "rng": checkpoint.rng_state(), "config": config.to_dict(),
-                "tokenizer": tokenizer.to_dict(), "corpus": data.content_hashes,
-                "best": dict(best)}
-
-    def save() -> None:
-        state = snapshot()  # every rank: FSDP and ZeRO gather here
-        if setup.is_main:
-            checkpoint.save(out, step, state, keep=config.keep_checkpoints)
-        setup.barrier()
-
-    def restore(state: dict, *, rollback: bool) -> None:
-        nonlocal position, step, tokens, elapsed0, best
-        _check_compatible(state, config, tokenizer, data)
-        setup.load_model_state_dict(model, state["model"])
-        setup.load_optimizer_state_dict(model, optimizer, state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        position = DataPosition(**state["position"])
-        guard.load_state_dict(state["guard"], keep_counters=rollback)
-        step = state["step"]
-        checkpoint.set_rng_state(state["rng"])
-        if not rollback:
-            tokens, elapsed0 = state["tokens"], state["elapsed"]
-            best = dict(state.get("best", best))
-
-    def remember_if_best(row: dict) -> None:
-        if not row.get("n_datasets"):
-            return
-        key = [row["val_regret"], row["val_loss"]]
-        if best["key"] is None or key < best["key"]:
-            best.update(step=row["step"], key=key, row=row)
-            state = setup.model_state_dict(model)
-            if setup.is_main:
-                copy = SelectorTransformer(model_config)
-                copy.load_state_dict({k: v.cpu() for k, v in state.items()})
-                copy.save_pretrained(out / "best_model")
-
-    start_time = time.perf_counter()
-    if setup.is_main:
-        stray = checkpoint.remove_temporaries(out)
-        if stray:
-            log.warning("removed %d temporary checkpoint files (%.0f MB) left by killed saves "
-                        "in %s", len(stray), sum(stray.values()) / 1e6,
-                        checkpoint.directory(out))
-    found = checkpoint.latest(out) if resume else None
-    if found is not None:
-        restore(checkpoint.load(found, map_location=device), rollback=False)
-        metrics.truncate(step)
-        log.info("resumed from %s (step %d)", found, step)
-    else:
-        if setup.is_main:
-            checkpoint.clear(out)
-            metrics.reset()
-            shutil.rmtree(out / "best_model", ignore_errors=True)
-        save()  # step 0: a rollback always has somewhere to go
-
-    last_train, last_eval, stopped = None, None, False
-    interval_tokens, interval_start = 0, time.perf_counter()
-    while step < optim.max_steps:
-        if stop_after is not None and step >= stop_after:
+    run = _Run(config, hooks)
+    run.resume_or_start(resume)
+    stopped = False
+    while run.step < config.optim.max_steps:
+        if stop_after is not None and run.step >= stop_after:
             stopped = True
             break
-        lr = lr_at(step, optim) * guard.lr_scale
-        for group in optimizer.param_groups:
+        run.train_step()
+        if run.guard.must_roll_back:
+            run.roll_back()
+            continue
+        step = run.step
+        if step % config.eval_every == 0 or step == config.optim.max_steps:
+            run.evaluate()
+        at_stop = stop_after is not None and step == stop_after
+        if at_stop or ((step % config.checkpoint_every == 0 or step == config.optim.max_steps)
+                       and run.guard.consecutive == 0):
+            run.save()
+    return run.finish(stopped)
+
+
+class _Run:
+    """One training run: what a checkpoint saves and a rollback restores, and the steps.
+
+    ``train`` drives it; the state (data position, step, tokens, elapsed seconds, the best
+    model so far) lives on the instance, which every method reads and changes explicitly.
+    """
+
+    def __init__(self, config: TrainConfig, hooks: list):
+        from skllmselect.model import ModelConfig, SelectorTransformer
+
+        self.config, self.hooks = config, hooks
+        setup = self.setup = _setup(config)
+        device, optim = self.device, self.optim = setup.device, config.optim
+        self.out = Path(config.out_dir)
+        if device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = config.precision.tf32
+            torch.backends.cudnn.allow_tf32 = config.precision.tf32
+        if config.precision.precision == "bf16" and device.type == "cuda" \
+                and not torch.cuda.is_bf16_supported():
+            raise ValueError("This GPU does not support bf16; use --precision fp16 or fp32.")
+        random.seed(config.seed)
+        np.random.seed(config.seed)  # noqa: NPY002 (for code that draws from the global one)
+        torch.manual_seed(config.seed)
+
+        data = self.data = CorpusData.load(config.corpus, n_bins=config.model.n_bins)
+        tokenizer, train_split = data.tokenizer, data.splits["train"]
+        self.tokenizer, self.train_split = tokenizer, train_split
+        self.model_config = ModelConfig(
+            vocab_size=tokenizer.vocab_size, sequence_length=tokenizer.sequence_length,
+            n_pipelines=tokenizer.n_pipelines,
+            pipeline_token_offset=tokenizer.pipeline_token_offset,
+            pad_id=tokenizer.pad_id, mask_id=tokenizer.mask_id, cls_id=tokenizer.cls_id,
+            bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id,
+            metafeature_names=list(tokenizer.feature_names),
+            pipeline_names=list(tokenizer.pipeline_names), tokenizer=tokenizer.to_dict(),
+            versions=_versions(data), **config.model.network_options())
+        bare = SelectorTransformer(self.model_config).to(device)
+        self.n_parameters = {
+            "n_parameters": bare.num_parameters(),  # before a pipeline prunes it
+            "n_parameters_non_embedding": bare.num_parameters(exclude_embeddings=True)}
+        self.model = setup.wrap_model(bare)
+        self.optimizer = setup.make_optimizer(param_groups(bare, optim.weight_decay),
+                                              **adamw_kwargs(optim, device))
+        self.scaler = torch.amp.GradScaler(device.type,
+                                           enabled=config.precision.precision == "fp16")
+        self.autocast = _autocast(device, config.precision.precision)
+        real = np.array([not d.startswith("synthetic/") for d in train_split.datasets])
+        self.sampler = BatchSampler(len(train_split), seed=config.seed, rank=setup.data_rank,
+                                    world_size=setup.data_world_size,
+                                    repeats=np.where(real, config.real_repeats, 1)
+                                    if config.real_repeats != 1 else None)
+        self.collator = Collator(tokenizer, architecture=config.model.architecture,
+                                 mlm_probability=config.objective.mlm_probability,
+                                 mask_missing=config.model.mask_missing)
+        if optim.batch_size > self.sampler.shard_size:
+            raise ValueError(f"OptimConfig.batch_size={optim.batch_size} exceeds the "
+                             f"{self.sampler.shard_size} training datasets per rank; lower it.")
+        self.baseline = baseline_scores(train_split)
+        self.metrics = MetricsLog(self.out, enabled=setup.is_main)
+        self.guard = SpikeGuard(config.guard)
+        self.position, self.step, self.tokens, self.elapsed0 = DataPosition(), 0, 0, 0.0
+        # The model we export is the one with the lowest validation regret (ties: validation
+        # loss), not the last: with a few thousand datasets repeated for hundreds of epochs,
+        # the last model may have begun to memorise.
+        self.best = {"step": None, "key": None, "row": None}
+        self.last_train, self.last_eval = None, None
+        self.start_time = self.interval_start = time.perf_counter()
+        self.interval_tokens = 0
+
+    def elapsed(self, now: float | None = None) -> float:
+        """Seconds of training, over every call that resumed this run."""
+        return self.elapsed0 + (time.perf_counter() if now is None else now) - self.start_time
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def snapshot(self) -> dict:
+        setup = self.setup
+        return {"step": self.step, "model": setup.model_state_dict(self.model),
+                "optimizer": setup.optimizer_state_dict(self.model, self.optimizer),
+                "scaler": self.scaler.state_dict(), "position": self.position.to_dict(),
+                "guard": self.guard.state_dict(), "tokens": self.tokens,
+                "elapsed": self.elapsed(),
+                "rng": checkpoint.rng_state(), "config": self.config.to_dict(),
+                "tokenizer": self.tokenizer.to_dict(), "corpus": self.data.content_hashes,
+                "best": dict(self.best)}
+
+    def save(self) -> None:
+        state = self.snapshot()  # every rank: FSDP and ZeRO gather here
+        if self.setup.is_main:
+            checkpoint.save(self.out, self.step, state, keep=self.config.keep_checkpoints)
+        self.setup.barrier()
+
+    def restore(self, state: dict, *, rollback: bool) -> None:
+        setup = self.setup
+        _check_compatible(state, self.config, self.tokenizer, self.data)
+        setup.load_model_state_dict(self.model, state["model"])
+        setup.load_optimizer_state_dict(self.model, self.optimizer, state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.position = DataPosition(**state["position"])
+        self.guard.load_state_dict(state["guard"], keep_counters=rollback)
+        self.step = state["step"]
+        checkpoint.set_rng_state(state["rng"])
+        if not rollback:
+            self.tokens, self.elapsed0 = state["tokens"], state["elapsed"]
+            self.best = dict(state.get("best", self.best))
+
+    def resume_or_start(self, resume: bool) -> None:
+        """Continue from the newest checkpoint (``resume``), or start over at step 0."""
+        out = self.out
+        self.start_time = time.perf_counter()
+        if self.setup.is_main:
+            stray = checkpoint.remove_temporaries(out)
+            if stray:
+                log.warning("removed %d temporary checkpoint files (%.0f MB) left by killed "
+                            "saves in %s", len(stray), sum(stray.values()) / 1e6,
+                            checkpoint.directory(out))
+        found = checkpoint.latest(out) if resume else None
+        if found is not None:
+            self.restore(checkpoint.load(found, map_location=self.device), rollback=False)
+            self.metrics.truncate(self.step)
+            log.info("resumed from %s (step %d)", found, self.step)
+        else:
+            if self.setup.is_main:
+                checkpoint.clear(out)
+                self.metrics.reset()
+                shutil.rmtree(out / "best_model", ignore_errors=True)
+            self.save()  # step 0: a rollback always has somewhere to go
+        self.interval_tokens, self.interval_start = 0, time.perf_counter()
+
+    # ------------------------------------------------------------------ steps
+
+    def train_step(self) -> None:
+        """One optimizer step over ``grad_accum_steps`` micro-batches, its metrics row written."""
+        config, optim, guard, scaler = self.config, self.optim, self.guard, self.scaler
+        lr = lr_at(self.step, optim) * guard.lr_scale
+        for group in self.optimizer.param_groups:
             group["lr"] = lr
-        batch_size = batch_size_at(step, optim)
-        model.train()
-        sums = dict.fromkeys(LOSS_PARTS, None)
-        for micro in range(optim.grad_accum_steps):
-            indices, position = sampler.take(position, batch_size)
-            seed = batch_seed(config.seed, position.epoch)  # the epoch of these indices
-            batch = _to_device(collator(train_split, indices, seed=seed), device)
-            last_micro = micro == optim.grad_accum_steps - 1
-
-            def on_loss(loss, step=step):
-                for hook in hooks:
-                    if hasattr(hook, "on_loss"):
-                        loss = hook.on_loss(step + 1, loss)
-                return loss
-
-            def scale(loss):
-                return scaler.scale(loss / optim.grad_accum_steps)
-
-            if setup.pipelined:  # the schedule runs forward and backward, stage by stage
-                with autocast():
-                    parts = model.train_step(batch, config.objective, on_loss=on_loss,
-                                             scale=scale)
-            else:
-                with contextlib.nullcontext() if last_micro else _no_sync(model):
-                    with autocast():
-                        output = model(batch["masked_input_ids"], batch["attention_mask"],
-                                       batch.get("decoder_input_ids"))
-                    parts = compute_losses(output, batch, config.objective)
-                    parts["total"] = on_loss(parts["total"])
-                    scale(parts["total"]).backward()
-            for name, value in parts.items():
-                value = value.detach().float() / optim.grad_accum_steps
-                sums[name] = value if sums[name] is None else sums[name] + value
-        names = [n for n in LOSS_PARTS if sums[n] is not None]
-        reduced = setup.all_reduce_mean(torch.stack([sums[n] for n in names])).tolist()
-        values = dict(zip(names, reduced, strict=True))
+        batch_size = batch_size_at(self.step, optim)
+        self.model.train()
+        values, names = self._forward_backward(batch_size)
         if scaler.is_enabled():
-            scaler.unscale_(optimizer)
-        grad_norm = _clip_grad_norm(model, optim.clip_grad_norm or math.inf)
+            scaler.unscale_(self.optimizer)
+        grad_norm = _clip_grad_norm(self.model, optim.clip_grad_norm or math.inf)
         spike = guard.is_spike(values["total"]) or (
             not scaler.is_enabled() and not math.isfinite(grad_norm))
         event = ""
@@ -598,92 +601,145 @@ def train(config: TrainConfig, *, resume: bool = True, stop_after: int | None = 
             if scaler.is_enabled():
                 scaler.update()  # closes this step's unscale_ bookkeeping
         else:
-            scaler.step(optimizer)  # with fp16, skips itself on inf/NaN gradients
+            scaler.step(self.optimizer)  # with fp16, skips itself on inf/NaN gradients
             scaler.update()
             guard.accept(values["total"])
             event = "spike" if spike else ""
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        step_tokens = (batch_size * optim.grad_accum_steps * setup.data_world_size
-                       * tokenizer.sequence_length)
-        tokens += step_tokens
-        interval_tokens += step_tokens
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        step_tokens = (batch_size * optim.grad_accum_steps * self.setup.data_world_size
+                       * self.tokenizer.sequence_length)
+        self.tokens += step_tokens
+        self.interval_tokens += step_tokens
         now = time.perf_counter()
-        row = {"kind": "train", "step": step, "epoch": position.epoch, "lr": lr,
-               "batch_size": batch_size * optim.grad_accum_steps * setup.data_world_size,
+        row = {"kind": "train", "step": self.step, "epoch": self.position.epoch, "lr": lr,
+               "batch_size": batch_size * optim.grad_accum_steps * self.setup.data_world_size,
                "loss": values["total"], **{n: values[n] for n in names if n != "total"},
                "grad_norm": grad_norm,
                "loss_scale": scaler.get_scale() if scaler.is_enabled() else None,
-               "tokens_per_s": interval_tokens / max(now - interval_start, 1e-9),
-               "elapsed_s": elapsed0 + now - start_time, "event": event}
-        last_train = row
-        if step % config.log_every == 0 or event:
-            metrics.write(row)
-            interval_tokens, interval_start = 0, now
-        _call_hooks(hooks, "on_step", row)
+               "tokens_per_s": self.interval_tokens / max(now - self.interval_start, 1e-9),
+               "elapsed_s": self.elapsed(now), "event": event}
+        self.last_train = row
+        if self.step % config.log_every == 0 or event:
+            self.metrics.write(row)
+            self.interval_tokens, self.interval_start = 0, now
+        _call_hooks(self.hooks, "on_step", row)
 
-        if guard.must_roll_back:
-            if guard.rollbacks >= config.guard.max_rollbacks:
-                raise RuntimeError(
-                    f"Training diverged: {guard.consecutive} skipped steps in a row at step "
-                    f"{step} after {guard.rollbacks} rollbacks (lr now x{guard.lr_scale:g}). "
-                    "Lower OptimConfig.lr, raise warmup_steps, or check the data.")
-            from_step = step
-            setup.barrier()
-            found = checkpoint.latest(out)
-            restore(checkpoint.load(found, map_location=device), rollback=True)
-            guard.rollbacks += 1
-            guard.lr_scale *= config.guard.lr_backoff
-            row = {"kind": "train", "step": step, "epoch": position.epoch,
-                   "lr": lr_at(step, optim) * guard.lr_scale, "event": "rollback",
-                   "from_step": from_step, "lr_scale": guard.lr_scale,
-                   "elapsed_s": elapsed0 + time.perf_counter() - start_time}
-            metrics.write(row)
-            _call_hooks(hooks, "on_step", row)
-            continue
+    def _forward_backward(self, batch_size: int) -> tuple[dict, list]:
+        """Every micro-batch's forward and backward: the mean loss parts over the ranks."""
+        config, optim = self.config, self.optim
+        sums = dict.fromkeys(LOSS_PARTS, None)
+        for micro in range(optim.grad_accum_steps):
+            indices, self.position = self.sampler.take(self.position, batch_size)
+            seed = batch_seed(config.seed, self.position.epoch)  # the epoch of these indices
+            batch = _to_device(self.collator(self.train_split, indices, seed=seed), self.device)
+            last_micro = micro == optim.grad_accum_steps - 1
 
-        if step % config.eval_every == 0 or step == optim.max_steps:
-            last_eval = _eval_row(step, model, data, collator, config, device, autocast,
-                                  baseline)
-            metrics.write(last_eval)
-            remember_if_best(last_eval)
-            _call_hooks(hooks, "on_eval", last_eval)
-        at_stop = stop_after is not None and step == stop_after
-        if at_stop or ((step % config.checkpoint_every == 0 or step == optim.max_steps)
-                       and guard.consecutive == 0):
-            save()
+            def on_loss(loss, step=self.step):
+                for hook in self.hooks:
+                    if hasattr(hook, "on_loss"):
+                        loss = hook.on_loss(step + 1, loss)
+                return loss
 
-    summary = {"steps": step, "max_steps": optim.max_steps, "stopped_early": stopped,
-               "last_train": last_train, "skips": guard.skips, "rollbacks": guard.rollbacks,
-               "lr_scale": guard.lr_scale, "tokens": tokens,
-               "elapsed_s": elapsed0 + time.perf_counter() - start_time,
-               "device": str(device), "precision": config.precision.precision,
-               **n_parameters,
-               "n_datasets": {name: len(s) for name, s in data.splits.items()},
-               "out_dir": str(out), "model_dir": None, "config": config.to_dict()}
-    if not stopped:
-        if last_eval is None or last_eval["step"] != step:
-            last_eval = _eval_row(step, model, data, collator, config, device, autocast,
-                                  baseline)
-            metrics.write(last_eval)
-            remember_if_best(last_eval)
-            _call_hooks(hooks, "on_eval", last_eval)
-        state = setup.model_state_dict(model)
-        if setup.is_main:
-            exported = SelectorTransformer(model_config)
-            exported.load_state_dict({k: v.cpu() for k, v in state.items()})
-            exported.save_pretrained(out / "model")
-            summary["model_dir"] = str(out / "model")
-            if best["step"] is not None:
-                summary["best_model_dir"] = str(out / "best_model")
-    summary["best_step"], summary["best_eval"] = best["step"], best["row"]
-    summary["eval"] = last_eval
-    if setup.is_main and not stopped:
-        (out / "summary.json").write_text(
-            json.dumps(_jsonable_tree(summary), indent=1) + "\n", encoding="utf-8")
-    setup.barrier()
-    setup.close()
-    return summary
+            def scale(loss):
+                return self.scaler.scale(loss / optim.grad_accum_steps)
+
+            if self.setup.pipelined:  # the schedule runs forward and backward, stage by stage
+                with self.autocast():
+                    parts = self.model.train_step(batch, config.objective, on_loss=on_loss,
+                                                  scale=scale)
+            else:
+                with contextlib.nullcontext() if last_micro else _no_sync(self.model):
+                    with self.autocast():
+                        output = self.model(batch["masked_input_ids"], batch["attention_mask"],
+                                            batch.get("decoder_input_ids"))
+                    parts = compute_losses(output, batch, config.objective)
+                    parts["total"] = on_loss(parts["total"])
+                    scale(parts["total"]).backward()
+            for name, value in parts.items():
+                value = value.detach().float() / optim.grad_accum_steps
+                sums[name] = value if sums[name] is None else sums[name] + value
+        names = [n for n in LOSS_PARTS if sums[n] is not None]
+        reduced = self.setup.all_reduce_mean(torch.stack([sums[n] for n in names])).tolist()
+        return dict(zip(names, reduced, strict=True)), names
+
+    def roll_back(self) -> None:
+        """Go back to the last checkpoint with a lower learning rate, or stop diverging."""
+        guard, config = self.guard, self.config
+        if guard.rollbacks >= config.guard.max_rollbacks:
+            raise RuntimeError(
+                f"Training diverged: {guard.consecutive} skipped steps in a row at step "
+                f"{self.step} after {guard.rollbacks} rollbacks (lr now x{guard.lr_scale:g}). "
+                "Lower OptimConfig.lr, raise warmup_steps, or check the data.")
+        from_step = self.step
+        self.setup.barrier()
+        found = checkpoint.latest(self.out)
+        self.restore(checkpoint.load(found, map_location=self.device), rollback=True)
+        guard.rollbacks += 1
+        guard.lr_scale *= config.guard.lr_backoff
+        row = {"kind": "train", "step": self.step, "epoch": self.position.epoch,
+               "lr": lr_at(self.step, self.optim) * guard.lr_scale, "event": "rollback",
+               "from_step": from_step, "lr_scale": guard.lr_scale,
+               "elapsed_s": self.elapsed()}
+        self.metrics.write(row)
+        _call_hooks(self.hooks, "on_step", row)
+
+    def evaluate(self) -> None:
+        """The validation row of this step: written, kept if best, given to the hooks."""
+        self.last_eval = _eval_row(self.step, self.model, self.data, self.collator, self.config,
+                                   self.device, self.autocast, self.baseline)
+        self.metrics.write(self.last_eval)
+        self._remember_if_best(self.last_eval)
+        _call_hooks(self.hooks, "on_eval", self.last_eval)
+
+    def _remember_if_best(self, row: dict) -> None:
+        if not row.get("n_datasets"):
+            return
+        key = [row["val_regret"], row["val_loss"]]
+        if self.best["key"] is None or key < self.best["key"]:
+            self.best.update(step=row["step"], key=key, row=row)
+            self._save_model(self.out / "best_model")
+
+    def _save_model(self, path: Path) -> None:
+        """The model as a plain SelectorTransformer folder (every rank gathers, main writes)."""
+        from skllmselect.model import SelectorTransformer
+
+        state = self.setup.model_state_dict(self.model)
+        if self.setup.is_main:
+            copy = SelectorTransformer(self.model_config)
+            copy.load_state_dict({k: v.cpu() for k, v in state.items()})
+            copy.save_pretrained(path)
+
+    # ------------------------------------------------------------------ the end
+
+    def finish(self, stopped: bool) -> dict:
+        """Evaluate the last step, export the model and write the summary (unless stopped)."""
+        config, out, guard = self.config, self.out, self.guard
+        summary = {"steps": self.step, "max_steps": self.optim.max_steps,
+                   "stopped_early": stopped, "last_train": self.last_train,
+                   "skips": guard.skips, "rollbacks": guard.rollbacks,
+                   "lr_scale": guard.lr_scale, "tokens": self.tokens,
+                   "elapsed_s": self.elapsed(),
+                   "device": str(self.device), "precision": config.precision.precision,
+                   **self.n_parameters,
+                   "n_datasets": {name: len(s) for name, s in self.data.splits.items()},
+                   "out_dir": str(out), "model_dir": None, "config": config.to_dict()}
+        if not stopped:
+            if self.last_eval is None or self.last_eval["step"] != self.step:
+                self.evaluate()
+            self._save_model(out / "model")
+            if self.setup.is_main:
+                summary["model_dir"] = str(out / "model")
+                if self.best["step"] is not None:
+                    summary["best_model_dir"] = str(out / "best_model")
+        summary["best_step"], summary["best_eval"] = self.best["step"], self.best["row"]
+        summary["eval"] = self.last_eval
+        if self.setup.is_main and not stopped:
+            (out / "summary.json").write_text(
+                json.dumps(_jsonable_tree(summary), indent=1) + "\n", encoding="utf-8")
+        self.setup.barrier()
+        self.setup.close()
+        return summary
 
 
 def _eval_row(step, model, data, collator, config, device, autocast, baseline) -> dict:

@@ -98,6 +98,7 @@ _TRUST = ("The file is a pickle (joblib): loading it runs code from it, so only 
           "files you saved yourself or got from someone you trust.")
 
 
+# Long for a flat list of subcommands and their options: splitting it would not read better.
 def _parser() -> argparse.ArgumentParser:
     from skllmselect import __version__
 

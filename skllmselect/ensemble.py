@@ -18,12 +18,19 @@ calling the scorer on a stand-in estimator that returns the averaged probabiliti
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.metrics import get_scorer
 
-from skllmselect.calibration import decision_columns
+from skllmselect import candidates
+from skllmselect.calibration import TemperatureScaling, decision_columns
+
+# fit's steps are logged under the estimator's logger name, wherever their code lives.
+_log = logging.getLogger("skllmselect.selector")
 
 # Rounds of greedy selection, and how many rounds without a better score end it early.
 # auto-sklearn uses 50 rounds over hundreds of models; fit has at most a few dozen candidates,
@@ -212,3 +219,76 @@ class EnsembleClassifier:
     def __repr__(self) -> str:
         parts = ", ".join(f"{n}: {w:.2f}" for n, w in zip(self.names, self.weights, strict=True))
         return f"EnsembleClassifier({{{parts}}})"
+
+
+# ------------------------------------------------------------------------ forming it in fit
+
+
+def form(table, tried, best, winner, X, y, cv, sample_weight, scoring, classes, *,
+         deadline=None, clock=time.perf_counter):
+    """Greedy ensemble selection over the tried candidates' out-of-fold probabilities.
+
+    ``tried``: fit's candidate records (``skllmselect.candidates``); ``best``: the winner's
+    record, and ``winner`` its ``(estimator, calibration)``, refitted already. The members
+    other than the winner are refitted on all rows (one whose refit fails is left out, with
+    a note, and the score recomputed without it). With a ``deadline`` (a reading of
+    ``clock``: ``time_budget``), an ensemble whose refits, each as long as the member's fold
+    fits scaled to all rows, would end past it is not formed.
+
+    Returns ``(ensemble, score, weights, refit_time)``: the :class:`EnsembleClassifier` and
+    its cross-validated score (None, None when the selection keeps the winner alone), each
+    tried candidate's weight in ``tried`` order, and the seconds the members' refits took.
+    """
+    ok = [i for i, r in enumerate(tried) if r["status"] == "ok" and r.get("fold_proba")]
+    weights, refit_time = np.zeros(len(tried)), 0.0
+    if len(ok) < 2:
+        return None, None, weights, refit_time
+    calibrations = {i: None if tried[i]["proba_kind"] == "proba" else
+                    TemperatureScaling(classes).fit(*tried[i]["out_of_fold"]) for i in ok}
+    probabilities = [tried[i]["fold_proba"] if calibrations[i] is None else
+                     [calibrations[i].predict_proba(d) for d in tried[i]["fold_proba"]]
+                     for i in ok]
+    folds = [(candidates.rows(X, test), y[test],
+              None if sample_weight is None else sample_weight[test])
+             for _, test in cv.split(X, y)]
+    scorer = get_scorer(scoring) if isinstance(scoring, str) else scoring
+    score = fold_scorer(scoring, scorer, classes, folds)
+    counts, ensemble_score = select(probabilities, score)
+    if deadline is not None:
+        n_splits = len(folds)
+        refits = sum(candidates.refit_reserve([tried[ok[j]]], n_splits)
+                     for j in np.flatnonzero(counts) if tried[ok[j]] is not best)
+        if clock() + refits > deadline:
+            return None, None, weights, refit_time
+    members = {}
+    for j in np.flatnonzero(counts):
+        record = tried[ok[j]]
+        if record is best:
+            members[j] = winner
+            continue
+        position = table.index[table["pipeline"] == record["pipeline"]][0]
+        _log.info("refitting %s on all rows (ensemble member)", record["pipeline"])
+        tick = clock()
+        try:
+            estimator = candidates.fit_pipeline(clone(table.at[position, "estimator"]), X,
+                                                y, sample_weight)
+        except Exception as err:  # leave it out, say why
+            record["note"] = (f"left out of the ensemble: its refit on all rows failed: "
+                              f"{type(err).__name__}: {err}")
+            counts[j] = 0
+            continue
+        refit_time += clock() - tick
+        members[j] = (estimator, calibrations[ok[j]])
+    if len(members) < 2:
+        return None, None, weights, refit_time
+    if counts.sum() != sum(counts[j] for j in members):  # a member was left out: rescore
+        kept = [probabilities[j] for j in members]
+        mixed = [sum(counts[j] * p[f] for j, p in zip(members, kept, strict=True))
+                 / counts.sum() for f in range(len(folds))]
+        ensemble_score = float(np.mean([score(f, mixed[f]) for f in range(len(folds))]))
+    share = counts / counts.sum()
+    ensemble = EnsembleClassifier(
+        [tried[ok[j]]["pipeline"] for j in members], [m[0] for m in members.values()],
+        [m[1] for m in members.values()], [share[j] for j in members], classes)
+    weights[[ok[j] for j in members]] = [share[j] for j in members]
+    return ensemble, float(ensemble_score), weights, refit_time

@@ -31,6 +31,7 @@ import re
 import warnings
 from pathlib import Path
 
+from skllmselect.hub import COMMIT_HASH, commit_of, download, one_line
 from skllmselect.metafeatures import METAFEATURE_NAMES, METAFEATURES_VERSION
 from skllmselect.portfolio import PIPELINE_NAMES, PORTFOLIO_VERSION
 
@@ -62,7 +63,6 @@ MAX_SIZES = {"vocab_size": 2**22, "sequence_length": 2**16, "n_pipelines": 2**16
              "d_model": 2**14, "n_heads": 2**10, "d_ff": 2**17, "n_layers": 256,
              "n_decoder_layers": 256}
 
-_COMMIT_HASH = re.compile(r"^[0-9a-f]{40}$")
 # Bytes per element of each safetensors dtype (parameter counts and header checks).
 _DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2,
                 "F16": 2, "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
@@ -225,9 +225,10 @@ def resolve(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
                                     f"{CONFIG_NAME} and {WEIGHTS_NAME}.")
         return _check_folder(path, f"The folder {str(path)!r}",
                              "Save a model there with SelectorTransformer.save_pretrained.")
-    folder = _download(str(model), revision, token)
-    commit = _commit_of(folder)
-    if revision is None or not _COMMIT_HASH.match(revision):
+    folder = download(str(model), revision, token, files=HUB_FILES,
+                      max_megabytes=MAX_DOWNLOAD_MEGABYTES)
+    commit = commit_of(folder)
+    if revision is None or not COMMIT_HASH.match(revision):
         warnings.warn(f"The Hub model {str(model)!r} follows revision {revision or 'main'!r}, "
                       f"which can change between runs (now commit {commit}): pass "
                       f"revision={commit!r} to load exactly this model every time.",
@@ -245,135 +246,7 @@ def pinned_revision(model, folder, revision: str | None = None) -> str | None:
     and resolves nothing again."""
     if _kind(model) != "hub":
         return None
-    return _commit_of(Path(folder)) or revision
-
-
-def _download(repo_id: str, revision: str | None, token) -> Path:
-    """The snapshot folder of a Hub model: its revision resolved to a commit and its files'
-    sizes checked in one request, then ``snapshot_download`` of that commit; huggingface_hub's
-    errors made plain."""
-    from huggingface_hub import constants, snapshot_download
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        GatedRepoError,
-        HfHubHTTPError,
-        HFValidationError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    from skllmselect import __version__
-
-    where = f"Hub repo {repo_id!r} at revision {revision or 'main'!r}"
-    fetch = dict(repo_id=repo_id, allow_patterns=list(HUB_FILES), token=token,
-                 library_name="skllmselect", library_version=__version__)
-    try:
-        if revision is not None and _COMMIT_HASH.match(revision):
-            try:  # a pinned commit already in the cache: no request at all
-                return Path(snapshot_download(revision=revision, local_files_only=True,
-                                              **fetch))
-            except LocalEntryNotFoundError:
-                pass
-        commit = None
-        if not constants.HF_HUB_OFFLINE:
-            try:
-                commit = _checked_commit(repo_id, revision, token)
-            except (HFValidationError, RevisionNotFoundError, GatedRepoError,
-                    RepositoryNotFoundError, ValueError):
-                raise
-            except Exception:  # an unreachable Hub, whatever the HTTP library raises:
-                commit = None  # snapshot_download falls back to the cache or says why not
-        folder = Path(snapshot_download(revision=commit or revision, **fetch))
-        if commit is not None and commit != revision:
-            _remember_ref(folder, revision or "main", commit)
-        return folder
-    except HFValidationError as error:
-        raise ValueError(f"{repo_id!r} is neither an existing folder nor a valid Hub repo id "
-                         f"('namespace/name'): {_one_line(error)}") from error
-    except RevisionNotFoundError as error:
-        raise ValueError(f"The Hub repo {repo_id!r} has no revision {revision!r}: pass one of "
-                         "its branches, tags or commit hashes (its 'Files and versions' page "
-                         "lists them), or leave revision unset for 'main'.") from error
-    except GatedRepoError as error:
-        raise ValueError(f"The Hub repo {repo_id!r} is gated: accept its terms on the Hub, "
-                         "then set HF_TOKEN (or pass token=) to a token of that account.") \
-            from error
-    except RepositoryNotFoundError as error:
-        raise ValueError(f"No Hub repo {repo_id!r} at {constants.ENDPOINT} (or it is private "
-                         "and no valid token was given), and no local folder of that name in "
-                         f"{os.getcwd()}: check the id, set HF_TOKEN for a private repo, or "
-                         "use model='bundled' or a local folder (an absolute path or ./name)."
-                         ) from error
-    except LocalEntryNotFoundError as error:
-        if constants.HF_HUB_OFFLINE:
-            reason, fix = "HF_HUB_OFFLINE is set", "unset HF_HUB_OFFLINE to download it"
-        else:
-            reason = f"{constants.ENDPOINT} could not be reached"
-            fix = "check the connection (and HF_ENDPOINT) and retry"
-        raise FileNotFoundError(
-            f"The {where} is not (completely) in the Hugging Face cache "
-            f"{constants.HF_HUB_CACHE} and {reason}: {fix}, or use model='bundled' or a "
-            "local folder.") from error
-    except EntryNotFoundError as error:
-        raise FileNotFoundError(f"The {where} lacks a file it lists ({_one_line(error)}); "
-                                "try another revision.") from error
-    except HfHubHTTPError as error:
-        raise OSError(f"Downloading the {where} failed: {_one_line(error)}. Retry later, or "
-                      "use model='bundled' or a local folder.") from error
-
-
-def _remember_ref(snapshot: Path, revision: str, commit: str) -> None:
-    """Record in the cache that ``revision`` is ``commit`` (``refs/<revision>``, as
-    snapshot_download does for the branch it resolves), so that offline it loads again."""
-    ref = snapshot.parent.parent / "refs" / revision
-    try:
-        ref.parent.mkdir(parents=True, exist_ok=True)
-        if not ref.is_file() or ref.read_text() != commit:
-            temporary = ref.with_name(f".{ref.name}.{os.getpid()}.tmp")
-            temporary.write_text(commit)
-            os.replace(temporary, ref)
-    except OSError as error:  # a read-only cache still loads; only offline reuse is lost
-        warnings.warn(f"Could not record {revision!r} = {commit} in the Hugging Face cache "
-                      f"({error}); offline, this revision will not be found.", UserWarning,
-                      stacklevel=3)
-
-
-def _checked_commit(repo_id: str, revision: str | None, token) -> str:
-    """The commit ``revision`` of ``repo_id`` is now, after checking that none of the files
-    that would be downloaded is over :data:`MAX_DOWNLOAD_MEGABYTES` (one request)."""
-    from huggingface_hub import HfApi
-
-    from skllmselect import __version__
-
-    info = HfApi(library_name="skllmselect", library_version=__version__).model_info(
-        repo_id, revision=revision, files_metadata=True, token=token)
-    limit = MAX_DOWNLOAD_MEGABYTES * 2**20
-    for sibling in info.siblings or []:
-        if sibling.rfilename not in HUB_FILES:
-            continue
-        size = sibling.lfs.size if sibling.lfs is not None else sibling.size
-        if size is None or size > limit:
-            what = "does not say how large it is" if size is None else \
-                f"is {size / 2**20:,.1f} MB"
-            raise ValueError(
-                f"The file {sibling.rfilename} of the Hub repo {repo_id!r} at commit "
-                f"{info.sha} {what}, over the {MAX_DOWNLOAD_MEGABYTES} MB that skllmselect "
-                "downloads (MAX_DOWNLOAD_MEGABYTES): if you trust it, download it yourself "
-                f"(hf download {repo_id} --revision {info.sha} --local-dir DIR) and pass "
-                "model=DIR.")
-    return info.sha
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
-
-
-def _commit_of(folder: Path) -> str | None:
-    """The commit hash of a Hub snapshot folder (``.../snapshots/<commit>``), else None."""
-    if folder.parent.name == "snapshots" and _COMMIT_HASH.match(folder.name):
-        return folder.name
-    return None
+    return commit_of(Path(folder)) or revision
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,7 +256,7 @@ def _commit_of(folder: Path) -> str | None:
 def _fix(path: Path, damaged: bool) -> str:
     """How to replace a bad file, by where it comes from."""
     where = Path(path)
-    if _commit_of(where.parent) is not None:  # a Hub snapshot: the file links to a cache blob
+    if commit_of(where.parent) is not None:  # a Hub snapshot: the file links to a cache blob
         if damaged:
             return (f"delete the cached download {where.resolve()} (and its link {where}), "
                     "then load again to download it afresh")
@@ -496,7 +369,7 @@ def _read_config(folder: Path) -> dict:
     try:
         config = _parse_json(path.read_bytes())
     except ValueError as error:
-        raise ValueError(f"{path} is not valid JSON ({_one_line(error)[:200]}): "
+        raise ValueError(f"{path} is not valid JSON ({one_line(error)[:200]}): "
                          f"{_fix(path, damaged=True)}.") from error
     if not isinstance(config, dict):
         raise _malformed(path, "the file", f"must hold a JSON object, got "
@@ -528,7 +401,7 @@ def _network_config(config: dict, path: Path, header: dict, weights: Path):
     try:
         network_config = ModelConfig.from_dict(config)
     except (ValueError, TypeError) as error:
-        raise _malformed(path, "the network's fields", f"are invalid ({_one_line(error)})") \
+        raise _malformed(path, "the network's fields", f"are invalid ({one_line(error)})") \
             from error
     for key, limit in MAX_SIZES.items():
         value = network_config.ff_dim if key == "d_ff" else getattr(network_config, key)
@@ -586,7 +459,7 @@ def _tokenizer(config: dict, path: Path, network_config):
         sizes = (tokenizer.vocab_size, tokenizer.sequence_length, tokenizer.cls_id,
                  tokenizer.pipeline_token_offset)
     except (ValueError, TypeError) as error:
-        raise _malformed(path, "field 'tokenizer'", f"is invalid ({_one_line(error)[:300]})") \
+        raise _malformed(path, "field 'tokenizer'", f"is invalid ({one_line(error)[:300]})") \
             from error
     expected = (network_config.vocab_size, network_config.sequence_length,
                 network_config.cls_id, network_config.pipeline_token_offset)
@@ -604,9 +477,9 @@ def _load_weights(network, path: Path) -> None:
     try:
         safetensors.torch.load_model(network, str(path), strict=True, device="cpu")
     except SafetensorError as error:
-        raise _corrupt(path, _one_line(error)) from error
+        raise _corrupt(path, one_line(error)) from error
     except RuntimeError as error:  # strict: missing, unexpected or misshapen tensors
-        raise _mismatch(path, _one_line(error)[:300]) from error
+        raise _mismatch(path, one_line(error)[:300]) from error
 
 
 def load(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
@@ -719,6 +592,7 @@ def read_residuals(folder, n_pipelines: int):
 # description
 
 
+# Over 80 lines for its docstring (every key it returns); the body builds one flat dict.
 def model_info(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
                token: str | bool | None = None) -> dict:
     """Describe a model without building it: where it is, what it is, how it was trained.
@@ -782,7 +656,7 @@ def model_info(model: str | os.PathLike = BUNDLED, revision: str | None = None, 
         "model": BUNDLED if kind == "bundled" else str(model),
         "folder": str(folder),
         "revision": revision if kind == "hub" else None,
-        "commit": _commit_of(folder) if kind == "hub" else None,
+        "commit": commit_of(folder) if kind == "hub" else None,
         "architecture": architecture,
         "n_parameters": sum(math.prod(t["shape"]) for t in tensors.values()),
         "weights_megabytes": round((folder / WEIGHTS_NAME).stat().st_size / 2**20, 3),

@@ -78,6 +78,7 @@ def _zoomed_limits(values) -> tuple[float, float]:
     return low, high
 
 
+# Over 80 lines for its docstring (what is drawn, and how); the drawing is about 60 lines.
 def plot_recommendation(selector_or_table, ax=None):
     """Draw the predicted score of every pipeline, best first, with its uncertainty.
 

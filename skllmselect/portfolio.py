@@ -28,6 +28,7 @@ from sklearn.ensemble import (
 )
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.metrics import get_scorer
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
@@ -40,6 +41,7 @@ from sklearn.preprocessing import (
 )
 from sklearn.svm import SVC, LinearSVC
 from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.validation import has_fit_parameter
 
 PORTFOLIO_VERSION = "1"
 
@@ -260,3 +262,40 @@ def unmet_requirements(training_labels) -> dict[str, str]:
                 f"on; class {single[0]!r} has 1 in a training set"
             )
     return unmet
+
+
+def unmet_by_parameters(names, scoring, seed, weighted: bool) -> dict[str, str]:
+    """Pipelines that cannot serve this ``scoring`` or sample weights, with the reason.
+
+    A scorer that reads only probabilities (``neg_log_loss``, ``roc_auc_ovr``, ...)
+    cannot score a pipeline without ``predict_proba`` (ridge, linear_svc, svc_rbf): such
+    a pipeline would fail its cross-validation, so the selector ranks it last instead. (Its
+    probabilities are calibrated only once it has won: see the selector's ``calibration_``.)
+    ``weighted``: fit has sample weights, which the pipeline's model must accept.
+    """
+    methods = _scorer_methods(scoring)
+    unmet = {}
+    if not weighted and not {"predict_proba", "predict_log_proba"}.issuperset(methods):
+        return unmet  # every pipeline has predict or decision_function: nothing to check
+    for name in names:
+        pipeline = make_pipeline_by_name(name, random_state=seed)
+        if methods and not any(hasattr(pipeline, m) for m in methods):
+            unmet[name] = (f"scoring={scoring!r} reads {' or '.join(methods)}, "
+                           "which this pipeline does not have")
+        elif weighted and not has_fit_parameter(pipeline.steps[-1][1], "sample_weight"):
+            unmet[name] = (f"{type(pipeline.steps[-1][1]).__name__} does not accept "
+                           "sample_weight, and fit was given sample weights")
+    return unmet
+
+
+def _scorer_methods(scoring) -> tuple[str, ...]:
+    """The methods a named scorer may read (any one of them), or () when unknown.
+
+    scikit-learn has no public way to ask a scorer what it calls; its scorers keep it in
+    ``_response_method`` (scikit-learn >= 1.4), read here in this one place. A callable
+    ``scoring`` is the user's own: nothing is assumed about it.
+    """
+    if not isinstance(scoring, str):
+        return ()
+    method = getattr(get_scorer(scoring), "_response_method", None)
+    return (method,) if isinstance(method, str) else tuple(method or ())

@@ -9,42 +9,43 @@ then cross-validates the best-ranked pipelines (the GridSearchCV shape: ``cv_res
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
 import os
-import threading
 import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.metrics import check_scoring, get_scorer, get_scorer_names
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
+from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
-    has_fit_parameter,
     validate_data,
 )
 
-from skllmselect import loading
+from skllmselect import candidates, loading, model_cache
 from skllmselect.calibration import TemperatureScaling, decision_columns
 from skllmselect.coverage import CoverageWarning, coverage_notes
 from skllmselect.describe import describe
-from skllmselect.ensemble import EnsembleClassifier, fold_scorer, select
-from skllmselect.metafeatures import METAFEATURE_NAMES, start_worker
-from skllmselect.portfolio import make_pipeline_by_name, unmet_requirements
+from skllmselect.ensemble import form
+from skllmselect.metafeatures import METAFEATURE_NAMES
+from skllmselect.portfolio import make_pipeline_by_name, unmet_by_parameters, unmet_requirements
 from skllmselect.prediction import predict_and_rank
 from skllmselect.search import plan_search, predicted_costs
 from skllmselect.tabular import PreparationWarning, fill_missing_categories
-from skllmselect.validation import check_finite, check_X, plain
+from skllmselect.validation import (
+    check_fit_params,
+    check_sample_weight,
+    check_training_folds,
+    check_X_predict,
+    split_folds,
+    stratified_folds,
+)
 
 # The clock of time_budget (a name of its own so that tests can drive it).
 _clock = time.perf_counter
@@ -56,52 +57,6 @@ _log = logging.getLogger(__name__)
 # ------------------------------------------------------------------------------ the network
 
 
-@functools.lru_cache(maxsize=8)
-def _load_cached(model: str, revision: str | None):
-    """``loading.load`` once per (model, revision) and process: later calls are free.
-
-    Returns ``(network, tokenizer, residuals, forest)``; residuals and forest are None for a
-    model without them. Call it through :func:`_load`, which waits for a load under way.
-    """
-    return loading.load(model, revision, with_residuals=True, with_forest=True)
-
-
-# One load at a time: a call that needs the model while _start's thread loads it waits for
-# that load (then finds it cached) instead of loading it a second time.
-_LOAD_LOCK = threading.Lock()
-_started_loads: set[tuple[str, str | None]] = set()
-_STARTED_LOCK = threading.Lock()
-
-
-def _load(model: str, revision: str | None):
-    with _LOAD_LOCK:
-        return _load_cached(model, revision)
-
-
-def _start(model: str, revision: str | None) -> None:
-    """Start the meta-feature worker and, on the first call for this model, its load.
-
-    The model loads in a thread of this process while the worker process starts and
-    extracts the meta-features: on a first call each takes about 1.5 s of one core (torch
-    and the network here; pymfe, scikit-learn and the extraction there), in parallel rather
-    than one after the other (see ``benchmarks/speed.py --cold-only``). Later calls: a
-    no-op queued in the running worker. A load that fails in the thread is left for the
-    caller's own load (:func:`_load`, in :meth:`LLMAlgorithmSelector._rank`) to raise.
-    """
-    start_worker()
-    with _STARTED_LOCK:
-        if (model, revision) in _started_loads:
-            return
-        _started_loads.add((model, revision))
-    threading.Thread(target=_load_quietly, args=(model, revision),
-                     name="skllmselect-model-load").start()
-
-
-def _load_quietly(model: str, revision: str | None) -> None:
-    with contextlib.suppress(Exception):  # raised again, to the caller, by its own _load
-        _load(model, revision)
-
-
 def load_network(model=loading.BUNDLED, revision=None):
     """Return ``(network, tokenizer)`` for ``model``, loaded once per process and revision.
 
@@ -109,7 +64,7 @@ def load_network(model=loading.BUNDLED, revision=None):
     ``model.safetensors`` or ``config.json``, or a model made for other code, each with a
     message that names the file and the fix.
     """
-    return _load(str(model), revision)[:2]
+    return model_cache.load(str(model), revision)[:2]
 
 
 def _estimator_has(attr: str):
@@ -358,7 +313,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         self._validate_params()
         description = describe(X, y, estimator_name=type(self).__name__)
-        _start(str(self.model), self.revision)
+        model_cache.start(str(self.model), self.revision)
         table = self._rank(description.vector, description.X, description.y, self._seed())
         # The ranking's own notes (a pipeline that cannot fit these labels) are not warned:
         # the table already shows that pipeline last.
@@ -381,11 +336,11 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         cross-validation when the caller has it (``fit``), else made here. ``weighted``: the
         fit has sample weights, which a pipeline must accept to be a candidate.
         """
-        network, tokenizer, residuals, forest = _load(str(self.model), self.revision)
+        network, tokenizer, residuals, forest = model_cache.load(str(self.model), self.revision)
         names = list(network.config.pipeline_names)
         unmet = unmet_requirements(self._training_labels(X, y, seed, cv))
-        unmet.update((name, reason) for name, reason in self._unmet_by_parameters(
-            names, seed, weighted).items() if name not in unmet)
+        unmet.update((name, reason) for name, reason in unmet_by_parameters(
+            names, self.scoring, seed, weighted).items() if name not in unmet)
         eligible = np.array([name not in unmet for name in names])
         prediction = predict_and_rank(network, tokenizer, residuals, vector, self.top_k,
                                       eligible=eligible, forest=forest)
@@ -414,33 +369,11 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _residuals_in_order(self, table):
         """The model's training residuals (m, P), columns in the ranked table's row order."""
-        network, _, residuals, _ = _load(str(self.model), self.revision)
+        network, _, residuals, _ = model_cache.load(str(self.model), self.revision)
         if residuals is None:
             return None
         names = list(network.config.pipeline_names)
         return np.asarray(residuals)[:, [names.index(name) for name in table["pipeline"]]]
-
-    def _unmet_by_parameters(self, names, seed, weighted) -> dict[str, str]:
-        """Pipelines that cannot serve this ``scoring`` or these sample weights, with why.
-
-        A scorer that reads only probabilities (``neg_log_loss``, ``roc_auc_ovr``, ...)
-        cannot score a pipeline without ``predict_proba`` (ridge, linear_svc, svc_rbf): such
-        a pipeline would fail its cross-validation, so it is ranked last instead. (Its
-        probabilities are calibrated only once it has won: see ``calibration_``.)
-        """
-        methods = _scorer_methods(self.scoring)
-        unmet = {}
-        if not weighted and not {"predict_proba", "predict_log_proba"}.issuperset(methods):
-            return unmet  # every pipeline has predict or decision_function: nothing to check
-        for name in names:
-            pipeline = make_pipeline_by_name(name, random_state=seed)
-            if methods and not any(hasattr(pipeline, m) for m in methods):
-                unmet[name] = (f"scoring={self.scoring!r} reads {' or '.join(methods)}, "
-                               "which this pipeline does not have")
-            elif weighted and not has_fit_parameter(pipeline.steps[-1][1], "sample_weight"):
-                unmet[name] = (f"{type(pipeline.steps[-1][1]).__name__} does not accept "
-                               "sample_weight, and fit was given sample weights")
-        return unmet
 
     def _training_labels(self, X, y, seed, cv=None) -> list:
         """The labels of every training set ``fit`` would use: each fold's, then all rows."""
@@ -457,6 +390,8 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     # so that set_fit_request(sample_weight=..., groups=...) exists under metadata routing.
     __metadata_request__fit = {"sample_weight": None, "groups": None}
 
+    # Over 80 lines for its numpydoc docstring (the parameters, the errors): the body is the
+    # steps below, each a method of its own.
     def fit(self, X, y, groups=None, **params):
         """Recommend, cross-validate the best-ranked pipelines, refit the winner on all data.
 
@@ -503,40 +438,14 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         start = _clock()
         self._validate_params()
         _log.info("computing the meta-features")
-        unknown = sorted(set(params) - {"sample_weight"})
-        if unknown:
-            raise TypeError(
-                f"fit() got unexpected parameter(s) {unknown}: it takes X, y, groups and "
-                "sample_weight."
-            )
+        check_fit_params(params)
         description = describe(X, y, estimator_name=type(self).__name__)
-        _start(str(self.model), self.revision)
-        validate_data(self, description.X_checked, description.y, reset=True,
-                      skip_check_array=True)
-        X_checked = description.X_checked
-        self._fit_columns = list(X_checked.columns) if isinstance(X_checked, pd.DataFrame) \
-            else None
-        # Columns converted (dates) or dropped (identifiers, all missing): the meta-features,
-        # the candidates and the winner all see the prepared table, and so does predict.
-        plan, X, y = description.plan, description.X, description.y
-        X_fit = fill_missing_categories(X)  # what the pipelines get (see its docstring)
-        sample_weight = params.get("sample_weight")
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X_fit, ensure_non_negative=True)
-            if not sample_weight.any():
-                raise ValueError("sample_weight is zero for every row: there is nothing to "
-                                 "fit. Give some rows a positive weight.")
+        model_cache.start(str(self.model), self.revision)
+        X_fit, sample_weight = self._prepare(description, params.get("sample_weight"))
+        X, y, plan = description.X, description.y, description.plan
         seed = self._seed()
-        # The folds, drawn once here for every candidate (the same folds for all, so their
-        # scores and out-of-fold decision values compare), with the groups for a group
-        # splitter. Our StratifiedKFold warns at each split when a class has a single row
-        # (the fold note says so already); silencing that per candidate would change the
-        # process-wide warnings filters while other threads run.
-        cv = check_cv(self._split(self._make_cv(y, seed), X_fit, y, groups))
-        _, fold_note = self._folds(y)
-        _check_training_folds(X_fit, y, cv)
-        notes = list(plan.notes) + ([fold_note] if fold_note else [])
-        _warn_notes(notes)
+        cv, notes = self._folds_and_notes(X_fit, y, groups, seed, plan)
+        _warn_notes(notes)  # here, for its stacklevel: the warning points at the caller of fit
         vector = description.vector
         _log.info("ranking the pipelines")
         table = self._rank(vector, X, y, seed, cv, weighted=sample_weight is not None)
@@ -550,56 +459,10 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.ranking_time_ = _clock() - start
         search_start = _clock()
         costs = predicted_costs(table["predicted_fit_time"].to_numpy(), X.shape[0], n_splits)
-        budget = self.time_budget
-        search = plan_search(table["predicted_score"].to_numpy(), costs,
-                           table.attrs["n_eligible"], min(self.top_k, len(table)), budget,
-                           residuals=self._residuals_in_order(table),
-                           uncertainty=table["uncertainty"].to_numpy())
-        skipped = {table["pipeline"].iat[p]: why for p, why in search.skipped.items()}
-        tried = []
-        for i, position in enumerate(search.positions):
-            # The safety stop, for predicted costs that were too low. The first candidate
-            # that works always completes; after it, what the best one's refit on all rows
-            # will take is kept back, and no candidate starts, nor a further fold of one,
-            # that the clock says would end past the budget.
-            deadline = None
-            if budget is not None and any(r["status"] == "ok" for r in tried):
-                deadline = search_start + budget - _refit_reserve(tried, n_splits)
-                if _clock() >= deadline:
-                    skipped.update((table["pipeline"].iat[p], f"time_budget={budget:g} s was "
-                                    f"spent before it (predicted {costs[p]:.3g} s)")
-                                   for p in search.positions[i:])
-                    break
-            record = self._cross_validate(table, position, X_fit, y, cv, sample_weight,
-                                          deadline)
-            if record is None:
-                skipped[table["pipeline"].iat[position]] = (
-                    f"stopped: time_budget={budget:g} s ran out during its cross-validation "
-                    f"(predicted {costs[position]:.3g} s)")
-                continue
-            tried.append(record)
-        if budget is None:  # every candidate of the set failed: go on down the ranking
-            position = len(search.positions)
-            while not any(r["status"] == "ok" for r in tried) and position < len(table):
-                tried.append(self._cross_validate(table, position, X_fit, y, cv,
-                                                  sample_weight))
-                position += 1
-        # Refit the best candidate on all rows. Should none be left (nothing fitted the
-        # budget, every candidate tried failed, or the ones that cross-validated cannot be
-        # refit on all rows), go on with the rest, cheapest first and over budget, until one
-        # works: a fit that returns nothing is worse than one over its budget.
-        done = {r["pipeline"] for r in tried}
-        rest = [p for p in np.argsort(costs, kind="stable").tolist()
-                if table["pipeline"].iat[p] not in done]
-        while True:
-            best, best_estimator, refit_time = self._refit_best(table, tried, X_fit, y,
-                                                                sample_weight)
-            if best_estimator is not None or not rest:
-                break
-            position = rest.pop(0)
-            skipped.pop(table["pipeline"].iat[position], None)
-            tried.append(self._cross_validate(table, position, X_fit, y, cv, sample_weight))
-            tried[-1]["note"] = "cheapest; over budget"
+        tried, skipped = self._search(table, costs, X_fit, y, cv, sample_weight, search_start,
+                                      n_splits)
+        best, best_estimator, refit_time = self._refit(table, tried, skipped, costs, X_fit, y,
+                                                       cv, sample_weight)
 
         self.recommendations_ = table
         self.notes_ = notes
@@ -607,7 +470,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.meta_features_ = pd.Series(vector, index=list(METAFEATURE_NAMES),
                                         name="metafeatures")
         self.skipped_ = skipped
-        self.cv_results_ = _cv_results(tried, n_splits)
+        self.cv_results_ = candidates.cv_results(tried, n_splits)
         self.n_splits_ = n_splits
         self._warn(tried, skipped)
 
@@ -618,6 +481,111 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 f"fitted on this data ({errors}). Check the data, or raise top_k to try more "
                 "pipelines."
             )
+        self._keep_winner(tried, best, best_estimator, refit_time)
+        self.ensemble_, self.ensemble_score_ = None, self.best_score_
+        weights = np.zeros(len(tried))
+        # The ensemble's refits were planned with the candidates (each one's predicted cost
+        # includes its refit); the safety stop rules out refits the clock says won't fit.
+        if self.ensemble:
+            _log.info("choosing an ensemble of the %d candidates", len(tried))
+            deadline = None if self.time_budget is None else search_start + self.time_budget
+            weights = self._fit_ensemble(table, tried, best, X_fit, y, cv, sample_weight,
+                                         deadline)
+        self.cv_results_["ensemble_weight"] = weights
+        self.search_time_ = _clock() - search_start
+        return self
+
+    def _prepare(self, description, sample_weight):
+        """The table the pipelines get, and the checked ``sample_weight`` (or None).
+
+        Columns converted (dates) or dropped (identifiers, all missing): the meta-features,
+        the candidates and the winner all see the prepared table, and so does predict.
+        """
+        validate_data(self, description.X_checked, description.y, reset=True,
+                      skip_check_array=True)
+        X_checked = description.X_checked
+        self._fit_columns = list(X_checked.columns) if isinstance(X_checked, pd.DataFrame) \
+            else None
+        X_fit = fill_missing_categories(description.X)  # see its docstring
+        return X_fit, check_sample_weight(sample_weight, X_fit)
+
+    def _folds_and_notes(self, X, y, groups, seed, plan):
+        """The candidates' folds, checked, and the notes on the table and the folds.
+
+        The folds are drawn once here for every candidate (the same folds for all, so their
+        scores and out-of-fold decision values compare), with the groups for a group
+        splitter. Our StratifiedKFold warns at each split when a class has a single row (the
+        fold note says so already); silencing that per candidate would change the
+        process-wide warnings filters while other threads run.
+        """
+        cv = check_cv(split_folds(self._make_cv(y, seed), X, y, groups))
+        _, fold_note = stratified_folds(self.cv, y)
+        check_training_folds(X, y, cv)
+        return cv, list(plan.notes) + ([fold_note] if fold_note else [])
+
+    def _search(self, table, costs, X, y, cv, sample_weight, search_start, n_splits):
+        """Cross-validate the plan's candidates (``skllmselect.search``): ``(tried, skipped)``.
+
+        ``tried``: the candidates' records, in the order they ran; ``skipped``: pipeline name
+        -> why, for the ones ``time_budget`` left out.
+        """
+        budget = self.time_budget
+        search = plan_search(table["predicted_score"].to_numpy(), costs,
+                             table.attrs["n_eligible"], min(self.top_k, len(table)), budget,
+                             residuals=self._residuals_in_order(table),
+                             uncertainty=table["uncertainty"].to_numpy())
+        skipped = {table["pipeline"].iat[p]: why for p, why in search.skipped.items()}
+        tried = []
+        for i, position in enumerate(search.positions):
+            # The safety stop, for predicted costs that were too low. The first candidate
+            # that works always completes; after it, what the best one's refit on all rows
+            # will take is kept back, and no candidate starts, nor a further fold of one,
+            # that the clock says would end past the budget.
+            deadline = None
+            if budget is not None and any(r["status"] == "ok" for r in tried):
+                deadline = search_start + budget - candidates.refit_reserve(tried, n_splits)
+                if _clock() >= deadline:
+                    skipped.update((table["pipeline"].iat[p], f"time_budget={budget:g} s was "
+                                    f"spent before it (predicted {costs[p]:.3g} s)")
+                                   for p in search.positions[i:])
+                    break
+            record = self._cross_validate(table, position, X, y, cv, sample_weight, deadline)
+            if record is None:
+                skipped[table["pipeline"].iat[position]] = (
+                    f"stopped: time_budget={budget:g} s ran out during its cross-validation "
+                    f"(predicted {costs[position]:.3g} s)")
+                continue
+            tried.append(record)
+        if budget is None:  # every candidate of the set failed: go on down the ranking
+            position = len(search.positions)
+            while not any(r["status"] == "ok" for r in tried) and position < len(table):
+                tried.append(self._cross_validate(table, position, X, y, cv, sample_weight))
+                position += 1
+        return tried, skipped
+
+    def _refit(self, table, tried, skipped, costs, X, y, cv, sample_weight):
+        """Refit the best candidate on all rows: ``(record, estimator, seconds)``.
+
+        Should none be left (nothing fitted the budget, every candidate tried failed, or the
+        ones that cross-validated cannot be refit on all rows), go on with the rest, cheapest
+        first and over budget, until one works: a fit that returns nothing is worse than one
+        over its budget. ``(None, None, 0.0)`` when no pipeline works.
+        """
+        done = {r["pipeline"] for r in tried}
+        rest = [p for p in np.argsort(costs, kind="stable").tolist()
+                if table["pipeline"].iat[p] not in done]
+        while True:
+            best, best_estimator, refit_time = candidates.refit_best(
+                table, tried, X, y, sample_weight, clock=_clock)
+            if best_estimator is not None or not rest:
+                return best, best_estimator, refit_time
+            position = rest.pop(0)
+            skipped.pop(table["pipeline"].iat[position], None)
+            tried.append(self._cross_validate(table, position, X, y, cv, sample_weight))
+            tried[-1]["note"] = "cheapest; over budget"
+
+    def _keep_winner(self, tried, best, best_estimator, refit_time) -> None:
+        """The best_* attributes, and the winner's calibration when it has no probabilities."""
         self.best_pipeline_ = best["pipeline"]
         self.best_index_ = [r["pipeline"] for r in tried].index(self.best_pipeline_)
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
@@ -628,215 +596,40 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if not hasattr(best_estimator, "predict_proba"):
             decision, labels, weight = best["out_of_fold"]
             self.calibration_ = TemperatureScaling(self.classes_).fit(decision, labels, weight)
-        self.ensemble_, self.ensemble_score_ = None, self.best_score_
-        weights = np.zeros(len(tried))
-        # The ensemble's refits were planned with the candidates (each one's predicted cost
-        # includes its refit); the safety stop rules out refits the clock says won't fit.
-        if self.ensemble:
-            _log.info("choosing an ensemble of the %d candidates", len(tried))
-            deadline = None if budget is None else search_start + budget
-            weights = self._fit_ensemble(table, tried, best, X_fit, y, cv, sample_weight,
-                                         deadline)
-        self.cv_results_["ensemble_weight"] = weights
-        self.search_time_ = _clock() - search_start
-        return self
 
     def _fit_ensemble(self, table, tried, best, X, y, cv, sample_weight,
                       deadline=None) -> np.ndarray:
-        """Greedy ensemble selection over the candidates' out-of-fold probabilities.
+        """Set ``ensemble_`` and ``ensemble_score_`` (:func:`skllmselect.ensemble.form`).
 
-        Sets ``ensemble_`` (None when the selection keeps the winner alone) and
-        ``ensemble_score_``; refits the members other than the winner on all rows (one whose
-        refit fails is left out, and the score recomputed without it). With a ``deadline``
-        (``time_budget``), an ensemble whose refits, each as long as the member's fold fits
-        scaled to all rows, would end past it is not formed. Returns each tried candidate's
-        weight, in ``tried`` order.
+        ``ensemble_`` stays None when the selection keeps the winner alone; the members'
+        refits count in ``refit_time_``. Returns each tried candidate's weight, in ``tried``
+        order.
         """
-        classes = self.classes_
-        ok = [i for i, r in enumerate(tried) if r["status"] == "ok" and r.get("fold_proba")]
-        weights = np.zeros(len(tried))
-        if len(ok) < 2:
-            return weights
-        calibrations = {i: None if tried[i]["proba_kind"] == "proba" else
-                        TemperatureScaling(classes).fit(*tried[i]["out_of_fold"]) for i in ok}
-        probabilities = [tried[i]["fold_proba"] if calibrations[i] is None else
-                         [calibrations[i].predict_proba(d) for d in tried[i]["fold_proba"]]
-                         for i in ok]
-        folds = [(_rows(X, test), y[test], None if sample_weight is None else sample_weight[test])
-                 for _, test in cv.split(X, y)]
-        scorer = get_scorer(self.scoring) if isinstance(self.scoring, str) else self.scoring
-        score = fold_scorer(self.scoring, scorer, classes, folds)
-        counts, ensemble_score = select(probabilities, score)
-        if deadline is not None:
-            n_splits = len(folds)
-            refits = sum(_refit_reserve([tried[ok[j]]], n_splits) for j in np.flatnonzero(counts)
-                         if tried[ok[j]] is not best)
-            if _clock() + refits > deadline:
-                return weights
-        members = {}
-        for j in np.flatnonzero(counts):
-            record = tried[ok[j]]
-            if record is best:
-                members[j] = (self.best_estimator_, self.calibration_)
-                continue
-            position = table.index[table["pipeline"] == record["pipeline"]][0]
-            _log.info("refitting %s on all rows (ensemble member)", record["pipeline"])
-            tick = _clock()
-            try:
-                estimator = _fit(clone(table.at[position, "estimator"]), X, y, sample_weight)
-            except Exception as err:  # leave it out, say why
-                record["note"] = (f"left out of the ensemble: its refit on all rows failed: "
-                                  f"{type(err).__name__}: {err}")
-                counts[j] = 0
-                continue
-            self.refit_time_ += _clock() - tick
-            members[j] = (estimator, calibrations[ok[j]])
-        if len(members) < 2:
-            return weights
-        if counts.sum() != sum(counts[j] for j in members):  # a member was left out: rescore
-            kept = [probabilities[j] for j in members]
-            mixed = [sum(counts[j] * p[f] for j, p in zip(members, kept, strict=True))
-                     / counts.sum() for f in range(len(folds))]
-            ensemble_score = float(np.mean([score(f, mixed[f]) for f in range(len(folds))]))
-        share = counts / counts.sum()
-        self.ensemble_ = EnsembleClassifier(
-            [tried[ok[j]]["pipeline"] for j in members], [m[0] for m in members.values()],
-            [m[1] for m in members.values()], [share[j] for j in members], classes)
-        self.ensemble_score_ = float(ensemble_score)
-        weights[[ok[j] for j in members]] = [share[j] for j in members]
+        ensemble, score, weights, refit_time = form(
+            table, tried, best, (self.best_estimator_, self.calibration_), X, y, cv,
+            sample_weight, self.scoring, self.classes_, deadline=deadline, clock=_clock)
+        self.refit_time_ += refit_time
+        if ensemble is not None:
+            self.ensemble_, self.ensemble_score_ = ensemble, score
         return weights
 
-    @staticmethod
-    def _split(cv, X, y, groups) -> list:
-        """The (train, test) folds of ``cv``, with ``groups`` for a group splitter."""
-        try:
-            return list(cv.split(X, y, groups))
-        except ValueError as err:
-            if groups is None and "groups" in str(err):
-                raise ValueError(
-                    f"cv={cv!r} splits by groups, but fit got none: pass them as "
-                    "fit(X, y, groups=...), one group label per row."
-                ) from err
-            raise
-
-    @staticmethod
-    def _refit_best(table, tried, X, y, sample_weight=None):
-        """``(record, estimator, seconds)`` of the best candidate that refits on all rows.
-
-        Candidates are taken by cross-validated score; one whose refit fails (a model's
-        numeric limit that the smaller training folds did not reach) is marked failed, with
-        the reason. ``(None, None, 0.0)`` when no candidate is left.
-        """
-        while True:
-            ok = [r for r in tried if r["status"] == "ok"]
-            if not ok:
-                return None, None, 0.0
-            best = max(ok, key=lambda r: float(np.mean(r["test_score"])))  # first of ties
-            position = table.index[table["pipeline"] == best["pipeline"]][0]
-            _log.info("refitting %s on all rows", best["pipeline"])
-            tick = _clock()
-            try:
-                estimator = _fit(clone(table.at[position, "estimator"]), X, y, sample_weight)
-            except Exception as err:  # as in cross-validation: pass it over, say why
-                score = float(np.mean(best.pop("test_score")))
-                best.update(status="failed", error=f"cross-validated {score:.4g}, but the "
-                            f"refit on all rows failed: {type(err).__name__}: {err}")
-                continue
-            return best, estimator, _clock() - tick
-
     def _make_cv(self, y, seed):
-        """The candidates' cross-validation (an int ``cv``: see :meth:`_folds`)."""
+        """The candidates' cross-validation (an int ``cv``: see ``validation.stratified_folds``)."""
         if not isinstance(self.cv, Integral):
             return check_cv(self.cv, y, classifier=True)
-        n_splits, _ = self._folds(y)
+        n_splits, _ = stratified_folds(self.cv, y)
         return StratifiedKFold(n_splits=n_splits, shuffle=seed is not None, random_state=seed)
-
-    def _folds(self, y) -> tuple[int | None, str | None]:
-        """Folds of an int ``cv`` for this y, and a note when they had to be lowered.
-
-        A StratifiedKFold wants every class in every fold: with a class of fewer rows than
-        folds, the folds are lowered to its row count, and to 2 for a class of a single row
-        (which then is in one test fold only, and missing from that fold's training rows).
-        """
-        if not isinstance(self.cv, Integral):
-            return None, None
-        counts = pd.Series(y).value_counts(sort=True, ascending=True)
-        smallest = int(counts.iloc[0])
-        if counts.iloc[-1] < 2:
-            raise ValueError(
-                f"Every one of the {len(counts)} classes in y has a single row, so no "
-                "cross-validation can test a class it also trained on. Pass more rows (at "
-                "least two of some class), or call recommend(X, y), which needs no "
-                "cross-validation."
-            )
-        if smallest >= self.cv:
-            return self.cv, None
-        rare = [plain(label) for label in counts.index[counts.to_numpy() < self.cv]]
-        shown = ", ".join(repr(label) for label in rare[:10]) + (
-            f", ... ({len(rare)} in all)" if len(rare) > 10 else "")
-        n_splits = max(smallest, 2)
-        note = (f"cv={self.cv} lowered to {n_splits} folds: the smallest class has only "
-                f"{smallest} row(s) (classes with fewer than {self.cv}: {shown}), and "
-                "stratified cross-validation wants each class in every fold.")
-        if smallest < 2:
-            note += (" A class with a single row is tested in one fold only, and that "
-                     "fold's candidates are trained without it: drop or merge such classes "
-                     "for a fairer comparison.")
-        return n_splits, note
 
     def _cross_validate(self, table, position, X, y, cv, sample_weight=None,
                         deadline=None) -> dict | None:
-        """Cross-validate one candidate; a failure is recorded, not raised.
+        """:func:`skllmselect.candidates.cross_validate` with this selector's settings.
 
-        ``deadline`` (a reading of ``_clock``): should the next fold, taking as long as the
-        ones before it, end past it, the candidate is abandoned and None returned
-        (``time_budget``'s safety stop).
-
-        Besides the scores, a candidate without ``predict_proba`` keeps its out-of-fold
-        decision values (``record["out_of_fold"]``: decision columns, labels, weights of the
-        test rows of every fold that trained on all classes): should it win, its
-        probabilities are calibrated on them (:mod:`skllmselect.calibration`), no extra fit.
+        Its ``deadline`` is a reading of the selector's clock (``time_budget``).
         """
-        record = {"pipeline": table["pipeline"].iat[position], "recommendation_rank": position + 1,
-                  "predicted_score": table["predicted_score"].iat[position],
-                  "status": "ok", "error": "", "note": ""}
-        estimator = table["estimator"].iat[position]
-        _log.info("cross-validating %s (%d folds)", record["pipeline"], cv.get_n_splits(),
-                  extra={"candidate": record["pipeline"]})
-        scorer = check_scoring(estimator, self.scoring)
-        classes = np.unique(y)
-        try:
-            # Folds come back one by one (in order), so a deadline can stop the rest.
-            folds = []
-            for fold in Parallel(n_jobs=self.n_jobs, return_as="generator")(
-                    delayed(_fit_and_score)(clone(estimator), X, y, sample_weight, train,
-                                            test, scorer, classes, keep_proba=self.ensemble)
-                    for train, test in cv.split(X, y)):
-                folds.append(fold)
-                if deadline is not None and len(folds) < cv.get_n_splits():
-                    per_fold = np.mean([f["fit_time"] + f["score_time"] for f in folds])
-                    if _clock() + per_fold > deadline:
-                        return None
-        except Exception as err:  # one broken candidate must not end the search
-            record.update(status="failed", error=f"{type(err).__name__}: {err}")
-            return record
-        record.update(test_score=np.array([f["score"] for f in folds]),
-                      fit_time=np.array([f["fit_time"] for f in folds]),
-                      score_time=np.array([f["score_time"] for f in folds]))
-        kept = [f for f in folds if f["decision"] is not None]
-        if not hasattr(estimator, "predict_proba"):
-            record["out_of_fold"] = (
-                np.concatenate([f["decision"] for f in kept]) if kept
-                else np.empty((0, len(classes))),
-                np.concatenate([y[f["test"]] for f in kept]) if kept else y[:0],
-                None if sample_weight is None else np.concatenate(
-                    [sample_weight[f["test"]] for f in kept] or [sample_weight[:0]]))
-        if self.ensemble and all(f["proba"] is not None for f in folds):
-            # Each fold's test-row probabilities (decision values for a candidate without
-            # them: calibrated only if the ensemble needs it), for the ensemble selection.
-            record["fold_proba"] = [f["proba"] for f in folds]
-            record["proba_kind"] = "proba" if hasattr(estimator, "predict_proba") else "decision"
-        return record
+        return candidates.cross_validate(table, position, X, y, cv, self.scoring,
+                                         n_jobs=self.n_jobs, keep_proba=self.ensemble,
+                                         sample_weight=sample_weight, deadline=deadline,
+                                         clock=_clock)
 
     def _warn(self, tried, skipped) -> None:
         failed = [r for r in tried if r["status"] != "ok"]
@@ -861,19 +654,8 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _check_X_predict(self, X):
         """Validate X like fit did, and hand it to the pipeline in the form it was fitted on."""
-        check_is_fitted(self)
-        X = check_X(X)
-        validate_data(self, X, reset=False, skip_check_array=True)
-        check_finite(X)
-        # The pipelines name columns by the table's labels (positions for an array): give
-        # them the labels they were fitted with, whichever container comes now.
-        columns = self._fit_columns
-        if columns is None and isinstance(X, pd.DataFrame):
-            X = X.set_axis(range(X.shape[1]), axis=1)
-        if columns is not None and not isinstance(X, pd.DataFrame):
-            X = pd.DataFrame(X, columns=columns).infer_objects()
-        plan = getattr(self, "_table_plan", None)
-        return fill_missing_categories(X if plan is None else plan.transform(X))
+        return check_X_predict(self, X, getattr(self, "_fit_columns", None),
+                               getattr(self, "_table_plan", None))
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):
@@ -986,115 +768,6 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return tags
 
 
-def _refit_reserve(tried: list[dict], n_splits: int) -> float:
-    """Seconds to keep back for refitting the best candidate so far on all rows.
-
-    Its mean fold fit, scaled from the (k-1)/k of the rows a fold trains on to all of them.
-    """
-    ok = [r for r in tried if r["status"] == "ok"]
-    best = max(ok, key=lambda r: float(np.mean(r["test_score"])))
-    return float(np.mean(best["fit_time"])) * n_splits / max(n_splits - 1, 1)
-
-
-def _scorer_methods(scoring) -> tuple[str, ...]:
-    """The methods a named scorer may read (any one of them), or () when unknown.
-
-    scikit-learn has no public way to ask a scorer what it calls; its scorers keep it in
-    ``_response_method`` (scikit-learn >= 1.4), read here in this one place. A callable
-    ``scoring`` is the user's own: nothing is assumed about it.
-    """
-    if not isinstance(scoring, str):
-        return ()
-    method = getattr(get_scorer(scoring), "_response_method", None)
-    return (method,) if isinstance(method, str) else tuple(method or ())
-
-
-def _rows(X, rows):
-    return X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
-
-
-def _fit(pipeline, X, y, sample_weight=None):
-    """Fit a portfolio pipeline, the weights going to its final step (the model).
-
-    The preprocessing steps (imputers, scalers, encoders) are fitted unweighted, then the
-    model with the weights: called directly, so that it works the same with and without
-    scikit-learn's metadata routing (under which ``Pipeline.fit`` would ask every scaler
-    whether it wants the weights).
-    """
-    if sample_weight is None:
-        return pipeline.fit(X, y)
-    transformed = pipeline[:-1].fit_transform(X, y)
-    pipeline.steps[-1][1].fit(transformed, y, sample_weight=sample_weight)
-    return pipeline
-
-
-def _fit_and_score(estimator, X, y, sample_weight, train, test, scorer, classes,
-                   keep_proba=False) -> dict:
-    """One fold: fit on train, score on test; decision values on test for calibration.
-
-    ``keep_proba``: also the test rows' probabilities (decision values for a pipeline
-    without them), one column per class of ``classes`` (0, or -inf for a decision value,
-    for a class the fold did not train on), for the ensemble selection.
-    """
-    weight = None if sample_weight is None else sample_weight[train]
-    tick = time.perf_counter()  # measurements, not the time_budget's clock
-    _fit(estimator, _rows(X, train), y[train], weight)
-    fit_time = time.perf_counter() - tick
-    X_test, y_test = _rows(X, test), y[test]
-    kwargs = {} if sample_weight is None else {"sample_weight": sample_weight[test]}
-    tick = time.perf_counter()
-    score = float(scorer(estimator, X_test, y_test, **kwargs))
-    score_time = time.perf_counter() - tick
-    decision = None
-    # Decision values on the held-out rows of a fold that saw every class (their columns
-    # then are the classes'), for a candidate without probabilities of its own.
-    if (not hasattr(estimator, "predict_proba") and hasattr(estimator, "decision_function")
-            and np.array_equal(estimator.classes_, classes)):
-        decision = decision_columns(estimator, X_test)
-    proba = None
-    if keep_proba and hasattr(estimator, "predict_proba"):
-        proba = _in_columns(estimator.predict_proba(X_test), estimator.classes_, classes, 0.0)
-    elif keep_proba and hasattr(estimator, "decision_function"):
-        proba = decision if decision is not None else _in_columns(
-            decision_columns(estimator, X_test), estimator.classes_, classes, -np.inf)
-    return {"score": score, "fit_time": fit_time, "score_time": score_time,
-            "decision": decision, "proba": proba, "test": test}
-
-
-def _in_columns(values, own_classes, classes, fill) -> np.ndarray:
-    """Columns of ``own_classes`` placed among those of ``classes`` (the rest ``fill``)."""
-    if np.array_equal(own_classes, classes):
-        return np.asarray(values, dtype=float)
-    out = np.full((len(values), len(classes)), fill, dtype=float)
-    out[:, np.searchsorted(classes, own_classes)] = values
-    return out
-
-
-def _check_training_folds(X, y, cv) -> None:
-    """Refuse folds whose training rows have no value in any column (nothing to learn).
-
-    The portfolio's imputers drop a column without a value, so a fold in which every column
-    is missing on the training rows would fail every candidate, deep inside scikit-learn.
-    """
-    present = X.notna().to_numpy() if isinstance(X, pd.DataFrame) else ~pd.isna(X)
-    if present.all():
-        return
-    n_splits = cv.get_n_splits(X, y)
-    for i, (train, _) in enumerate(cv.split(X, y)):
-        if present[train].any():
-            continue
-        counts = present.sum(axis=0)
-        best = int(np.argmax(counts))
-        label = X.columns[best] if isinstance(X, pd.DataFrame) else best
-        raise ValueError(
-            f"In cross-validation fold {i + 1} of {n_splits}, no column of X has a value on "
-            f"the {len(train)} training rows: every candidate would have nothing to learn "
-            f"from. The most complete column, {plain(label)!r}, has values in only "
-            f"{int(counts[best])} of {X.shape[0]} rows. Pass more complete columns or more "
-            "rows, or fewer folds (cv=2)."
-        )
-
-
 def _warn_notes(notes) -> None:
     """The preparation notes as one warning (the first ones in full, then a count)."""
     if not notes:
@@ -1108,38 +781,3 @@ def _warn_notes(notes) -> None:
 
 
 _NOTES_SHOWN = 10
-
-
-def _cv_results(tried: list[dict], n_splits: int) -> dict:
-    """GridSearchCV-shaped results of the candidates, in the order they were tried."""
-    nan = np.full(n_splits, np.nan)
-    test = np.array([r.get("test_score", nan) for r in tried], dtype=float)  # (n, k)
-    fit = np.array([r.get("fit_time", nan) for r in tried], dtype=float)
-    score = np.array([r.get("score_time", nan) for r in tried], dtype=float)
-    names = [r["pipeline"] for r in tried]
-    mean = test.mean(axis=1)
-    # Rank 1 is best; failed candidates (NaN) share the last rank, as in GridSearchCV.
-    finite = np.where(np.isfinite(mean), mean, -np.inf)
-    rank = np.array([1 + int(np.sum(finite > m)) for m in finite], dtype=np.int32)
-    if not np.isfinite(mean).all():
-        rank[~np.isfinite(mean)] = int(np.isfinite(mean).sum()) + 1
-    results = {
-        "pipeline": np.array(names, dtype=object),
-        "params": [{"pipeline": n} for n in names],
-        "recommendation_rank": np.array([r["recommendation_rank"] for r in tried]),
-        "predicted_score": np.array([r["predicted_score"] for r in tried], dtype=float),
-    }
-    for i in range(n_splits):
-        results[f"split{i}_test_score"] = test[:, i]
-    results.update(
-        mean_test_score=mean,
-        std_test_score=test.std(axis=1),
-        rank_test_score=rank,
-        mean_fit_time=fit.mean(axis=1),
-        std_fit_time=fit.std(axis=1),
-        mean_score_time=score.mean(axis=1),
-        std_score_time=score.std(axis=1),
-        status=np.array([r["status"] for r in tried], dtype=object),
-        error=np.array([r["error"] for r in tried], dtype=object),
-    )
-    return results

@@ -4,18 +4,26 @@ messages that name the column, the class or the fix.
 One place for validation (scikit-learn keeps its own in ``sklearn/utils/validation.py``):
 :func:`check_X`, :func:`check_y` and :func:`check_finite` run in ``fit``, ``recommend`` and
 ``predict``, and in :func:`skllmselect.describe.describe`, the path the training corpus uses.
+The checks of ``fit`` alone (its parameters, its folds) and of ``predict``'s X follow them.
 """
 
 from __future__ import annotations
 
 import math
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, column_or_1d
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
-from skllmselect.tabular import LARGEST_VALUE, check_unique_columns
+from skllmselect.tabular import LARGEST_VALUE, check_unique_columns, fill_missing_categories
 
 
 def check_X(X):
@@ -188,3 +196,125 @@ def check_not_regression(y) -> None:
 def plain(value):
     """A numpy scalar as the Python value it holds (for messages: 'a', not np.str_('a'))."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+# ------------------------------------------------------------------------------ fit's own checks
+
+
+def check_fit_params(params: dict) -> None:
+    """Refuse any parameter of fit's ``**params`` other than ``sample_weight``."""
+    unknown = sorted(set(params) - {"sample_weight"})
+    if unknown:
+        raise TypeError(
+            f"fit() got unexpected parameter(s) {unknown}: it takes X, y, groups and "
+            "sample_weight."
+        )
+
+
+def check_sample_weight(sample_weight, X):
+    """fit's ``sample_weight`` checked against X (None stays None).
+
+    Refused: weights that are negative, of the wrong length, or zero for every row.
+    """
+    if sample_weight is None:
+        return None
+    sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+    if not sample_weight.any():
+        raise ValueError("sample_weight is zero for every row: there is nothing to "
+                         "fit. Give some rows a positive weight.")
+    return sample_weight
+
+
+def stratified_folds(cv, y) -> tuple[int | None, str | None]:
+    """Folds of an int ``cv`` for this y, and a note when they had to be lowered.
+
+    A StratifiedKFold wants every class in every fold: with a class of fewer rows than
+    folds, the folds are lowered to its row count, and to 2 for a class of a single row
+    (which then is in one test fold only, and missing from that fold's training rows).
+    ``(None, None)`` for a splitter or an iterable ``cv``, which is used as it is.
+    """
+    if not isinstance(cv, Integral):
+        return None, None
+    counts = pd.Series(y).value_counts(sort=True, ascending=True)
+    smallest = int(counts.iloc[0])
+    if counts.iloc[-1] < 2:
+        raise ValueError(
+            f"Every one of the {len(counts)} classes in y has a single row, so no "
+            "cross-validation can test a class it also trained on. Pass more rows (at "
+            "least two of some class), or call recommend(X, y), which needs no "
+            "cross-validation."
+        )
+    if smallest >= cv:
+        return cv, None
+    rare = [plain(label) for label in counts.index[counts.to_numpy() < cv]]
+    shown = ", ".join(repr(label) for label in rare[:10]) + (
+        f", ... ({len(rare)} in all)" if len(rare) > 10 else "")
+    n_splits = max(smallest, 2)
+    note = (f"cv={cv} lowered to {n_splits} folds: the smallest class has only "
+            f"{smallest} row(s) (classes with fewer than {cv}: {shown}), and "
+            "stratified cross-validation wants each class in every fold.")
+    if smallest < 2:
+        note += (" A class with a single row is tested in one fold only, and that "
+                 "fold's candidates are trained without it: drop or merge such classes "
+                 "for a fairer comparison.")
+    return n_splits, note
+
+
+def split_folds(cv, X, y, groups) -> list:
+    """The (train, test) folds of ``cv``, with ``groups`` for a group splitter."""
+    try:
+        return list(cv.split(X, y, groups))
+    except ValueError as err:
+        if groups is None and "groups" in str(err):
+            raise ValueError(
+                f"cv={cv!r} splits by groups, but fit got none: pass them as "
+                "fit(X, y, groups=...), one group label per row."
+            ) from err
+        raise
+
+
+def check_training_folds(X, y, cv) -> None:
+    """Refuse folds whose training rows have no value in any column (nothing to learn).
+
+    The portfolio's imputers drop a column without a value, so a fold in which every column
+    is missing on the training rows would fail every candidate, deep inside scikit-learn.
+    """
+    present = X.notna().to_numpy() if isinstance(X, pd.DataFrame) else ~pd.isna(X)
+    if present.all():
+        return
+    n_splits = cv.get_n_splits(X, y)
+    for i, (train, _) in enumerate(cv.split(X, y)):
+        if present[train].any():
+            continue
+        counts = present.sum(axis=0)
+        best = int(np.argmax(counts))
+        label = X.columns[best] if isinstance(X, pd.DataFrame) else best
+        raise ValueError(
+            f"In cross-validation fold {i + 1} of {n_splits}, no column of X has a value on "
+            f"the {len(train)} training rows: every candidate would have nothing to learn "
+            f"from. The most complete column, {plain(label)!r}, has values in only "
+            f"{int(counts[best])} of {X.shape[0]} rows. Pass more complete columns or more "
+            "rows, or fewer folds (cv=2)."
+        )
+
+
+# ------------------------------------------------------------------------------ predict's X
+
+
+def check_X_predict(estimator, X, columns, plan):
+    """Validate X like fit did, and return it in the form the pipelines were fitted on.
+
+    ``columns``: the labels of fit's DataFrame (None for an array); ``plan``: fit's
+    :class:`skllmselect.tabular.TablePlan` (None for a selector saved before it had one).
+    """
+    check_is_fitted(estimator)
+    X = check_X(X)
+    validate_data(estimator, X, reset=False, skip_check_array=True)
+    check_finite(X)
+    # The pipelines name columns by the table's labels (positions for an array): give
+    # them the labels they were fitted with, whichever container comes now.
+    if columns is None and isinstance(X, pd.DataFrame):
+        X = X.set_axis(range(X.shape[1]), axis=1)
+    if columns is not None and not isinstance(X, pd.DataFrame):
+        X = pd.DataFrame(X, columns=columns).infer_objects()
+    return fill_missing_categories(X if plan is None else plan.transform(X))

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from skllmselect import metafeature_input as mfi
 from skllmselect import metafeatures as mf
 from skllmselect.metafeatures import (
     METAFEATURE_GROUP,
@@ -152,8 +153,8 @@ def test_negative_zero_orders_rows_as_zero_on_every_pandas():
     signed = values.copy()
     signed[values == 0.0] = -0.0
     assert np.signbit(signed).sum() > np.signbit(values).sum()
-    np.testing.assert_array_equal(mf._canonical_row_order(pd.DataFrame(signed), codes),
-                                  mf._canonical_row_order(pd.DataFrame(values), codes))
+    np.testing.assert_array_equal(mfi.canonical_row_order(pd.DataFrame(signed), codes),
+                                  mfi.canonical_row_order(pd.DataFrame(values), codes))
 
 
 @pytest.mark.parametrize("max_cols", [50, 4])
@@ -261,12 +262,12 @@ def test_large_dataset_is_subsampled_but_shape_describes_all_rows():
 
 def test_subsample_is_stratified_and_keeps_single_member_classes():
     codes = np.r_[np.zeros(2000, dtype=int), np.ones(999, dtype=int), 2]
-    rows = mf._subsample_rows(codes, max_rows=300, random_state=0)
+    rows = mfi.subsample_rows(codes, max_rows=300, random_state=0)
     assert np.all(np.diff(rows) > 0)
     assert 2999 in rows  # the only row of class 2
     # Each class keeps its share of 300 (200 and 99.9), and the singleton its one row.
     assert np.bincount(codes[rows]).tolist() == [200, 100, 1]
-    np.testing.assert_array_equal(mf._subsample_rows(codes, 300, random_state=0), rows)
+    np.testing.assert_array_equal(mfi.subsample_rows(codes, 300, random_state=0), rows)
 
 
 def test_failing_pymfe_group_costs_only_its_features(mixed, monkeypatch, in_this_process):

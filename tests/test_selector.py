@@ -27,7 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skllmselect import LLMAlgorithmSelector, describe, selector
+from skllmselect import LLMAlgorithmSelector, candidates, describe, model_cache, selector
 from skllmselect.calibration import TemperatureScaling
 from skllmselect.metafeatures import METAFEATURE_NAMES
 from skllmselect.portfolio import PIPELINE_NAMES
@@ -111,9 +111,9 @@ def test_network_is_loaded_once_and_not_in_init(tiny_model):
     LLMAlgorithmSelector(model="/no/such/model")  # __init__ reads nothing
     X, y = iris()
     LLMAlgorithmSelector(model=tiny_model).recommend(X, y)
-    hits = selector._load_cached.cache_info().hits
+    hits = model_cache._load_cached.cache_info().hits
     LLMAlgorithmSelector(model=tiny_model).recommend(X, y)
-    assert selector._load_cached.cache_info().hits == hits + 1
+    assert model_cache._load_cached.cache_info().hits == hits + 1
 
 
 def test_a_load_under_way_in_the_start_thread_is_waited_for_not_repeated(tiny_model,
@@ -135,12 +135,12 @@ def test_a_load_under_way_in_the_start_thread_is_waited_for_not_repeated(tiny_mo
         return original(*args, **kwargs)
 
     monkeypatch.setattr(selector.loading, "load", slow_load)
-    monkeypatch.setattr(selector, "_started_loads", set())
-    selector._load_cached.cache_clear()
+    monkeypatch.setattr(model_cache, "_started_loads", set())
+    model_cache._load_cached.cache_clear()
     try:
         table = LLMAlgorithmSelector(model=tiny_model, random_state=0).recommend(X, y)
     finally:
-        selector._load_cached.cache_clear()
+        model_cache._load_cached.cache_clear()
     assert loads == ["skllmselect-model-load"]
     pd.testing.assert_frame_equal(table.drop(columns="estimator"),
                                   expected.drop(columns="estimator"), check_exact=True)
@@ -314,8 +314,8 @@ def test_calibration_is_fitted_on_out_of_fold_decision_values(rigged_model, monk
     """No extra fit: the winner is fitted once per fold and once on all rows."""
     X, y = iris()
     fits = []
-    original = selector._fit
-    monkeypatch.setattr(selector, "_fit",
+    original = candidates.fit_pipeline
+    monkeypatch.setattr(candidates, "fit_pipeline",
                         lambda pipeline, *args: fits.append(1) or original(pipeline, *args))
     est = LLMAlgorithmSelector(model=rigged_model("first_ridge", ranking=["ridge"]),
                                top_k=1, cv=3).fit(X, y)
