@@ -196,6 +196,7 @@ def report(copies: list[dict], registry: dict | None) -> str:
             f"fingerprint + check {registry['median_check_s']:.2f} s (all: "
             f"{registry['check_s']:.0f} s on 2 workers); duplicate search "
             f"{registry['dedup_s']:.0f} s over {registry['n_candidate_pairs']} candidate pairs.",
+            *(["", registry["note"]] if registry.get("note") else []),
             "",
             f"- flagged by the guard: **{len(registry['flagged'])}**",
             "",

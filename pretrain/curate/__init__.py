@@ -30,7 +30,14 @@ from pretrain.curate.cleaning import (
     column_drop_reason,
     duplicate_share,
 )
-from pretrain.curate.columns import PROFILE_MAX_LEVELS, SNAP_RATIO, SNAP_WIDTH
+from pretrain.curate.columns import (
+    PROFILE_MAX_LEVELS,
+    SNAP_RATIO,
+    SNAP_WIDTH,
+    TIE_MIN_ROWS,
+    TIE_SHARE,
+    TIE_WIDTH,
+)
 from pretrain.curate.config import CurateConfig
 from pretrain.curate.dedup import find_duplicates, lsh_candidates, minhash
 from pretrain.curate.fingerprints import (
@@ -87,6 +94,9 @@ __all__ = [
     "PROFILE_MAX_LEVELS",
     "SNAP_WIDTH",
     "SNAP_RATIO",
+    "TIE_WIDTH",
+    "TIE_SHARE",
+    "TIE_MIN_ROWS",
     "FIRST_NAMES",
     "PERSON_COLUMN_WORDS",
     "NON_PERSON_COLUMN_WORDS",

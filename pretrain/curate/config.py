@@ -63,11 +63,11 @@ class CurateConfig:
     disjoint re-sample of a table of few discrete columns reaches: mushroom's two halves
     0.58 with 0.35 repeated), and four times the share after shuffling the candidate's
     columns. Perturbed copies of the 55 UCI tables (2% of rows dropped, noise of 1% of the
-    sd) mostly score above 0.9; tae 0.81, page.blocks 0.40 (the noise reorders its dense
-    rows); spambase 0.37 with 0.08 repeated (missed). The two halves of a UCI table score at
-    most 0.23 above their repeated share where shuffling gives little
+    sd) that need this evidence (8; the others match by content) score 0.98 to 1, segment
+    0.88 and page.blocks 0.38 (the noise reorders its dense rows). The two halves of a UCI
+    table score at most 0.23 above their repeated share where shuffling gives little
     (benchmarks/results/leakage_guard.md). The near-duplicate search asks for the same share
-    of the rows both fingerprints' samples can share."""
+    of the rows both fingerprints' samples can share, and that much above a re-sample."""
     near_rows_min_row_ratio: float = 0.5
     """Near-row matching needs similar row counts (smaller / larger): quantiles of a biased
     subset are shifted; copies with some rows dropped keep them."""
@@ -75,8 +75,9 @@ class CurateConfig:
     """Near duplicates share at least this Jaccard index of paired columns."""
     dup_max_distance: float = 0.5
     """Largest distance for near duplicates: a perturbed copy (2% rows dropped, noise of 1% of
-    the sd on every numeric column) of a UCI table scores 0.28 (median; 0.86 at the 90th
-    percentile, and 15 of the 55 are above 0.5: benchmarks/results/leakage_guard.md), while
+    the sd on every numeric column) of a UCI table scores 0.24 (median; 0.52 at the 90th
+    percentile, and 8 of the 55 are above 0.5, at most 1.37: those are grouped by near rows;
+    benchmarks/results/leakage_guard.md), while
     independent draws of one generator score 0.6 to 1.5, so synthetic datasets of one
     prior are not collapsed."""
     dup_min_rows: int = 100

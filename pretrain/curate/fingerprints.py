@@ -10,6 +10,10 @@ not change with row order, column order or an affine rescaling of a numeric colu
 - numeric columns: standardized quantiles around the median, orientation-free (``-x`` looks
   like ``x``), the missing share and the share of the most frequent value.
 
+Numeric values are read after :func:`~pretrain.curate.columns._snapped`: jittered levels and
+tie blocks (the zeros of a count column, exact or moved by small noise) become one value, so
+that a noised copy keeps its level profile, its top share and its quantile scale.
+
 The table also gets the matrix of pairwise associations between columns (Cramér's V of
 rank-binned columns: invariant to monotone transforms and relabellings), an order-free exact
 content hash, coarse column tokens for MinHash, and a bottom-k sketch of its row hashes (raw

@@ -249,12 +249,14 @@ class LeakageGuard:
             paired = self._paired(match)
             by_content = paired and content_possible and \
                 match.distance <= config.leak_max_distance
+            pairings = [match]
             if not by_content and rank_costs is not None:
                 # a monotone transform (log, exp) of continuous columns: pair by ties and
                 # associations only, and ask for a closer match
                 ranked = compare(f, b, rank_costs)
                 if self._paired(ranked) and ranked.distance <= config.leak_max_rank_distance:
                     match, paired, by_content = ranked, True, True
+                pairings.append(ranked)
             evidence = "content" if by_content else "rows" if by_rows else None
             if evidence is None and subset_possible and paired \
                     and match.distance <= config.leak_max_pair_distance:
@@ -263,12 +265,17 @@ class LeakageGuard:
                     overlap = self._row_evidence(cells, f, b, pairs)
                     if overlap >= config.leak_min_row_share:
                         evidence = "paired_rows"
-            if evidence is None and dataset is not None and match.n_paired >= \
-                    config.leak_min_columns and near_possible(f, b):
+            # near rows on the columns either pairing found: an exp-transformed column whose
+            # bulk became one tie block (its outliers inflate the sd, see _tie_blocks_snapped)
+            # pairs on ranks only, and rows compared as quantiles ignore the transform
+            for pairing in pairings:
+                if evidence is not None or dataset is None or pairing.n_paired < \
+                        config.leak_min_columns or not near_possible(f, b):
+                    continue
                 if "rank_rows" not in cache:
                     cache["rank_rows"] = rank_rows(dataset, sample=NEAR_ROWS_GUARD_SAMPLE)
                 near, chance, repeated = near_row_shares(
-                    cache["rank_rows"], self._rank_rows[b.id], match.pairs)
+                    cache["rank_rows"], self._rank_rows[b.id], pairing.pairs)
                 if near >= config.near_rows_min_share + repeated and near >= 4 * chance:
                     evidence, overlap = "near_rows", near
             if evidence is not None:

@@ -6,10 +6,11 @@ Hungarian polish) and measures every difference in units of its sampling noise, 
 so that two independent draws of one population are about 1 apart. A copy, however
 shuffled, permuted, relabelled or rescaled, scores 0; R's iris against UCI's (two cells
 differ) 0.06; a copy of a UCI table with 2% of its rows dropped and noise of 1% of each
-numeric column's sd 0.09 to 2.9 (median 0.28; benchmarks/results/leakage_guard.md: the noise
-breaks ties, which the fingerprint reads as another distribution); a re-sample or biased
-subset 1 to 2. What decides a near duplicate or a leak is documented on
-:class:`CurateConfig`, :func:`find_duplicates` and :meth:`LeakageGuard.check`.
+numeric column's sd 0.09 to 1.4 (median 0.24; benchmarks/results/leakage_guard.md: the noise
+breaks ties, which fingerprints snap back where they are large, and reorders the dense part of
+a continuous column); a re-sample or biased subset 1 to 2. What decides a near duplicate or
+a leak is documented on :class:`CurateConfig`, :func:`find_duplicates` and
+:meth:`LeakageGuard.check`.
 """
 
 from __future__ import annotations

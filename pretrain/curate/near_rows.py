@@ -45,6 +45,14 @@ class RankRows:
     n_rows: int
     """Rows of the whole table (``ranks`` may be a sample)."""
 
+    def halves(self, seed: int = 1) -> tuple[RankRows, RankRows]:
+        """The sampled rows cut in two at random: two disjoint samples of the table."""
+        order = np.random.default_rng(seed).permutation(len(self.ranks))
+        cut = len(order) // 2
+        return tuple(RankRows(columns=self.columns, ranks=self.ranks[np.sort(part)],
+                              ties=self.ties, n_rows=self.n_rows)
+                     for part in (order[:cut], order[cut:]))
+
 
 def _column_ranks(series: pd.Series, numeric: np.ndarray | None
                   ) -> tuple[np.ndarray, np.ndarray]:
