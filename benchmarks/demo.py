@@ -88,9 +88,12 @@ def main(argv=None) -> int:
     print(results.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"\nchosen: {selector.best_pipeline_}, CV {selector.scoring} "
           f"{selector.best_score_:.4f}")
+    if selector.ensemble_ is not None:  # predicts with the ensemble (see ensemble=)
+        print(f"predicts with an ensemble: {selector.ensemble_}, CV {selector.scoring} "
+              f"{selector.ensemble_score_:.4f} on the same folds")
     print(f"wall time: recommend {recommend_s:.2f} s (first call: loads the model, computes "
           f"the meta-features); fit {fit_s:.2f} s (recommends again, cross-validates "
-          f"{len(results)} pipelines, refits the winner in {selector.refit_time_:.2f} s)")
+          f"{len(results)} pipelines, refits in {selector.refit_time_:.2f} s)")
 
     try:
         import matplotlib
