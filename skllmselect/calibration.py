@@ -36,6 +36,19 @@ def decision_columns(estimator, X) -> np.ndarray:
     return values
 
 
+def in_class_columns(values, own_classes, classes, fill) -> np.ndarray:
+    """Columns of ``own_classes`` placed among those of ``classes`` (the rest ``fill``).
+
+    For a model fitted on fewer classes than the data has (a fold without some class): its
+    probabilities get 0, its decision values -inf, for the classes it never saw.
+    """
+    if np.array_equal(own_classes, classes):
+        return np.asarray(values, dtype=float)
+    out = np.full((len(values), len(classes)), fill, dtype=float)
+    out[:, np.searchsorted(classes, own_classes)] = values
+    return out
+
+
 class TemperatureScaling:
     """``softmax(decision / temperature_)``, the temperature fitted by weighted log loss.
 

@@ -18,7 +18,7 @@ from sklearn.base import clone
 from sklearn.metrics import check_scoring
 from sklearn.utils.parallel import Parallel, delayed
 
-from skllmselect.calibration import decision_columns
+from skllmselect.calibration import decision_columns, in_class_columns
 
 # fit's steps are logged under the estimator's logger name, wherever their code lives.
 _log = logging.getLogger("skllmselect.selector")
@@ -162,21 +162,12 @@ def _fit_and_score(estimator, X, y, sample_weight, train, test, scorer, classes,
         decision = decision_columns(estimator, X_test)
     proba = None
     if keep_proba and hasattr(estimator, "predict_proba"):
-        proba = _in_columns(estimator.predict_proba(X_test), estimator.classes_, classes, 0.0)
+        proba = in_class_columns(estimator.predict_proba(X_test), estimator.classes_, classes, 0.0)
     elif keep_proba and hasattr(estimator, "decision_function"):
-        proba = decision if decision is not None else _in_columns(
+        proba = decision if decision is not None else in_class_columns(
             decision_columns(estimator, X_test), estimator.classes_, classes, -np.inf)
     return {"score": score, "fit_time": fit_time, "score_time": score_time,
             "decision": decision, "proba": proba, "test": test}
-
-
-def _in_columns(values, own_classes, classes, fill) -> np.ndarray:
-    """Columns of ``own_classes`` placed among those of ``classes`` (the rest ``fill``)."""
-    if np.array_equal(own_classes, classes):
-        return np.asarray(values, dtype=float)
-    out = np.full((len(values), len(classes)), fill, dtype=float)
-    out[:, np.searchsorted(classes, own_classes)] = values
-    return out
 
 
 def cv_results(tried: list[dict], n_splits: int) -> dict:

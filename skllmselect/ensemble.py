@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import get_scorer
 
 from skllmselect import candidates
-from skllmselect.calibration import TemperatureScaling, decision_columns
+from skllmselect.calibration import TemperatureScaling, decision_columns, in_class_columns
 
 # fit's steps are logged under the estimator's logger name, wherever their code lives.
 _log = logging.getLogger("skllmselect.selector")
@@ -178,11 +178,7 @@ def member_proba(estimator, calibration, X, classes) -> np.ndarray:
         own = estimator.predict_proba(X)
     else:
         own = calibration.predict_proba(decision_columns(estimator, X))
-    if np.array_equal(estimator.classes_, classes):
-        return own
-    proba = np.zeros((own.shape[0], len(classes)))
-    proba[:, np.searchsorted(classes, estimator.classes_)] = own
-    return proba
+    return in_class_columns(own, estimator.classes_, classes, 0.0)
 
 
 class EnsembleClassifier:
