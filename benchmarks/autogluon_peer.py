@@ -47,6 +47,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.peers import MethodTimeout
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "benchmarks" / "autogluon_worker.py"
 #: Where ``make peers-autogluon-env`` puts the environment; SKLLMSELECT_AUTOGLUON_PYTHON
@@ -59,8 +61,8 @@ PRESETS = {"autogluon_default": ("default", {}),
 LABEL = "__label__"
 
 
-class WorkerTimeout(Exception):
-    """The worker ran past its timeout and was killed."""
+class WorkerTimeout(MethodTimeout):
+    """The worker ran past its timeout and was killed (recorded as a timeout)."""
 
 
 def autogluon_python(path: str | os.PathLike | None = None) -> Path:
@@ -125,7 +127,9 @@ def run_autogluon(X_train, y_train, X_test, *, method: str, budget: float, timeo
                      "fit_options": fit_options})
         result = run_worker(folder, python, timeout, worker)
     if result["status"] != "ok":
-        raise RuntimeError(f"AutoGluon failed: {result['error']}")
+        error = RuntimeError(f"AutoGluon failed: {result['error']}")
+        error.wall_time = float(result["wall_time"])  # its fit's time, not the process's
+        raise error
     predictions = result["predictions"]
     if predictions is None or len(predictions) != len(X_test):
         raise RuntimeError(f"the worker returned {len(predictions or [])} predictions for "
