@@ -103,7 +103,7 @@ peers-autogluon-env: $(AUTOGLUON_VENV)/.installed
 
 # Accuracy against time: skllmselect, FLAML and AutoGluon (default, best_quality) at 2, 5, 10,
 # 30 and 60 s on the 55 UCI tables, LazyPredict and the SBS once (docs/benchmarks/curves.md).
-# About 5 hours of one CPU thread (measured per table on a smoke run: docs/benchmarks/curves.md),
+# About 6 hours of one CPU thread (measured per table on a smoke run: docs/benchmarks/curves.md),
 # methods one after the other; resumes where it stopped.
 # Subsets: make curves UCI=... CURVES_ARGS="--budgets 2,10 --datasets iris,glass".
 CURVES_ARGS ?=
