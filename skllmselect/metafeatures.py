@@ -481,8 +481,7 @@ def _isolated(function, *args):
     """
     if (not _ISOLATE or multiprocessing.current_process().daemon
             or (_worker is None and threading.active_count() == 1)):
-        with _IN_PROCESS_LOCK:
-            return function(*args)
+        return _in_this_process(function, *args)
     executor = _worker_executor()
     try:
         return executor.submit(function, *args).result()
@@ -497,6 +496,23 @@ def _isolated(function, *args):
             f"The meta-feature worker process ended during the call, twice ({err}). If "
             "this repeats, it is likely killed for memory: lower max_rows or max_cols."
         ) from err
+
+
+def _in_this_process(function, *args):
+    """``function(*args)`` here, one call at a time, with tqdm's monitor thread off.
+
+    pymfe wraps its loops in (disabled) tqdm progress bars, and the first bar starts tqdm's
+    monitor thread, which then runs for good: a thread this call started would send every
+    later call to the worker (see :func:`_isolated`). The setting is restored afterwards.
+    """
+    import tqdm  # pymfe's own dependency, cheap
+
+    with _IN_PROCESS_LOCK:
+        interval, tqdm.tqdm.monitor_interval = tqdm.tqdm.monitor_interval, 0
+        try:
+            return function(*args)
+        finally:
+            tqdm.tqdm.monitor_interval = interval
 
 
 def start_worker() -> None:

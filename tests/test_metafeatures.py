@@ -422,6 +422,7 @@ def state():
 warnings.simplefilter("default"); np.random.seed(7); threadpool_limits(2)
 before = state()
 alone = mf.extract(X, y)
+again = mf.extract(X, y)  # nothing the first call left behind sends it elsewhere
 after = state()
 after[2] = {path: after[2][path] for path in before[2]}  # a library loaded since: no setting
 here = mf._worker is None
@@ -431,7 +432,7 @@ stop.set(); other.join()
 worker_pid = mf._worker_executor().submit(os.getpid).result()
 print(json.dumps({"here": here, "state_kept": before == after,
                   "worker_then": worker_pid != os.getpid(),
-                  "equal": alone.tobytes() == with_thread.tobytes()}))
+                  "equal": alone.tobytes() == with_thread.tobytes() == again.tobytes()}))
 """
 
 
