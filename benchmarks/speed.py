@@ -10,8 +10,10 @@ Three measurements, all with the bundled model and one thread (``OMP_NUM_THREADS
 0. The first call in a fresh process: in each of ``--cold-runs`` new Python processes (numpy
    and scikit-learn imported, a 1,000 x 20 ``make_classification`` table made), the wall time
    of ``from skllmselect import LLMAlgorithmSelector``, of the first
-   ``LLMAlgorithmSelector(random_state=0).recommend(X, y)`` (it loads the model and starts
-   the meta-feature worker process) and of a second one. The target is on import + first
+   ``LLMAlgorithmSelector(random_state=0).recommend(X, y)`` (it computes the meta-features,
+   importing pymfe, and loads the model, whose network runs in numpy; each process records
+   whether torch was imported and whether a meta-feature worker process was started) and
+   of a second one, with the CPU time of each. The target is on import + first
    call, median over the processes. ``--cold-only`` measures just this and rewrites it into
    the existing ``speed.md``/``speed.json`` (the other sections are kept as they were).
 
@@ -286,11 +288,15 @@ from skllmselect import LLMAlgorithmSelector
 marks.append((time.perf_counter(), time.process_time()))
 first = LLMAlgorithmSelector(random_state=0).recommend(X, y)
 marks.append((time.perf_counter(), time.process_time()))
+import sys
+from skllmselect import metafeatures
+where = {{"torch_imported": "torch" in sys.modules,
+          "worker_started": metafeatures._worker is not None}}
 second = LLMAlgorithmSelector(random_state=0).recommend(X, y)
 marks.append((time.perf_counter(), time.process_time()))
 assert first["pipeline"].tolist() == second["pipeline"].tolist()
 steps = ("import", "first", "second")
-print(json.dumps({{"load1_before": load1,
+print(json.dumps({{"load1_before": load1, **where,
                   **{{s: b[0] - a[0] for s, a, b in zip(steps, marks, marks[1:])}},
                   **{{s + "_cpu": b[1] - a[1] for s, a, b in zip(steps, marks, marks[1:])}}}}))
 """

@@ -288,9 +288,13 @@ def _cold_section(cold: dict, cold_table_text: str) -> list[str]:
         f"{cold['date']}: in each, numpy and scikit-learn imported and a {cold['size']} "
         "`make_classification` table made, then the wall time of `from skllmselect import "
         "LLMAlgorithmSelector`, of the first `LLMAlgorithmSelector(random_state=0)"
-        ".recommend(X, y)` (it loads the network and starts the meta-feature worker process, "
-        "which imports pymfe) and of a second one. CPU time is that of the calling process "
-        "only (the worker's is not counted). 1-min load average before the runs: median "
+        ".recommend(X, y)` (it computes the meta-features, importing pymfe, and loads the "
+        "network, which runs in numpy) and of a second one. CPU time is the calling process's: "
+        "all of the work unless a meta-feature worker process is started (its CPU is not "
+        "counted). Torch was imported in "
+        f"{sum(c.get('torch_imported', True) for c in cold['calls'])} and a worker started in "
+        f"{sum(c.get('worker_started', True) for c in cold['calls'])}"
+        f" of the {cold['runs']} processes. 1-min load average before the runs: median "
         f"{cold['load1_median']:.2f}. Code: git {cold.get('git_commit', 'unknown')}.",
         "",
         cold_table_text,

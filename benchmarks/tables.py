@@ -360,13 +360,13 @@ def _cold_summary(speed: dict) -> str:
     cold = speed.get("cold")
     if not cold:
         return ""
-    median = cold["median"]
+    median, cpu = cold["median"], cold["cpu_median"]
     return (f" In a fresh process (measured {cold['date'][:10]}, 1-min load median "
             f"{cold['load1_median']:.2f}), the import and the first `recommend` at "
             f"{cold['size']} take a median {median['import_and_first']:.2f} s (target "
             f"{cold['target']:g} s: {'met' if cold['met'] else 'NOT met'}; import "
-            f"{median['import']:.2f} s, then the model's load and the meta-feature worker's "
-            f"start), a second call {median['second']:.2f} s.")
+            f"{median['import']:.2f} s; CPU time, medians: import {cpu['import']:.2f} s, first "
+            f"call {cpu['first']:.2f} s), a second call {median['second']:.2f} s.")
 
 
 def _peers(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

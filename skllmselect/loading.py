@@ -396,7 +396,7 @@ def _network_config(config: dict, path: Path, header: dict, weights: Path):
     the tensors in the weights' ``header``, checked without building anything: the network
     built from it then holds no more than the weights file (the strict load that follows
     checks every other tensor)."""
-    from skllmselect.model import ModelConfig
+    from skllmselect.model_config import ModelConfig
 
     try:
         network_config = ModelConfig.from_dict(config)
@@ -529,7 +529,60 @@ def load(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
     network_config, tokenizer = _checked(folder)
     network = SelectorTransformer(network_config)
     _load_weights(network, folder / WEIGHTS_NAME)
-    out = (network.eval(), tokenizer)
+    return (network.eval(), tokenizer, *_extras(folder, network_config, with_residuals,
+                                                with_forest))
+
+
+def load_numpy(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
+               token: str | bool | None = None, with_residuals: bool = False,
+               with_forest: bool = False):
+    """As :func:`load`, with the network as a :class:`~skllmselect.numpy_network.NumpyNetwork`.
+
+    What the estimator runs: the same checks, the same weights, and no torch (whose import
+    alone takes about 2 s), so a first ``recommend`` in a fresh process stays fast. The
+    network computes the torch network's inference outputs (see
+    :mod:`skllmselect.numpy_network`); a weights file in bfloat16, which numpy cannot read,
+    is read with torch and converted.
+
+    Returns
+    -------
+    network : NumpyNetwork
+    tokenizer, residuals, forest
+        As :func:`load`.
+    """
+    from skllmselect.numpy_network import NumpyNetwork, unpack_saved, weight_problems
+
+    folder = resolve(model, revision, token=token)
+    network_config, tokenizer = _checked(folder)
+    path = folder / WEIGHTS_NAME
+    weights = unpack_saved(_read_arrays(path), network_config)
+    problems = weight_problems(network_config, weights)  # as torch's strict load checks
+    if problems:
+        raise _mismatch(path, problems[:300])
+    network = NumpyNetwork(network_config, weights)
+    return (network, tokenizer, *_extras(folder, network_config, with_residuals, with_forest))
+
+
+def _read_arrays(path: Path) -> dict:
+    """A safetensors file's tensors as numpy arrays (bfloat16 ones read with torch)."""
+    import safetensors.numpy
+    from safetensors import SafetensorError
+
+    try:
+        try:
+            return safetensors.numpy.load_file(str(path))
+        except TypeError:  # "data type 'bfloat16' not understood": numpy has no bfloat16
+            import safetensors.torch
+
+            return {name: tensor.float().numpy()
+                    for name, tensor in safetensors.torch.load_file(str(path)).items()}
+    except SafetensorError as error:
+        raise _corrupt(path, one_line(error)) from error
+
+
+def _extras(folder: Path, network_config, with_residuals: bool, with_forest: bool) -> tuple:
+    """The residuals and the forest that :func:`load` and :func:`load_numpy` add on request."""
+    out = ()
     if with_residuals:
         out += (read_residuals(folder, network_config.n_pipelines),)
     if with_forest:
@@ -538,6 +591,8 @@ def load(model: str | os.PathLike = BUNDLED, revision: str | None = None, *,
         out += (read_forest(folder, len(network_config.metafeature_names),
                             network_config.n_pipelines),)
     return out
+
+
 
 
 def _checked(folder: Path, compatible: bool = True):

@@ -236,8 +236,8 @@ def extract(
         not started in time are left NaN, with a ``RuntimeWarning`` naming them. ``None``
         means no limit. The defaults keep typical calls (up to 50,000 x 200 rows x columns)
         well under it on one core. Not counted: starting the worker process the pymfe groups
-        run in (the first call, or one after five idle minutes), importing pymfe there, and
-        waiting for it while another thread's call runs.
+        run in (the first call, or one after five idle minutes), importing pymfe (there or
+        here), and waiting for it while another thread's call runs.
     random_state : int, default=0
         Seed of the row subsample and of pymfe's randomness (folds, landmarking models). The
         result is fully determined by the data and the arguments, unless the budget runs out.
@@ -260,9 +260,10 @@ def extract(
     Notes
     -----
     pymfe changes process-wide state (numpy's global RNG, the warnings filters, the BLAS
-    thread count), so its groups run in a worker process: the caller's process, and its
-    other threads, see none of it. Calls from several threads take turns in that one
-    process. See the user guide's "Threads and global state".
+    thread count), all restored before the call returns; so that no other thread sees it
+    meanwhile, its groups run in a worker process unless this process has no other thread
+    (then here, which spares the worker's start). Calls from several threads take turns in
+    that one process. See the user guide's "Threads and global state".
 
     Examples
     --------
@@ -453,25 +454,34 @@ def _install_fast_info_theory() -> None:
 
 
 def _isolated(function, *args):
-    """``function(*args)`` in the extraction worker process, or here if none can be started.
+    """``function(*args)`` where pymfe's global state changes reach no one: in the
+    extraction worker process, or in this one when nothing else runs in it.
 
     pymfe and the libraries under it change process-wide state: numpy's global RNG (pymfe
     seeds it in every group and draws from it in landmarking), the warnings filters (their
     warnings must be silenced, and ``warnings.catch_warnings`` is not thread-safe before
-    Python 3.14) and the BLAS thread count (one thread: see :func:`_pymfe_groups`). In a
-    process of its own none of that reaches the caller or the caller's other threads. The
-    worker is one loky process (loky, as joblib's default backend: no fork of a threaded
-    process, and no re-import of the caller's ``__main__``), started by the first call and
-    closed after ``_WORKER_IDLE_SECONDS`` idle; calls from several threads take turns there.
+    Python 3.14) and the BLAS thread count (one thread: see :func:`_pymfe_groups`), and
+    :func:`_pymfe_groups` saves and restores all three around its work. Where to run:
 
-    A daemonic process (a Dask worker, a multiprocessing pool's) may not start one: there
-    ``function`` runs here, one call at a time, and the global state is saved and restored
-    around it; other threads of such a process see it changed meanwhile (the documented
-    limit).
+    - **Here**, when this process has no other thread and no worker was started: no one can
+      see the state while it is changed, and it is restored before the call returns. This
+      spares a script's first call the worker's start (a new Python process importing
+      pandas, scikit-learn and pymfe: about 1.2 s of the 1.5 s a first 1,000 x 20 call
+      took); pymfe then stays imported here, as any library a call imports.
+    - **In the worker** otherwise (other threads, such as a notebook kernel's or the
+      caller's own, could see the changed state): one loky process (loky, as joblib's
+      default backend: no fork of a threaded process, and no re-import of the caller's
+      ``__main__``), started by the first such call and closed after
+      ``_WORKER_IDLE_SECONDS`` idle; calls from several threads take turns there. Once
+      started, it serves every later call, so a process's vectors keep coming from one place
+      (they are equal either way: ``tests/test_threads.py``).
+    - **Here, one call at a time**, in a daemonic process (a Dask worker, a multiprocessing
+      pool's), which may not start a worker: its other threads see the state changed
+      meanwhile (the documented limit).
     """
-    if not _ISOLATE or multiprocessing.current_process().daemon:
-        with _IN_PROCESS_LOCK:
-            return function(*args)
+    if (not _ISOLATE or multiprocessing.current_process().daemon
+            or (_worker is None and threading.active_count() == 1)):
+        return _in_this_process(function, *args)
     executor = _worker_executor()
     try:
         return executor.submit(function, *args).result()
@@ -488,14 +498,31 @@ def _isolated(function, *args):
         ) from err
 
 
+def _in_this_process(function, *args):
+    """``function(*args)`` here, one call at a time, with tqdm's monitor thread off.
+
+    pymfe wraps its loops in (disabled) tqdm progress bars, and the first bar starts tqdm's
+    monitor thread, which then runs for good: a thread this call started would send every
+    later call to the worker (see :func:`_isolated`). The setting is restored afterwards.
+    """
+    import tqdm  # pymfe's own dependency, cheap
+
+    with _IN_PROCESS_LOCK:
+        interval, tqdm.tqdm.monitor_interval = tqdm.tqdm.monitor_interval, 0
+        try:
+            return function(*args)
+        finally:
+            tqdm.tqdm.monitor_interval = interval
+
+
 def start_worker() -> None:
     """Start the extraction worker, and its import of pymfe, now; return without waiting.
 
-    Called by ``LLMAlgorithmSelector.recommend`` and ``fit`` before they load their model, so
-    that the worker's start (a new Python process importing pymfe, scikit-learn, scipy and
-    pandas: about 1.5 s) overlaps with the model's load (torch: about 1.5 s) on another core,
-    instead of following it. A no-op where :func:`extract` would run pymfe in this process
-    (a daemonic process); cheap when the worker is running already (a queued no-op).
+    For a caller that wants its meta-features computed in the worker process from the first
+    call on, and the worker ready before that call (a service warming up): once started,
+    the worker serves every later :func:`extract` of this process (see :func:`_isolated`).
+    A no-op where :func:`extract` would run pymfe in this process anyway (a daemonic
+    process); cheap when the worker is running already (a queued no-op).
     """
     if _ISOLATE and not multiprocessing.current_process().daemon:
         _worker_executor().submit(_import_pymfe)  # errors, if any, are the next call's

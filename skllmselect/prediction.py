@@ -3,7 +3,8 @@
 The single implementation of inference after the meta-features: ``LLMAlgorithmSelector``
 calls :func:`predict_and_rank` for every table, and the benchmarks and ``pretrain``'s
 evaluation protocol call the same function (through the estimator, or on stored corpus
-vectors), so what a benchmark reports is what the estimator computes.
+vectors), so what a benchmark reports is what the estimator computes. The forward pass is
+:mod:`skllmselect.numpy_network`'s (numpy, no torch import).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skllmselect.numpy_network import as_numpy_network
 from skllmselect.ranking import complementary_order, ineligible_last
 
 
@@ -36,7 +38,10 @@ def predict_and_rank(network, tokenizer, residuals, vector, k: int, *,
 
     Parameters
     ----------
-    network : SelectorTransformer
+    network : NumpyNetwork or SelectorTransformer
+        The network; a torch one (``pretrain``'s, just trained) is converted to a
+        :class:`~skllmselect.numpy_network.NumpyNetwork` from its current weights first,
+        so every caller gets the same computation.
     tokenizer : MetaFeatureTokenizer
     residuals : numpy.ndarray of shape (m, P) or None
         The model's training residuals (set-aware top k); None ranks by score.
@@ -49,22 +54,21 @@ def predict_and_rank(network, tokenizer, residuals, vector, k: int, *,
     forest : skllmselect.forest.Forest, optional
         Blended into the network's scores (:mod:`skllmselect.forest`).
     """
-    import torch  # imported here: the package imports without paying for torch
-
-    ids = torch.as_tensor(tokenizer.encode(np.asarray(vector))[None, :], dtype=torch.long)
-    attention_mask = None  # (1, L)
+    network = as_numpy_network(network)  # one implementation of the forward pass
+    vector = np.asarray(vector)
+    ids = tokenizer.encode(vector)[None, :]  # (1, L)
+    attention_mask = None
     if network.config.mask_missing:  # trained with missing tokens masked out: do the same
-        attention_mask = torch.as_tensor(~tokenizer.is_missing(ids.numpy()))
-    with torch.no_grad():
-        out = network(ids, attention_mask)
-        raw = out.scores[0].double().numpy()  # (P,)
-        if forest is not None:
-            raw = forest.blend(raw, np.asarray(vector, dtype=np.float64))[0]
-        std = torch.exp(0.5 * out.score_log_var[0]).double().numpy()
-        seconds = torch.exp(out.log_fit_time[0]).double().numpy()
-        decoded = None
-        if network.config.architecture == "encoder-decoder":  # the decoder writes the order
-            decoded = network.rank(ids, attention_mask)[0].numpy()
+        attention_mask = ~tokenizer.is_missing(ids)
+    out = network.forward(ids, attention_mask)
+    raw = out.scores[0].astype(np.float64)  # (P,)
+    if forest is not None:
+        raw = forest.blend(raw, vector.astype(np.float64))[0]
+    std = np.exp(0.5 * out.score_log_var[0]).astype(np.float64)
+    seconds = np.exp(out.log_fit_time[0]).astype(np.float64)
+    decoded = None
+    if network.config.architecture == "encoder-decoder":  # the decoder writes the order
+        decoded = network.rank(ids, attention_mask)[0]
     if eligible is None:
         eligible = np.ones(len(raw), dtype=bool)
     if decoded is not None:

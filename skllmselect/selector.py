@@ -313,7 +313,6 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         self._validate_params()
         description = describe(X, y, estimator_name=type(self).__name__)
-        model_cache.start(str(self.model), self.revision)
         table = self._rank(description.vector, description.X, description.y, self._seed())
         # The ranking's own notes (a pipeline that cannot fit these labels) are not warned:
         # the table already shows that pipeline last.
@@ -440,7 +439,6 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         _log.info("computing the meta-features")
         check_fit_params(params)
         description = describe(X, y, estimator_name=type(self).__name__)
-        model_cache.start(str(self.model), self.revision)
         X_fit, sample_weight = self._prepare(description, params.get("sample_weight"))
         X, y, plan = description.X, description.y, description.plan
         seed = self._seed()

@@ -393,9 +393,9 @@ def test_extract_in_parallel_threads_gives_the_sequential_vectors():
 
 
 def test_started_worker_is_the_one_extract_uses_and_is_reused(mixed):
-    # start_worker (called by recommend and fit before they load their model) starts the
-    # worker process at once; extract then runs in that very process, and later starts
-    # queue in it rather than starting another.
+    # start_worker starts the worker process at once; extract then runs in that very
+    # process (even with no other thread here), and later starts queue in it rather than
+    # starting another.
     mf.start_worker()
     executor = mf._worker_executor()
     started = executor.submit(os.getpid).result()
@@ -405,6 +405,50 @@ def test_started_worker_is_the_one_extract_uses_and_is_reused(mixed):
     assert mf._worker_executor() is executor
     assert executor.submit(os.getpid).result() == started
     assert len(executor._processes) == 1  # loky's table of its live worker processes
+
+
+# Run in a fresh process: whether pymfe may run in the caller's process depends on its
+# threads and on whether a worker was started, which a test session does not control.
+WHERE_SCRIPT = """
+import json, os, threading, warnings
+import numpy as np
+import sklearn.base  # as the selector: the libraries' own import-time settings come first
+from threadpoolctl import threadpool_info, threadpool_limits
+from skllmselect import metafeatures as mf
+X = np.random.default_rng(0).normal(size=(200, 6)); y = (X[:, 0] > 0).astype(int)
+def state():
+    return [repr(warnings.filters), np.random.get_state()[1].tolist(),
+            {p["filepath"]: p["num_threads"] for p in threadpool_info()}]
+warnings.simplefilter("default"); np.random.seed(7); threadpool_limits(2)
+before = state()
+alone = mf.extract(X, y)
+again = mf.extract(X, y)  # nothing the first call left behind sends it elsewhere
+after = state()
+after[2] = {path: after[2][path] for path in before[2]}  # a library loaded since: no setting
+here = mf._worker is None
+stop = threading.Event(); other = threading.Thread(target=stop.wait); other.start()
+with_thread = mf.extract(X, y)
+stop.set(); other.join()
+worker_pid = mf._worker_executor().submit(os.getpid).result()
+print(json.dumps({"here": here, "state_kept": before == after,
+                  "worker_then": worker_pid != os.getpid(),
+                  "equal": alone.tobytes() == with_thread.tobytes() == again.tobytes()}))
+"""
+
+
+def test_a_process_with_one_thread_extracts_here_else_in_the_worker():
+    # Alone in its process, extract runs pymfe right there (no worker to start) and leaves
+    # the global state as it found it; with another thread running, it starts the worker.
+    # Both give the same vector.
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", WHERE_SCRIPT], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == {
+        "here": True, "state_kept": True, "worker_then": True, "equal": True}
 
 
 def test_worker_has_no_matplotlib_the_caller_keeps_it():

@@ -116,40 +116,41 @@ def test_network_is_loaded_once_and_not_in_init(tiny_model):
     assert model_cache._load_cached.cache_info().hits == hits + 1
 
 
-def test_a_load_under_way_in_the_start_thread_is_waited_for_not_repeated(tiny_model,
-                                                                          monkeypatch):
-    # recommend starts the model's load in a thread (beside the meta-feature worker) and
-    # then needs the model itself: it must wait for that load, not run a second one, and
+def test_threads_that_need_the_model_at_once_load_it_once(tiny_model, monkeypatch):
+    # Two recommend calls in threads, the model not loaded yet: the second waits for the
+    # first one's load (then finds it cached) instead of loading it a second time, and both
     # rank exactly as a call whose model was loaded beforehand.
     import threading
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     X, y = iris()
     expected = LLMAlgorithmSelector(model=tiny_model, random_state=0).recommend(X, y)
     loads = []
-    original = selector.loading.load
+    original = selector.loading.load_numpy
 
     def slow_load(*args, **kwargs):
         loads.append(threading.current_thread().name)
-        time.sleep(0.3)  # still loading when recommend needs the model
+        time.sleep(0.3)  # still loading when the other thread needs the model
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(selector.loading, "load", slow_load)
-    monkeypatch.setattr(model_cache, "_started_loads", set())
+    monkeypatch.setattr(selector.loading, "load_numpy", slow_load)
     model_cache._load_cached.cache_clear()
     try:
-        table = LLMAlgorithmSelector(model=tiny_model, random_state=0).recommend(X, y)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            tables = list(pool.map(lambda _: LLMAlgorithmSelector(
+                model=tiny_model, random_state=0).recommend(X, y), range(2)))
     finally:
         model_cache._load_cached.cache_clear()
-    assert loads == ["skllmselect-model-load"]
-    pd.testing.assert_frame_equal(table.drop(columns="estimator"),
-                                  expected.drop(columns="estimator"), check_exact=True)
+    assert len(loads) == 1
+    for table in tables:
+        pd.testing.assert_frame_equal(table.drop(columns="estimator"),
+                                      expected.drop(columns="estimator"), check_exact=True)
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_model_that_fails_to_load_raises_in_the_callers_thread(tmp_path):
-    # The start thread's failed load is not reported there (no stray traceback); the
-    # caller's own load raises the loader's error.
+    # The loader's error reaches the caller, with no stray traceback from another thread.
     X, y = iris()
     with pytest.raises(FileNotFoundError, match="No model folder"):
         LLMAlgorithmSelector(model=str(tmp_path / "missing")).recommend(X, y)

@@ -249,13 +249,14 @@ class ModelScorer(BaseEstimator):
         return self
 
     def _predictions(self, meta, eligible=None):
+        from skllmselect.numpy_network import as_numpy_network
         from skllmselect.prediction import predict_and_rank
 
         check_is_fitted(self)
         meta = np.atleast_2d(np.asarray(meta, np.float64))
-        self.network.eval()
+        network = as_numpy_network(self.network)  # converted once, not once per vector
         rows = [None] * len(meta) if eligible is None else eligible
-        return [predict_and_rank(self.network, self.tokenizer, self.residuals, vector, self.k,
+        return [predict_and_rank(network, self.tokenizer, self.residuals, vector, self.k,
                                  eligible=ok, forest=self.forest)
                 for vector, ok in zip(meta, rows, strict=True)]
 
