@@ -9,7 +9,11 @@ the baselines (``fold_k.json``) and asks, by top-1 regret on the held-out real d
   per fold on the train split or on train + validation, leaves of 5 or 2, 50 or 100 trees);
 - **blend**: which blend weight, with the real-weighted forest baseline's predictions;
 - **shrink**: whether shrinking the blend toward the single best pipeline's mean helps,
-  by a constant share or by a share that grows with the predicted variance.
+  by a constant share or by a share that grows with the predicted variance;
+- **targets** (``--targets``): what the forest regresses: the scores as they are, the scores
+  centred on each dataset's mean (only the differences between pipelines), an indicator of
+  being within one point of the dataset's best, or the gap to the best clipped at 10 points;
+  random forests and extra trees; each alone and blended with the network's centred scores.
 
 A what-if points at a choice; the choice is then measured through the estimator's own path
 by a protocol run of its own (``python -m pretrain evaluate``), and that row is what counts.
@@ -27,6 +31,15 @@ import pandas as pd
 from pretrain import evaluate as ev
 from pretrain.protocol import MODEL, NETWORK_ALONE, RF_REAL, real_folds
 
+#: What the forest regresses (``--targets``): a function of one fold's (n, P) training scores.
+TARGETS = {
+    "scores": lambda s: s,
+    "centred": lambda s: s - s.mean(axis=1, keepdims=True),
+    "within 1 point of the best": lambda s: (s >= s.max(axis=1, keepdims=True) - 0.01) * 1.0,
+    "gap to the best, clipped at 10 points": lambda s: -np.minimum(
+        s.max(axis=1, keepdims=True) - s, 0.10),
+}
+
 FORESTS = {"train, 50 trees, leaf 5": ("train", 50, 5),
            "train + validation, 50 trees, leaf 5": ("both", 50, 5),
            "train + validation, 50 trees, leaf 2": ("both", 50, 2),
@@ -42,6 +55,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("run", type=Path, help="a finished `pretrain evaluate` folder")
     parser.add_argument("--skip-forests", action="store_true", help="only blend and shrink")
+    parser.add_argument("--targets", action="store_true",
+                        help="also the forest's targets (about 10 minutes on one core)")
     args = parser.parse_args(argv)
     settings = json.loads((args.run / "settings.json").read_text())
     frame = pd.read_parquet(Path(settings["corpus"]) / "corpus.parquet")
@@ -83,9 +98,47 @@ def main(argv=None) -> int:
                        + 0.5 * model.predict_scores(table.metafeatures[held_out]))
                 parts.append(regret1(table.scores[held_out], mix))
             out[f"forest at 0.5: {label}"] = np.concatenate(parts).mean()
+    if args.targets:
+        out.update(target_sweep(frame, table, held, records, truth, network))
     text = pd.Series(out, name="regret@1").round(2).to_string()
     print(f"{args.run} ({len(rows)} held-out real datasets)\n{text}")
     return 0
+
+
+def target_sweep(frame, table, held, records, truth, network) -> dict:
+    """Regret@1 of forests on each of :data:`TARGETS`, alone and blended with the network.
+
+    Blends add the centred predictions (a ranking ignores each dataset's level); the
+    indicator's probabilities count as 10 points per unit, the scale of a near-best margin.
+    """
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+
+    def centred(p):
+        return p - p.mean(axis=1, keepdims=True)
+
+    out = {}
+    for kind, make in (("RF", RandomForestRegressor), ("extra trees", ExtraTreesRegressor)):
+        for label, target in TARGETS.items():
+            parts = []
+            for held_out in held:
+                train = np.setdiff1d(np.arange(len(frame)), held_out)
+                sub = table.subset(train)
+                real = sub.groups["source"].to_numpy() != "synthetic"
+                median = ev.baselines._impute_median(sub.metafeatures)
+                model = make(n_estimators=50, min_samples_leaf=2, max_features=0.5,
+                             random_state=0, n_jobs=1)
+                model.fit(ev.baselines._fill(sub.metafeatures, median), target(sub.scores),
+                          sample_weight=np.where(real, 5.0, 1.0))
+                parts.append(model.predict(ev.baselines._fill(table.metafeatures[held_out],
+                                                              median)))
+            predicted = centred(np.concatenate(parts))
+            scale = 0.1 if label.startswith("within") else 1.0
+            out[f"targets: {kind} on {label}, alone"] = regret1(truth, predicted).mean()
+            for weight in (0.5, 0.67):
+                mix = (1 - weight) * centred(network) + weight * scale * predicted
+                out[f"targets: {kind} on {label}, blended at {weight}"] = regret1(
+                    truth, mix).mean()
+    return out
 
 
 if __name__ == "__main__":
