@@ -261,6 +261,12 @@ def bundled_model_id() -> str:
 def run_flaml(X_train, y_train, X_test, *, budget: float, seed: int):
     from flaml import AutoML
 
+    # LightGBM refuses column names with JSON's special characters (spambase's
+    # "char_freq_;" and the like) and FLAML's lgbm learner fails on them: plain names
+    # instead, the same information.
+    if isinstance(X_train, pd.DataFrame):
+        names = [f"x{i}" for i in range(X_train.shape[1])]
+        X_train, X_test = X_train.set_axis(names, axis=1), X_test.set_axis(names, axis=1)
     start = time.perf_counter()
     automl = AutoML()
     automl.fit(X_train, y_train, task="classification", metric=flaml_balanced_accuracy,
