@@ -428,6 +428,17 @@ def test_model_options_are_the_network_options_plus_the_bins():
                          **options.network_options())
     assert config.network_options() == options.network_options()
     assert main(["evaluate", "--out", "unused", "--model-option", "colour=red"]) == 2
+    assert main(["train", "--out", "unused", "--model-option", "colour=red"]) == 2
+
+
+def test_train_command_takes_model_options(corpus, tmp_path):
+    from pretrain.__main__ import main
+
+    assert main(["train", "--preset", "debug", "--corpus", str(corpus), "--out", str(tmp_path),
+                 "--max-steps", "3", "--no-progress", "--model-option", "value_channel=true",
+                 "--model-option", "d_model=16"]) == 0
+    saved = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert saved["value_channel"] is True and saved["d_model"] == 16
 
 
 def test_config_round_trips_through_a_dict():
