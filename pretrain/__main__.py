@@ -279,6 +279,10 @@ def _add_train(subparsers):
     parser.add_argument("--no-resume", action="store_true",
                         help="delete the run's checkpoints and start over")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a field of the preset's pretrain.config.ModelOptions "
+                             "(skllmselect.model.NetworkOptions and n_bins), e.g. "
+                             "value_channel=true (repeatable)")
     parser.set_defaults(func=_run_train)
 
 
@@ -290,7 +294,8 @@ def _run_train(args):
 
     config = presets.customize(presets.PRESETS[args.preset](corpus=args.corpus),
                                max_steps=args.max_steps, precision=args.precision,
-                               device=args.device, seed=args.seed)
+                               device=args.device, seed=args.seed,
+                               model=_model_options(args.model_option))
     if args.out:
         config = replace(config, out_dir=args.out)
     if args.distributed:

@@ -49,6 +49,9 @@ class Split:
     """(n, P) bool, True where a fit time was observed."""
     input_ids: np.ndarray | None = None
     """(n, 1 + F) int64 token ids, set by :meth:`CorpusData.load`."""
+    values: np.ndarray | None = None
+    """(n, 1 + F) float32 positions of the values inside their bins, aligned with
+    ``input_ids`` (:meth:`MetaFeatureTokenizer.encode_values`), set with them."""
 
     def __len__(self) -> int:
         return len(self.datasets)
@@ -99,14 +102,23 @@ class CorpusData:
                                          n_bins=n_bins)
         tokenizer.fit(splits["train"].metafeatures)  # train only: no peeking at held-out bins
         for split in splits.values():
-            split.input_ids = (tokenizer.encode(split.metafeatures) if len(split) else
-                               np.empty((0, tokenizer.sequence_length), dtype=np.int64))
+            encode_split(split, tokenizer)
         return cls(manifest=manifest, splits=splits, tokenizer=tokenizer)
 
     @property
     def content_hashes(self) -> dict:
         """The manifest's hashes of the datasets, meta-features and ground truth."""
         return dict(self.manifest.get("content_hashes", {}))
+
+
+def encode_split(split: Split, tokenizer: MetaFeatureTokenizer) -> None:
+    """Set the split's token ids and the values' positions in their bins from its vectors."""
+    if len(split):
+        split.input_ids = tokenizer.encode(split.metafeatures)
+        split.values = tokenizer.encode_values(split.metafeatures).astype(np.float32)
+    else:
+        split.input_ids = np.empty((0, tokenizer.sequence_length), dtype=np.int64)
+        split.values = np.empty((0, tokenizer.sequence_length), dtype=np.float32)
 
 
 def check_manifest(manifest: dict) -> None:
@@ -233,9 +245,14 @@ class Collator:
 
     - ``input_ids`` (B, L): the clean tokens; ``attention_mask`` (B, L) bool, True = attend
       (all True unless ``mask_missing``, which hides missing-value tokens).
+    - ``values`` (B, L) float32: each token's position inside its bin, in [0, 1]
+      (:meth:`~skllmselect.tokenizer.MetaFeatureTokenizer.encode_values`; 0 at [CLS] and
+      missing values), what a model with ``value_channel`` reads beside ``input_ids``.
     - ``masked_input_ids`` (B, L): what the model reads during training. Encoder and
       encoder-decoder: ``input_ids`` with a ``mlm_probability`` share of the meta-feature
-      positions replaced by [MASK]; decoder: ``input_ids``.
+      positions replaced by [MASK]; decoder: ``input_ids``. ``masked_values`` (B, L): the
+      ``values`` beside them, 0 at a masked position (as for a missing value), so that the
+      value channel does not give the masked token away.
     - ``token_labels`` (B, L): the target of ``token_logits``: the original id at masked
       positions (encoder) or the next token (decoder: position i holds token i + 1);
       ``IGNORE_INDEX`` elsewhere.
@@ -259,6 +276,10 @@ class Collator:
     def __call__(self, split: Split, indices, *, seed: int) -> dict[str, torch.Tensor]:
         index = torch.as_tensor(np.asarray(indices, dtype=np.int64))
         ids = torch.as_tensor(split.input_ids)[index]  # (B, L)
+        if split.values is None:
+            raise ValueError(f"split {split.name!r} has token ids but no values; set both "
+                             "with pretrain.batches.encode_split.")
+        values = torch.as_tensor(split.values, dtype=torch.float32)[index]  # (B, L)
         missing = torch.isin(ids, self._missing_ids)
         attention = ~missing if self.mask_missing else torch.ones_like(ids, dtype=torch.bool)
         scores = torch.as_tensor(split.scores)[index]
@@ -267,6 +288,7 @@ class Collator:
         time_mask = torch.as_tensor(split.fit_time_mask)[index]
         batch = {
             "input_ids": ids,
+            "values": values,
             "attention_mask": attention,
             "scores": torch.where(score_mask, scores, 0.0).float(),
             "score_mask": score_mask,
@@ -278,6 +300,7 @@ class Collator:
             labels = torch.full_like(ids, IGNORE_INDEX)
             labels[:, :-1] = ids[:, 1:]
             batch["masked_input_ids"], batch["token_labels"] = ids, labels
+            batch["masked_values"] = values
         else:
             eligible = torch.ones_like(ids, dtype=torch.bool)
             eligible[:, 0] = False  # [CLS] is never masked
@@ -291,6 +314,7 @@ class Collator:
             chosen = draws < self.mlm_probability
             chosen &= eligible
             batch["masked_input_ids"] = torch.where(chosen, self.tokenizer.mask_id, ids)
+            batch["masked_values"] = torch.where(chosen, 0.0, values)
             batch["token_labels"] = torch.where(chosen, ids, IGNORE_INDEX)
         if self.architecture == "encoder-decoder":
             batch.update(self._ranking(scores, score_mask))

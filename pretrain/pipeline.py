@@ -13,7 +13,9 @@ How the model's extra inputs get through:
   parallelism), so each stage gets ``attention_mask`` (and ``decoder_input_ids``) as keyword
   inputs, which the schedule cuts into micro-batches like the inputs and hands to every
   stage, and rebuilds the attention mask and rotary tables from them
-  (``SelectorTransformer._encoder_context``).
+  (``SelectorTransformer._encoder_context``). The values' positions in their bins
+  (``values``, read by a ``value_channel`` model's embedding) come the same way; only the
+  first stage reads them.
 - The loss is the one-process loss. The last stage's loss function receives, as its
   "target", the row numbers of its micro-batch in the batch, takes those rows of the batch
   and calls :func:`pretrain.losses.compute_losses` with the whole batch's term counts, so
@@ -71,7 +73,7 @@ class _Stage(nn.Module):
         self.shares_embedding = self.is_last and not self.is_first and (
             config.tie_embeddings or config.architecture == "encoder-decoder")
         if not self.is_first:
-            model.pos_emb = None
+            model.pos_emb = model.value_proj = None
             if not self.shares_embedding:
                 model.tok_emb = None
         if not self.is_last:
@@ -80,13 +82,17 @@ class _Stage(nn.Module):
                 if hasattr(model, name):
                     setattr(model, name, None)
 
-    def forward(self, inputs, attention_mask=None, decoder_input_ids=None):
+    def forward(self, inputs, attention_mask=None, decoder_input_ids=None, values=None):
         """Token ids (first stage) or hidden states -> hidden states, or the outputs as a
         tuple (last stage)."""
         model = self.model
         key_mask, mask, rope = model._encoder_context(attention_mask, inputs.shape[1],
                                                       inputs.device)
-        x = model._embed(inputs, model.pos_emb) if self.is_first else inputs
+        if self.is_first:
+            model._check_values(inputs, values)
+            x = model._embed(inputs, model.pos_emb, values)
+        else:
+            x = inputs
         for i in self.layers:
             x = model.blocks[i](x, mask, rope)
         if not self.is_last:
@@ -138,7 +144,8 @@ class Pipeline(nn.Module):
         return schedule
 
     def _run(self, schedule, input_ids, batch: dict, train: bool):
-        kwargs = {k: batch[k] for k in ("attention_mask", "decoder_input_ids") if k in batch}
+        kwargs = {k: batch[k] for k in ("attention_mask", "decoder_input_ids", "values")
+                  if k in batch}
         args = (input_ids,) if self.stage.is_first else ()
         if not train:
             return schedule.eval(*args, **kwargs)
@@ -158,10 +165,12 @@ class Pipeline(nn.Module):
         inputs = {"input_ids": batch["masked_input_ids"], "attention_mask":
                   batch["attention_mask"], **({"decoder_input_ids": batch["decoder_input_ids"]}
                                               if "decoder_input_ids" in batch else {})}
+        # The model reads the masked values beside the masked ids (as in one process).
+        step_batch = {**batch, "values": batch["masked_values"]}
         self._step = {"batch": batch, "counts": term_counts(batch), "objective": objective,
                       "on_loss": on_loss, "scale": scale, "sums": dict.fromkeys(names, 0.0)}
         self._step["schedule"] = schedule = self._schedule("train", inputs)
-        self._run(schedule, batch["masked_input_ids"], batch, True)
+        self._run(schedule, batch["masked_input_ids"], step_batch, True)
         values = torch.tensor([float(self._step["sums"][n]) for n in names],
                               device=self.device)
         dist.broadcast(values, src=self.last_rank)  # only the last stage has computed them
@@ -212,7 +221,7 @@ class Pipeline(nn.Module):
     # ---------------------------------------------------------------------- evaluation
 
     @torch.no_grad()
-    def forward(self, input_ids, attention_mask=None, decoder_input_ids=None):
+    def forward(self, input_ids, attention_mask=None, decoder_input_ids=None, values=None):
         from skllmselect.model import SelectorOutput
 
         batch = {"input_ids": input_ids}
@@ -220,6 +229,8 @@ class Pipeline(nn.Module):
             batch["attention_mask"] = attention_mask
         if decoder_input_ids is not None:
             batch["decoder_input_ids"] = decoder_input_ids
+        if values is not None:
+            batch["values"] = values
         out = self._run(self._schedule("eval", batch), input_ids, batch, False)
         config = self.module.config
         B, L = input_ids.shape

@@ -341,7 +341,7 @@ def evaluate(model, split: Split, collator: Collator, config: TrainConfig, devic
         batch = _to_device(collator(split, indices, seed=config.seed + start + 1), device)
         with autocast():
             out = model(batch["masked_input_ids"], batch["attention_mask"],
-                        batch.get("decoder_input_ids"))
+                        batch.get("decoder_input_ids"), values=batch["masked_values"])
         parts = compute_losses(out, batch, config.objective)
         for name, value in parts.items():
             sums[name] += float(value) * len(indices) / n
@@ -352,7 +352,8 @@ def evaluate(model, split: Split, collator: Collator, config: TrainConfig, devic
         token_count += int((labels != -100).sum())
         if collator.architecture != "decoder":  # the decoder read the clean input already
             with autocast():
-                out = model(batch["input_ids"], batch["attention_mask"])
+                out = model(batch["input_ids"], batch["attention_mask"],
+                            values=batch["values"])
         predicted.append(out.scores.float().cpu().numpy())
     if was_training:
         model.train()
@@ -652,7 +653,8 @@ class _Run:
                 with contextlib.nullcontext() if last_micro else _no_sync(self.model):
                     with self.autocast():
                         output = self.model(batch["masked_input_ids"], batch["attention_mask"],
-                                            batch.get("decoder_input_ids"))
+                                            batch.get("decoder_input_ids"),
+                                            values=batch["masked_values"])
                     parts = compute_losses(output, batch, config.objective)
                     parts["total"] = on_loss(parts["total"])
                     scale(parts["total"]).backward()

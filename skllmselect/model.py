@@ -5,7 +5,8 @@ The torch module (`SelectorTransformer`), built from a `ModelConfig` (in
 `skllmselect.model_config`, re-exported here); training and export use it, while inference
 runs the same network in numpy (`skllmselect.numpy_network`), without importing torch.
 
-A sequence is ``[CLS]`` followed by one token per meta-feature (see `skllmselect.tokenizer`);
+A sequence is ``[CLS]`` followed by one token per meta-feature (see `skllmselect.tokenizer`),
+and, with the ``value_channel`` option, each value's position inside its bin beside its token;
 the network predicts, per pipeline, a cross-validated score, the log variance of that
 prediction and a log fit time, plus token logits for masked-token (encoder) or next-token
 (decoder) pretraining. The ``"encoder-decoder"`` architecture also writes the ranking itself
@@ -205,6 +206,8 @@ class SelectorTransformer(nn.Module, PyTorchModelHubMixin, library_name="skllmse
         self.tok_emb = nn.Embedding(V, C)
         self.pos_emb = (nn.Embedding(config.sequence_length, C)
                         if config.positions == "learned" else None)
+        # The value channel: a value's position in its bin, as a direction in the embedding.
+        self.value_proj = nn.Linear(1, C, bias=False) if config.value_channel else None
         self.emb_dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
         self.norm_f = _norm(config) if config.norm_position == "pre" else nn.Identity()
@@ -253,8 +256,14 @@ class SelectorTransformer(nn.Module, PyTorchModelHubMixin, library_name="skllmse
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _embed(self, ids: Tensor, pos_emb: nn.Embedding | None) -> Tensor:
+    def _embed(self, ids: Tensor, pos_emb: nn.Embedding | None,
+               values: Tensor | None = None) -> Tensor:
         x = self.tok_emb(ids)  # (B, T, C)
+        if values is not None and self.value_proj is not None:
+            # Centred, so a value mid-bin adds nothing; [CLS] (position 0) gets no value.
+            v = (values.to(torch.float32) - 0.5)[..., None]  # (B, T, 1)
+            v = torch.cat((torch.zeros_like(v[:, :1]), v[:, 1:]), dim=1)
+            x = x + self.value_proj(v.to(self.value_proj.weight.dtype))
         if pos_emb is not None:
             if ids.shape[1] > pos_emb.num_embeddings:
                 raise ValueError(f"sequence of length {ids.shape[1]} is longer than the "
@@ -290,7 +299,20 @@ class SelectorTransformer(nn.Module, PyTorchModelHubMixin, library_name="skllmse
         bias = -slopes[:, None, None] * (distance if causal else distance.abs())  # (H, T, T)
         return bias[None].masked_fill(~allowed, float("-inf"))  # (B or 1, H, T, T)
 
-    def _encode(self, input_ids: Tensor, attention_mask: Tensor | None):
+    def _check_values(self, input_ids: Tensor, values: Tensor | None) -> None:
+        """A model with the value channel needs ``values`` shaped like ``input_ids``."""
+        if not self.config.value_channel:
+            return  # nothing reads them
+        if values is None:
+            raise ValueError("this model has a value channel (value_channel=True): pass "
+                             "values, the positions of the meta-features inside their bins "
+                             "(MetaFeatureTokenizer.encode_values, or the collator's 'values').")
+        if values.shape != input_ids.shape:
+            raise ValueError(f"values shape {tuple(values.shape)} differs from input_ids "
+                             f"shape {tuple(input_ids.shape)}; pass one value per token.")
+
+    def _encode(self, input_ids: Tensor, attention_mask: Tensor | None,
+                values: Tensor | None = None):
         """The stack that reads the meta-features -> final states (B, L, C) and key mask."""
         if input_ids.ndim != 2:
             raise ValueError(f"input_ids must be (batch, length), got shape "
@@ -298,9 +320,10 @@ class SelectorTransformer(nn.Module, PyTorchModelHubMixin, library_name="skllmse
         if attention_mask is not None and attention_mask.shape != input_ids.shape:
             raise ValueError(f"attention_mask shape {tuple(attention_mask.shape)} differs "
                              f"from input_ids shape {tuple(input_ids.shape)}.")
+        self._check_values(input_ids, values)
         key_mask, mask, rope = self._encoder_context(attention_mask, input_ids.shape[1],
                                                      input_ids.device)
-        x = self._embed(input_ids, self.pos_emb)
+        x = self._embed(input_ids, self.pos_emb, values)
         for block in self.blocks:
             x = block(x, mask, rope)
         return self.norm_f(x), key_mask  # (B, L, C)
@@ -330,7 +353,8 @@ class SelectorTransformer(nn.Module, PyTorchModelHubMixin, library_name="skllmse
     # -- public -----------------------------------------------------------------------------
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None,
-                decoder_input_ids: Tensor | None = None) -> SelectorOutput:
+                decoder_input_ids: Tensor | None = None,
+                values: Tensor | None = None) -> SelectorOutput:
         """Score every pipeline.
 
         Parameters
@@ -341,6 +365,10 @@ class SelectorTransformer(nn.Module, PyTorchModelHubMixin, library_name="skllmse
             True for a token to attend to; False for padding or an excluded missing value.
         decoder_input_ids : LongTensor of shape (B, T), optional
             Encoder-decoder only: [BOS] then pipeline tokens (teacher forcing).
+        values : FloatTensor of shape (B, L), optional
+            Each token's position inside its bin, in [0, 1]
+            (``MetaFeatureTokenizer.encode_values``); required with ``value_channel``,
+            ignored without it.
 
         Returns
         -------
@@ -353,7 +381,7 @@ class SelectorTransformer(nn.Module, PyTorchModelHubMixin, library_name="skllmse
                                               or decoder_input_ids.shape[0] != input_ids.shape[0]):
             raise ValueError(f"decoder_input_ids must be (batch={input_ids.shape[0]}, T), "
                              f"got shape {tuple(decoder_input_ids.shape)}.")
-        x, key_mask = self._encode(input_ids, attention_mask)  # (B, L, C)
+        x, key_mask = self._encode(input_ids, attention_mask, values)  # (B, L, C)
         return self._heads(x, key_mask, decoder_input_ids)
 
     def _heads(self, x: Tensor, key_mask: Tensor | None,
@@ -382,7 +410,8 @@ class SelectorTransformer(nn.Module, PyTorchModelHubMixin, library_name="skllmse
         )
 
     @torch.no_grad()
-    def rank(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
+    def rank(self, input_ids: Tensor, attention_mask: Tensor | None = None,
+             values: Tensor | None = None) -> Tensor:
         """Pipeline indices (0..P-1), best first, as a LongTensor of shape (B, P).
 
         Encoder and decoder sort the predicted scores; the encoder-decoder decodes greedily
@@ -390,10 +419,10 @@ class SelectorTransformer(nn.Module, PyTorchModelHubMixin, library_name="skllmse
         if the model has dropout.
         """
         if self.config.architecture != "encoder-decoder":
-            scores = self(input_ids, attention_mask).scores
+            scores = self(input_ids, attention_mask, values=values).scores
             return scores.argsort(dim=1, descending=True, stable=True)
         P, offset = self.config.n_pipelines, self.config.pipeline_token_offset
-        memory, key_mask = self._encode(input_ids, attention_mask)
+        memory, key_mask = self._encode(input_ids, attention_mask, values)
         B = input_ids.shape[0]
         tokens = torch.full((B, 1), self.config.bos_id, dtype=torch.long, device=input_ids.device)
         used = torch.zeros(B, P, dtype=torch.bool, device=input_ids.device)

@@ -63,6 +63,12 @@ class NetworkOptions:
     honours the attention_mask it is given."""
     tie_embeddings: bool = True
     """Whether the token head (and the ranking head) share the input embedding matrix."""
+    value_channel: bool = False
+    """When True, each meta-feature's token embedding also gets ``value_proj(v - 0.5)``, where
+    ``v`` in [0, 1] is the value's position inside its bin
+    (:meth:`skllmselect.tokenizer.MetaFeatureTokenizer.encode_values`), so that the network can
+    tell two values of one bin apart. The forward pass then needs those ``values``. Off by
+    default: configs saved before this option existed load with it off."""
 
     def __post_init__(self):
         for name in ("d_model", "n_layers", "n_heads", "n_decoder_layers"):
@@ -76,7 +82,7 @@ class NetworkOptions:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
         if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
             raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}.")
-        for name in ("mask_missing", "tie_embeddings"):
+        for name in ("mask_missing", "tie_embeddings", "value_channel"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
         if self.d_model % self.n_heads:

@@ -60,6 +60,8 @@ def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     shapes = {"tok_emb.weight": (V, C), "token_head.weight": (V, C)}
     if config.positions == "learned":
         shapes["pos_emb.weight"] = (config.sequence_length, C)
+    if config.value_channel:
+        shapes["value_proj.weight"] = (C, 1)
     for i in range(config.n_layers):
         shapes.update(block(f"blocks.{i}", cross=False))
     if config.norm_position == "pre":
@@ -214,8 +216,13 @@ class NumpyNetwork:
                 x = self._norm(x + f(x), f"{name}.{norm}")
         return x
 
-    def _embed(self, ids, positions: str):
+    def _embed(self, ids, positions: str, values=None):
         x = self.weights["tok_emb.weight"][ids]  # (B, T, C)
+        if values is not None and self.config.value_channel:
+            # As SelectorTransformer._embed: value_proj(v - 0.5), none at [CLS].
+            v = np.asarray(values, dtype=np.float32) - np.float32(0.5)
+            v[:, 0] = 0.0
+            x = x + v[..., None] * self.weights["value_proj.weight"][:, 0]
         if positions in self.weights:
             table = self.weights[positions]
             if ids.shape[1] > table.shape[0]:
@@ -253,9 +260,17 @@ class NumpyNetwork:
             np.float32)
         return np.where(allowed, bias[None], np.float32(-np.inf))
 
-    def _encode(self, ids, attention_mask):
+    def _encode(self, ids, attention_mask, values=None):
         if ids.ndim != 2:
             raise ValueError(f"input_ids must be (batch, length), got shape {ids.shape}.")
+        if self.config.value_channel:
+            if values is None:
+                raise ValueError("this model has a value channel (value_channel=True): pass "
+                                 "values, the positions of the meta-features inside their "
+                                 "bins (MetaFeatureTokenizer.encode_values).")
+            if np.shape(values) != ids.shape:
+                raise ValueError(f"values shape {np.shape(values)} differs from input_ids "
+                                 f"shape {ids.shape}; pass one value per token.")
         key_mask = None
         if attention_mask is not None:
             if attention_mask.shape != ids.shape:
@@ -266,7 +281,7 @@ class NumpyNetwork:
         T = ids.shape[1]
         mask = self._self_mask(key_mask, T, causal=self.config.architecture == "decoder")
         rope = self._rope(T)
-        x = self._embed(ids, "pos_emb.weight")
+        x = self._embed(ids, "pos_emb.weight", values)
         for i in range(self.config.n_layers):
             x = self._block(x, f"blocks.{i}", mask, rope)
         if self.config.norm_position == "pre":
@@ -289,7 +304,7 @@ class NumpyNetwork:
 
     # -- public -----------------------------------------------------------------------------
 
-    def forward(self, input_ids, attention_mask=None) -> NumpyOutput:
+    def forward(self, input_ids, attention_mask=None, values=None) -> NumpyOutput:
         """Score every pipeline, as ``SelectorTransformer.forward``.
 
         Parameters
@@ -298,9 +313,12 @@ class NumpyNetwork:
             [CLS] then one token per meta-feature.
         attention_mask : numpy.ndarray of bool, shape (B, L), optional
             True for a token to attend to; False for an excluded (missing) value.
+        values : numpy.ndarray of float, shape (B, L), optional
+            Each token's position inside its bin (``MetaFeatureTokenizer.encode_values``);
+            required with ``value_channel``, ignored without it.
         """
         ids = np.asarray(input_ids)
-        x, key_mask = self._encode(ids, attention_mask)
+        x, key_mask = self._encode(ids, attention_mask, values)
         if self.config.architecture == "decoder":  # the last real position has read it all
             last = (np.full(ids.shape[0], ids.shape[1] - 1) if key_mask is None
                     else (key_mask * np.arange(ids.shape[1])).argmax(axis=1))
@@ -313,14 +331,14 @@ class NumpyNetwork:
                                   LOG_VAR_MIN, LOG_VAR_MAX),
             log_fit_time=self._linear(pooled, "fit_time_head", bias=True))
 
-    def rank(self, input_ids, attention_mask=None) -> np.ndarray:
+    def rank(self, input_ids, attention_mask=None, values=None) -> np.ndarray:
         """Pipeline indices, best first, shape (B, P), as ``SelectorTransformer.rank``: the
         scores sorted, or for the encoder-decoder the decoder's greedy choices."""
         ids = np.asarray(input_ids)
         if self.config.architecture != "encoder-decoder":
-            scores = self.forward(ids, attention_mask).scores
+            scores = self.forward(ids, attention_mask, values).scores
             return np.argsort(-scores, axis=1, kind="stable")
-        memory, key_mask = self._encode(ids, attention_mask)
+        memory, key_mask = self._encode(ids, attention_mask, values)
         B, P = ids.shape[0], self.config.n_pipelines
         tokens = np.full((B, 1), self.config.bos_id, dtype=np.int64)
         used = np.zeros((B, P), dtype=bool)

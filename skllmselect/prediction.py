@@ -60,7 +60,8 @@ def predict_and_rank(network, tokenizer, residuals, vector, k: int, *,
     attention_mask = None
     if network.config.mask_missing:  # trained with missing tokens masked out: do the same
         attention_mask = ~tokenizer.is_missing(ids)
-    out = network.forward(ids, attention_mask)
+    values = tokenizer.encode_values(vector)[None, :]  # read only by a value channel
+    out = network.forward(ids, attention_mask, values)
     raw = out.scores[0].astype(np.float64)  # (P,)
     if forest is not None:
         raw = forest.blend(raw, vector.astype(np.float64))[0]
@@ -68,7 +69,7 @@ def predict_and_rank(network, tokenizer, residuals, vector, k: int, *,
     seconds = np.exp(out.log_fit_time[0]).astype(np.float64)
     decoded = None
     if network.config.architecture == "encoder-decoder":  # the decoder writes the order
-        decoded = network.rank(ids, attention_mask)[0]
+        decoded = network.rank(ids, attention_mask, values)[0]
     if eligible is None:
         eligible = np.ones(len(raw), dtype=bool)
     if decoded is not None:

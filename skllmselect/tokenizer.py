@@ -15,7 +15,10 @@ be chosen by hand. Alternatives considered:
 - k-means (or other clustering) per feature: data-adaptive too, but iterative, seeded, and not
   invariant to monotone transforms; clusters follow density peaks, not equal mass.
 - a continuous embedding of the raw (scaled) value: needs the per-feature scaling this
-  module avoids, and gives the masked objective nothing discrete to predict.
+  module avoids, and gives the masked objective nothing discrete to predict. What a bin
+  token cannot say (where in its bin a value lies) :meth:`MetaFeatureTokenizer.encode_values`
+  gives as a number in [0, 1] read from the same edges, for the network's optional value
+  channel: scale-free too, and the token stays the discrete target.
 
 Edges are placed halfway between two consecutive distinct training values, never on one, so a
 value recomputed with a little floating-point noise (``3.0000000001`` classes) keeps its token.
@@ -362,14 +365,8 @@ class MetaFeatureTokenizer(BaseEstimator):
         ids : ndarray of int64, shape (n_datasets, 1 + n_features) or (1 + n_features,)
             ``[CLS]`` then one token per feature; a 1-D input gives a 1-D output.
         """
-        check_is_fitted(self, "bin_edges_")
         single = np.ndim(values) == 1
-        values = self._check_values(values, len(self.bin_edges_), allow_1d=True)
-        if len(self.bin_edges_) != self.n_features:
-            raise ValueError(
-                f"The fitted edges cover {len(self.bin_edges_)} features but feature_names "
-                f"has {self.n_features}; refit after changing feature_names."
-            )
+        values = self._check_encode_values(values)
         ids = np.empty((values.shape[0], 1 + values.shape[1]), dtype=np.int64)
         ids[:, 0] = self.cls_id
         for j, (start, edges) in enumerate(zip(self.block_starts, self.bin_edges_, strict=True)):
@@ -378,6 +375,57 @@ class MetaFeatureTokenizer(BaseEstimator):
             bins = np.searchsorted(edges, column, side="right")
             ids[:, 1 + j] = np.where(np.isfinite(column), start + 1 + bins, start)
         return ids[0] if single else ids
+
+    def encode_values(self, values) -> np.ndarray:
+        """Return where each value lies inside its bin, aligned with :meth:`encode`'s ids.
+
+        A bin token cannot tell two values of the same bin apart; this continuous companion
+        can (the network's optional value channel reads it). Each value is placed linearly
+        between the edges of its bin: 0 at the lower edge, 1 at the upper one. The first
+        bin starts at the smallest finite training value and the last ends at the largest
+        (``train_min_``, ``train_max_``), and a value beyond them is clipped to 0 or 1, as
+        :meth:`encode` clips it into the end bin. A bin of zero width (a feature with one
+        distinct training value, or none) gives 0.5, its middle. Like the bins, the result
+        reads only the edges, so it is free of each feature's scale and units.
+
+        Parameters
+        ----------
+        values : array-like of shape (n_datasets, n_features) or (n_features,)
+            Columns in ``feature_names`` order.
+
+        Returns
+        -------
+        positions : ndarray of float64 in [0, 1], shaped like :meth:`encode`'s ids
+            0 at ``[CLS]`` and at missing values (NaN, +-inf).
+        """
+        single = np.ndim(values) == 1
+        values = self._check_encode_values(values)
+        out = np.zeros((values.shape[0], 1 + values.shape[1]), dtype=np.float64)
+        for j, edges in enumerate(self.bin_edges_):
+            column = values[:, j]
+            finite = np.isfinite(column)
+            bins = np.searchsorted(edges, column, side="right")
+            # Bin b spans bounds[b]..bounds[b + 1]: the training range closes the end bins.
+            bounds = np.concatenate(([self.train_min_[j]], edges, [self.train_max_[j]]))
+            last = len(bounds) - 2
+            low, high = bounds[np.minimum(bins, last)], bounds[np.minimum(bins + 1, last + 1)]
+            width = high - low
+            usable = finite & np.isfinite(width) & (width > 0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                inside = np.clip((column - low) / np.where(usable, width, 1.0), 0.0, 1.0)
+            out[:, 1 + j] = np.where(usable, inside, np.where(finite, 0.5, 0.0))
+        return out[0] if single else out
+
+    def _check_encode_values(self, values) -> np.ndarray:
+        """:meth:`encode`'s checks: fitted, and values with one column per fitted feature."""
+        check_is_fitted(self, "bin_edges_")
+        values = self._check_values(values, len(self.bin_edges_), allow_1d=True)
+        if len(self.bin_edges_) != self.n_features:
+            raise ValueError(
+                f"The fitted edges cover {len(self.bin_edges_)} features but feature_names "
+                f"has {self.n_features}; refit after changing feature_names."
+            )
+        return values
 
     # ---------------------------------------------------------------------------- reporting
 

@@ -92,8 +92,9 @@ def single_two_layers(corpus, tmp_path_factory):
     return out
 
 
-#: Pipeline parallelism needs a block per stage; tiny() has one.
-TWO_LAYERS = {"model": dataclasses.replace(tiny("", "").model, n_layers=2)}
+#: Pipeline parallelism needs a block per stage; tiny() has one. With the value channel on,
+#: the values must reach the first stage (PP) and the whole embedding on every rank (TP).
+TWO_LAYERS = {"model": dataclasses.replace(tiny("", "").model, n_layers=2, value_channel=True)}
 
 
 @pytest.mark.parametrize("strategy", ["tp", "pp"])

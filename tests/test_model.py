@@ -90,7 +90,7 @@ TRAIN_CASES = (
     [dict(architecture=a, positions=p) for a in ARCHITECTURES for p in POSITIONS]
     + [dict(architecture=a, **option) for option in (
         dict(norm="rmsnorm"), dict(norm_position="post"), dict(activation="swiglu"),
-        dict(mask_missing=True)) for a in ARCHITECTURES]
+        dict(mask_missing=True), dict(value_channel=True)) for a in ARCHITECTURES]
 )
 
 
@@ -107,19 +107,22 @@ def test_every_option_learns(options):
                       != N_VALUES - 1) if config.mask_missing else None
     masked = torch.rand(ids.shape, generator=torch.Generator().manual_seed(2)) < 0.25
     masked[:, 0] = False
+    # Positions inside the bins (value_channel reads them, other models ignore them).
+    within = torch.rand(ids.shape, generator=torch.Generator().manual_seed(3))
     ranking = target.argsort(dim=1, descending=True) + config.pipeline_token_offset  # (B, P)
     decoder_ids = torch.cat((torch.full((32, 1), config.bos_id), ranking[:, :-1]), dim=1)
     arch = config.architecture
 
     def loss_fn():
         if arch == "decoder":  # next-token prediction on the clean sequence
-            out = model(ids, attention_mask)
+            out = model(ids, attention_mask, values=within)
             token_loss = F.cross_entropy(out.token_logits[:, :-1].reshape(-1, VOCAB),
                                          ids[:, 1:].reshape(-1))
         else:  # masked-token prediction
             inputs = ids.masked_fill(masked, config.mask_id)
             out = model(inputs, attention_mask,
-                        decoder_ids if arch == "encoder-decoder" else None)
+                        decoder_ids if arch == "encoder-decoder" else None,
+                        values=within.masked_fill(masked, 0.0))
             token_loss = F.cross_entropy(out.token_logits[masked], ids[masked])
         loss = token_loss + 10 * F.mse_loss(out.scores, target)
         loss = loss + F.gaussian_nll_loss(out.scores.detach(), target, out.score_log_var.exp())
@@ -280,6 +283,66 @@ def test_save_and_load_round_trip(tmp_path, architecture, tie, batch):
         if getattr(before, name) is not None:
             assert torch.equal(getattr(after, name), getattr(before, name)), name
     assert torch.equal(loaded.rank(ids), model.rank(ids))
+
+
+def test_value_channel_tells_values_of_one_bin_apart():
+    """Scores that depend only on where values lie inside their bins (every row the same
+    tokens): learnable with the value channel, not without it (the loss stays at the
+    targets' variance, about 1/12)."""
+    ids = make_batch(1, seed=4)[0].repeat(64, 1)
+    within = torch.rand(ids.shape, generator=torch.Generator().manual_seed(5))
+    within[:, 0] = 0.0
+    target = within[:, 1:P + 1]  # pipeline p's score: feature p's position in its bin
+    final = {}
+    for value_channel in (False, True):
+        torch.manual_seed(0)
+        model = SelectorTransformer(tiny_config(value_channel=value_channel, n_layers=1))
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+        for _ in range(150):
+            loss = F.mse_loss(model(ids, values=within).scores, target)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        final[value_channel] = loss.item()
+    assert final[False] > 0.07 and final[True] < 0.01, final
+
+
+def test_value_channel_needs_values_of_the_ids_shape(batch):
+    ids, _, _ = batch
+    model = SelectorTransformer(tiny_config(value_channel=True))
+    for call in (lambda: model(ids), lambda: model.rank(ids)):
+        with pytest.raises(ValueError, match=r"value channel \(value_channel=True\): pass values"):
+            call()
+    with pytest.raises(ValueError, match=r"values shape \(6, 8\) differs from input_ids"):
+        model(ids, values=torch.zeros(6, L - 1))
+    # Without the channel, values are ignored: the same outputs as none.
+    plain = SelectorTransformer(tiny_config()).eval()
+    assert torch.equal(plain(ids, values=torch.rand(6, L)).scores, plain(ids).scores)
+    assert not hasattr(plain, "value_proj") or plain.value_proj is None
+
+
+@pytest.mark.parametrize("architecture", ["encoder", "encoder-decoder"])
+def test_value_channel_saves_and_loads(tmp_path, architecture, batch):
+    ids, _, _ = batch
+    within = torch.rand(ids.shape, generator=torch.Generator().manual_seed(6))
+    model = SelectorTransformer(tiny_config(architecture=architecture,
+                                            value_channel=True)).eval()
+    model.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["value_channel"] is True
+    loaded = SelectorTransformer.from_pretrained(tmp_path)
+    assert loaded.config.value_channel and loaded.value_proj.weight.shape == (32, 1)
+    assert torch.equal(loaded(ids, values=within).scores, model(ids, values=within).scores)
+    assert torch.equal(loaded.rank(ids, values=within), model.rank(ids, values=within))
+
+
+def test_a_config_saved_before_the_value_channel_loads_with_it_off(tmp_path):
+    SelectorTransformer(tiny_config()).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["value_channel"]  # as every config.json written before the option
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    loaded = SelectorTransformer.from_pretrained(tmp_path)
+    assert loaded.config.value_channel is False and loaded.value_proj is None
+    assert loaded(make_batch(2)[0]).scores.shape == (2, P)
 
 
 def test_load_refuses_weights_that_do_not_match(tmp_path):

@@ -28,17 +28,19 @@ from tests.helpers import save_tiny_model
 HEADS = ("scores", "score_log_var", "log_fit_time")
 OPTIONS = list(itertools.product(
     ("encoder", "decoder", "encoder-decoder"), ("learned", "rope", "alibi"),
-    ("layernorm", "rmsnorm"), ("pre", "post"), ("gelu", "swiglu"), (True, False)))
+    ("layernorm", "rmsnorm"), ("pre", "post"), ("gelu", "swiglu"), (True, False),
+    (False, True)))
 V, L, P = 41, 9, 5
 
 
-def random_network(seed: int, architecture, positions, norm, norm_position, activation, tie):
+def random_network(seed: int, architecture, positions, norm, norm_position, activation, tie,
+                   value_channel=False):
     """A tiny torch network, its weights moved off the init so that every part matters."""
     config = ModelConfig(vocab_size=V, sequence_length=L, n_pipelines=P, d_model=24,
                          n_layers=2, n_heads=3 if positions != "rope" else 2,
                          n_decoder_layers=2, architecture=architecture, positions=positions,
                          norm=norm, norm_position=norm_position, activation=activation,
-                         tie_embeddings=tie, dropout=0.1)
+                         tie_embeddings=tie, value_channel=value_channel, dropout=0.1)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         network = SelectorTransformer(config).eval()
@@ -60,28 +62,35 @@ def test_forward_and_rank_equal_torchs_for_every_option(options):
         ids[:, 0] = network.config.cls_id
         missing = torch.rand(6, L, generator=g) < 0.3  # tokens a mask_missing model skips
         missing[0] = True  # a row with every token masked reads [CLS] alone
+        values = torch.rand(6, L, generator=g, dtype=torch.float64)  # as encode_values gives
+        values[:, 0] = 0.0
         for mask in (None, ~missing):
+            numpy_mask = None if mask is None else mask.numpy()
             with torch.no_grad():
-                expected = network(ids, mask)
-                expected_order = network.rank(ids, mask).numpy()
-            got = numpy_network.forward(ids.numpy(), None if mask is None else mask.numpy())
+                expected = network(ids, mask, values=values)
+                expected_order = network.rank(ids, mask, values=values).numpy()
+            got = numpy_network.forward(ids.numpy(), numpy_mask, values.numpy())
             for head in HEADS:
                 np.testing.assert_allclose(getattr(got, head), getattr(expected, head).numpy(),
                                            rtol=0, atol=1e-6, err_msg=head)
             np.testing.assert_array_equal(
-                numpy_network.rank(ids.numpy(), None if mask is None else mask.numpy()),
-                expected_order)
+                numpy_network.rank(ids.numpy(), numpy_mask, values.numpy()), expected_order)
+            # The values move the scores exactly when the network has a value channel.
+            other = numpy_network.forward(ids.numpy(), numpy_mask, 1.0 - values.numpy())
+            assert np.abs(other.scores - got.scores).max() > 1e-4 if options[-1] else (
+                np.array_equal(other.scores, got.scores))
 
 
 def torch_prediction(network, tokenizer, residuals, vector, k, forest):
     """What predict_and_rank computed when it ran the torch network (the previous code)."""
     ids = torch.as_tensor(tokenizer.encode(np.asarray(vector))[None, :], dtype=torch.long)
+    values = torch.as_tensor(tokenizer.encode_values(np.asarray(vector))[None, :])
     mask = None
     if network.config.mask_missing:
         mask = torch.as_tensor(~tokenizer.is_missing(ids.numpy()))
     with torch.no_grad():
-        out = network(ids, mask)
-        decoded = (network.rank(ids, mask)[0].numpy()
+        out = network(ids, mask, values=values)
+        decoded = (network.rank(ids, mask, values=values)[0].numpy()
                    if network.config.architecture == "encoder-decoder" else None)
     raw = out.scores[0].double().numpy()
     if forest is not None:
@@ -146,6 +155,28 @@ def test_saved_models_with_masked_missing_values_predict_as_torch(tmp_path, tabl
             raw, _, order = torch_prediction(torch_network, tokenizer, None, vector, 3, None)
             np.testing.assert_array_equal(got.order, order)
             np.testing.assert_allclose(got.scores, np.clip(raw, 0, 1), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("architecture", ["encoder", "encoder-decoder"])
+def test_saved_models_with_a_value_channel_predict_as_torch(tmp_path, table_vectors,
+                                                            architecture):
+    folder = save_tiny_model(tmp_path / "model", seed=4, architecture=architecture,
+                             value_channel=True)
+    network, tokenizer = loading.load_numpy(folder)
+    torch_network = loading.load(folder)[0]
+    assert network.config.value_channel and torch_network.config.value_channel
+    assert "value_proj.weight" in network.weights
+    for vector in table_vectors:
+        got = predict_and_rank(network, tokenizer, None, vector, 3)
+        raw, _, order = torch_prediction(torch_network, tokenizer, None, vector, 3, None)
+        np.testing.assert_array_equal(got.order, order)
+        np.testing.assert_allclose(got.scores, np.clip(raw, 0, 1), rtol=0, atol=1e-6)
+    ids = tokenizer.encode(table_vectors[0])[None]
+    for forward in (network.forward, lambda ids: torch_network(torch.as_tensor(ids))):
+        with pytest.raises(ValueError, match="value channel.*pass values"):
+            forward(ids)
+    with pytest.raises(ValueError, match=r"values shape \(1, 3\) differs"):
+        network.forward(ids, None, np.zeros((1, 3)))
 
 
 def test_bfloat16_weights_which_numpy_cannot_read_are_read_with_torch(tmp_path):

@@ -151,3 +151,22 @@ def network_scores_raw(network, tokenizer, vector):
     with torch.no_grad():
         ids = torch.as_tensor(tokenizer.encode(vector)[None, :], dtype=torch.long)
         return network(ids, None).scores[0].double().numpy()
+
+
+def test_evaluate_command_trains_the_fold_models_with_a_model_option(corpus, tmp_path):
+    # `--model-option value_channel=true` reaches the fold model, and its predictions in the
+    # record are the estimator's inference (which then reads the values too).
+    from pretrain.__main__ import main
+
+    path, frame = corpus
+    assert main(["evaluate", "--corpus", str(path), "--out", str(tmp_path), "--folds", "3",
+                 "--preset", "debug", "--max-steps", "10", "--only-fold", "2",
+                 "--model-option", "value_channel=true"]) == 0
+    network, tokenizer = load(tmp_path / "fold_2" / "model")
+    assert network.config.value_channel
+    record = json.loads((tmp_path / "fold_2.json").read_text())
+    held = protocol.real_folds(frame, 3)[2]
+    vector = frame[[f"mf.{n}" for n in METAFEATURE_NAMES]].to_numpy(float)[held[0]]
+    np.testing.assert_allclose(record["predictions"][f"{protocol.MODEL}, by score"][0],
+                               predict_and_rank(network, tokenizer, None, vector, 3).scores,
+                               atol=1e-5)

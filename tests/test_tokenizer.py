@@ -161,6 +161,56 @@ def test_all_nan_feature_gets_no_edges():
     np.testing.assert_array_equal(restored.encode(values), tok.encode(values))
 
 
+def test_value_positions_lie_in_their_bins_and_leave_the_ids_alone(tokenizer):
+    values = make_values(300, seed=8)
+    ids_before = tokenizer.encode(values)
+    positions = tokenizer.encode_values(values)
+    assert positions.shape == ids_before.shape and positions.dtype == np.float64
+    np.testing.assert_array_equal(tokenizer.encode(values), ids_before)  # ids unchanged
+    assert ((positions >= 0) & (positions <= 1)).all()
+    assert (positions[:, 0] == 0).all()  # [CLS]
+    missing = ~np.isfinite(values)
+    assert missing.any() and (positions[:, 1:][missing] == 0).all()
+    # Present values really spread over the bin (not all at one end).
+    present = positions[:, 1:][~missing]
+    assert 0.1 < present.mean() < 0.9 and present.std() > 0.1
+    # One dataset as 1-D gives a 1-D row, the same as in a batch.
+    np.testing.assert_array_equal(tokenizer.encode_values(values[3]), positions[3])
+
+
+def test_value_positions_interpolate_between_the_edges():
+    values = np.repeat([0.0, 1.0, 2.0], [50, 30, 20])[:, None]  # edges 0.5 and 1.5
+    tok = MetaFeatureTokenizer(["n"], PIPELINES, n_bins=32).fit(values)
+    probe = np.array([[-3.0], [0.0], [0.25], [0.5], [1.0], [1.25], [2.0], [7.0], [np.nan]])
+    np.testing.assert_allclose(tok.encode_values(probe)[:, 1],
+                               [0, 0, 0.5, 0, 0.5, 0.75, 1, 1, 0])  # ends clipped; NaN 0
+    # A feature with one distinct training value: its only bin has no width, the middle.
+    constant = MetaFeatureTokenizer(["c"], PIPELINES, n_bins=4).fit(np.full((5, 1), 3.0))
+    assert constant.encode_values([[3.0], [9.0]])[:, 1].tolist() == [0.5, 0.5]
+
+
+def test_value_positions_rise_with_the_value_inside_each_bin():
+    rng = np.random.default_rng(9)
+    train = rng.lognormal(0, 3, (400, 1))
+    tok = MetaFeatureTokenizer(["x"], PIPELINES, n_bins=16).fit(train)
+    probe = np.sort(np.concatenate([train[:, 0], rng.lognormal(0, 4, 2000)]))[:, None]
+    ids, positions = tok.encode(probe)[:, 1], tok.encode_values(probe)[:, 1]
+    # (bin, position) never decreases as the value grows: monotone within the feature.
+    same_bin = np.diff(ids) == 0
+    assert (np.diff(positions)[same_bin] >= 0).all()
+    assert (np.diff(ids) >= 0).all()
+    # Scale-free: a change of units moves the edges and the training range with the values.
+    tok_scaled = MetaFeatureTokenizer(["x"], PIPELINES, n_bins=16).fit(train * 1000.0)
+    np.testing.assert_allclose(tok_scaled.encode_values(probe * 1000.0), tok.encode_values(probe),
+                               atol=1e-12)
+
+
+def test_value_positions_survive_save_and_load(tokenizer, tmp_path):
+    values = make_values(100, seed=10)
+    restored = MetaFeatureTokenizer.load(tokenizer.save(tmp_path).parent)
+    np.testing.assert_array_equal(restored.encode_values(values), tokenizer.encode_values(values))
+
+
 def test_save_load_round_trip_is_exact(tokenizer, tmp_path):
     values = make_values(300, seed=6)
     path = tokenizer.save(tmp_path / "model")

@@ -143,6 +143,30 @@ def test_each_architecture_trains(corpus, tmp_path, architecture):
     assert math.isfinite(summary["eval"]["val_perplexity"])
 
 
+@pytest.mark.parametrize("architecture", ["encoder", "encoder-decoder"])
+def test_a_value_channel_model_trains_and_predicts_as_numpy(corpus, tmp_path, architecture):
+    from skllmselect.numpy_network import NumpyNetwork
+    from skllmselect.prediction import predict_and_rank
+
+    config = tiny(corpus, tmp_path, steps=6, architecture=architecture)
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model,
+                                                                   value_channel=True))
+    summary = train(config)
+    assert summary["steps"] == 6 and math.isfinite(summary["eval"]["val_loss"])
+    model = SelectorTransformer.from_pretrained(summary["model_dir"]).eval()
+    assert model.config.value_channel
+    assert model.value_proj.weight.abs().sum() > 0  # trained, saved and loaded
+    data = CorpusData.load(corpus, n_bins=8)
+    split = data.splits["validation"]
+    with torch.no_grad():
+        expected = model(torch.as_tensor(split.input_ids),
+                         values=torch.as_tensor(split.values)).scores.numpy()
+    got = NumpyNetwork.from_torch(model).forward(split.input_ids, None, split.values).scores
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    prediction = predict_and_rank(model, data.tokenizer, None, split.metafeatures[0], 3)
+    np.testing.assert_allclose(prediction.scores, np.clip(expected[0], 0, 1), atol=1e-6)
+
+
 def test_mask_missing_hides_missing_tokens(corpus, tmp_path):
     data = CorpusData.load(corpus, n_bins=8)
     batch = Collator(data.tokenizer, architecture="encoder", mlm_probability=0.5,
@@ -351,6 +375,14 @@ def test_collator_builds_targets(corpus):
         split, np.arange(8), seed=1)
     assert (decoder["token_labels"][:, :-1] == decoder["input_ids"][:, 1:]).all()
     assert (decoder["masked_input_ids"] == decoder["input_ids"]).all()
+    # The values' positions in their bins come from the same vectors as the ids; a masked
+    # token's value is 0, as a missing one's, so the value channel does not reveal it.
+    expected = torch.as_tensor(tok.encode_values(split.metafeatures[:8]), dtype=torch.float32)
+    assert batch["values"].dtype == torch.float32
+    assert torch.equal(batch["values"], expected) and torch.equal(decoder["values"], expected)
+    assert (batch["masked_values"][masked] == 0).all() and (batch["values"][masked] > 0).any()
+    assert torch.equal(batch["masked_values"][~masked], batch["values"][~masked])
+    assert torch.equal(decoder["masked_values"], decoder["values"])
 
 
 # --------------------------------------------------------------------------------- losses
@@ -396,6 +428,17 @@ def test_model_options_are_the_network_options_plus_the_bins():
                          **options.network_options())
     assert config.network_options() == options.network_options()
     assert main(["evaluate", "--out", "unused", "--model-option", "colour=red"]) == 2
+    assert main(["train", "--out", "unused", "--model-option", "colour=red"]) == 2
+
+
+def test_train_command_takes_model_options(corpus, tmp_path):
+    from pretrain.__main__ import main
+
+    assert main(["train", "--preset", "debug", "--corpus", str(corpus), "--out", str(tmp_path),
+                 "--max-steps", "3", "--no-progress", "--model-option", "value_channel=true",
+                 "--model-option", "d_model=16"]) == 0
+    saved = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert saved["value_channel"] is True and saved["d_model"] == 16
 
 
 def test_config_round_trips_through_a_dict():

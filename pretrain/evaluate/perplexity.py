@@ -19,20 +19,22 @@ def masked_perplexity(network, tokenizer, metafeatures, *, train_metafeatures=No
     """
     import torch
 
-    from pretrain.batches import Collator, Split
+    from pretrain.batches import Collator, Split, encode_split
 
     meta = np.asarray(metafeatures, np.float64)
     n, P = len(meta), tokenizer.n_pipelines
     empty = np.zeros((n, P))
     split = Split(name="heldout", datasets=[str(i) for i in range(n)], metafeatures=meta,
                   scores=empty, score_mask=empty.astype(bool), log_fit_times=empty,
-                  fit_time_mask=empty.astype(bool), input_ids=tokenizer.encode(meta))
+                  fit_time_mask=empty.astype(bool))
+    encode_split(split, tokenizer)
     collator = Collator(tokenizer, architecture=network.config.architecture,
                         mlm_probability=mlm_probability, mask_missing=network.config.mask_missing)
     batch = collator(split, np.arange(n), seed=seed)
     network.eval()
     with torch.no_grad():
-        out = network(batch["masked_input_ids"], batch["attention_mask"])
+        out = network(batch["masked_input_ids"], batch["attention_mask"],
+                      values=batch["masked_values"])
     labels = batch["token_labels"]
     chosen = labels != -100
     nll = torch.nn.functional.cross_entropy(
