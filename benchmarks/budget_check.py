@@ -96,7 +96,7 @@ def report(records: list[dict], path: Path, command: str) -> str:
              f"Made by `{command}` on {time.strftime('%Y-%m-%d %H:%M:%S')}; "
              "`benchmarks/budget_check.py` says what is measured. The budget counts the "
              "search (cross-validation, refits, ensemble); the ranking (model load, "
-             "meta-features) is reported apart and not counted.", "",
+             "meta-features) is reported apart and not counted." + _load_line(records), "",
              markdown_table(table.round(2)), ""]
     if over:
         lines += ["Fits whose search passed the budget by more than 10 %:", "",
@@ -107,6 +107,16 @@ def report(records: list[dict], path: Path, command: str) -> str:
                       for r in over]).set_index("dataset")), ""]
     path.write_text("\n".join(lines))
     return "\n".join(lines)
+
+
+def _load_line(records: list[dict]) -> str:
+    """The machine's load during the fits: a loaded machine slows every fold, so the
+    predicted costs the plan rests on come out low and the budget is harder to keep."""
+    loads = [r["load_average"][0] for r in records if r.get("load_average")]
+    if not loads:
+        return ""
+    return (f" One-minute load average during the fits: median {np.median(loads):.2f}, max "
+            f"{max(loads):.2f}, on {os.cpu_count()} cores.")
 
 
 def main(argv=None) -> int:
