@@ -60,7 +60,9 @@ def predict_and_rank(network, tokenizer, residuals, vector, k: int, *,
     attention_mask = None
     if network.config.mask_missing:  # trained with missing tokens masked out: do the same
         attention_mask = ~tokenizer.is_missing(ids)
-    values = tokenizer.encode_values(vector)[None, :]  # read only by a value channel
+    values = None  # where each value lies in its bin: computed only for a value channel
+    if network.config.value_channel:
+        values = tokenizer.encode_values(vector)[None, :]
     out = network.forward(ids, attention_mask, values)
     raw = out.scores[0].astype(np.float64)  # (P,)
     if forest is not None:
