@@ -58,6 +58,11 @@ from pretrain.parallel import write_json_atomic  # noqa: E402
 from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_SEED  # noqa: E402
 
 RESULTS = peers.RESULTS
+
+SEARCH_REVISION = 2
+"""Bumped when ``fit``'s search under ``time_budget`` changes behaviour, so that skllmselect's
+records are measured again (2: the first candidate is abandoned too when its next fold and
+its own refit would end past the budget)."""
 TIERS = {"uci": (2, 5, 10, 30, 60), "large": (10, 30, 60)}
 #: Methods fitted at every budget, and those fitted once at their own time.
 BUDGETED = ("skllmselect", "flaml", "autogluon_default", "autogluon_best")
@@ -101,7 +106,8 @@ def settings_for(method: str, budget: float | None, common: dict) -> dict:
     """What a record must have been measured with to be reused."""
     settings = {**common, "method": method, "budget": budget}
     if method == "skllmselect":
-        settings.update(options={"time_budget": float(budget)}, model=peers.bundled_model_id())
+        settings.update(options={"time_budget": float(budget)}, model=peers.bundled_model_id(),
+                        search_revision=SEARCH_REVISION)
     elif method in autogluon_peer.PRESETS:
         preset, fit_options = autogluon_peer.PRESETS[method]
         settings.update(preset=preset, fit_options=fit_options)

@@ -25,13 +25,16 @@ _log = logging.getLogger("skllmselect.selector")
 
 
 def cross_validate(table, position, X, y, cv, scoring, *, n_jobs=None, keep_proba=False,
-                   sample_weight=None, deadline=None, clock=time.perf_counter) -> dict | None:
+                   sample_weight=None, deadline=None, reserve_refit=False,
+                   clock=time.perf_counter) -> dict | None:
     """Cross-validate the candidate at ``position`` of the ranked ``table``; a failure is
     recorded, not raised.
 
     ``deadline`` (a reading of ``clock``): should the next fold, taking as long as the
     ones before it, end past it, the candidate is abandoned and None returned
-    (``time_budget``'s safety stop).
+    (``time_budget``'s safety stop). ``reserve_refit``: the first candidate's test, with no
+    earlier candidate to keep a refit back for: its own refit on all rows (its mean fold
+    fit, scaled as in :func:`refit_reserve`) must also end before the deadline.
 
     Besides the scores, a candidate without ``predict_proba`` keeps its out-of-fold
     decision values (``record["out_of_fold"]``: decision columns, labels, weights of the
@@ -57,7 +60,9 @@ def cross_validate(table, position, X, y, cv, scoring, *, n_jobs=None, keep_prob
             folds.append(fold)
             if deadline is not None and len(folds) < cv.get_n_splits():
                 per_fold = np.mean([f["fit_time"] + f["score_time"] for f in folds])
-                if clock() + per_fold > deadline:
+                refit = (_scaled_to_all_rows(np.mean([f["fit_time"] for f in folds]),
+                                             cv.get_n_splits()) if reserve_refit else 0.0)
+                if clock() + per_fold + refit > deadline:
                     return None
     except Exception as err:  # one broken candidate must not end the search
         record.update(status="failed", error=f"{type(err).__name__}: {err}")
@@ -114,7 +119,12 @@ def refit_reserve(tried: list[dict], n_splits: int) -> float:
     """
     ok = [r for r in tried if r["status"] == "ok"]
     best = max(ok, key=lambda r: float(np.mean(r["test_score"])))
-    return float(np.mean(best["fit_time"])) * n_splits / max(n_splits - 1, 1)
+    return _scaled_to_all_rows(float(np.mean(best["fit_time"])), n_splits)
+
+
+def _scaled_to_all_rows(fold_fit: float, n_splits: int) -> float:
+    """A fold's fit time scaled from the (k-1)/k of the rows it trains on to all of them."""
+    return fold_fit * n_splits / max(n_splits - 1, 1)
 
 
 def rows(X, index):

@@ -22,13 +22,15 @@ and counting them would plan different candidates for the same data.
 
 Predicted costs are the network's predicted fit times of the corpus protocol, scaled to this
 cross-validation and data size (:func:`predicted_costs`). When they are too low and the clock
-says the budget will not last, ``fit`` stops: once a first candidate has completed, it keeps
-back the time the best one's refit on all rows will take (its measured fold fits, scaled to
-all rows), starts no further candidate past that point, and abandons a running one whose next
-fold, as long as its previous ones, would end past it (a safety stop, the only place the
-clock decides anything; ``skipped_`` names those candidates). So with accurate predictions
-the candidates depend on the data alone; with poor ones the budget still holds, give or take
-the first candidate and the refit estimate.
+says the budget will not last, ``fit`` stops: it starts no further candidate past that point,
+and abandons a running one whose next fold, as long as its previous ones, would end past it.
+Once a candidate has completed, the time the best one's refit on all rows will take (its
+measured fold fits, scaled to all rows) is kept back from the budget; before that, the first
+candidate's own refit must fit too. Should every planned candidate be abandoned, the cheapest
+one is cross-validated over budget, since ``fit`` must return a model. This safety stop is the
+only place the clock decides anything (``skipped_`` names those candidates). So with accurate
+predictions the candidates depend on the data alone; with poor ones the budget still holds,
+give or take a fold that runs long and the refit estimate.
 """
 
 from __future__ import annotations

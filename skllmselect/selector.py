@@ -137,11 +137,11 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         candidate with the largest predicted gain in the best score per predicted second,
         while one fits and can matter. Should the clock show the budget running out (the
         predicted costs were too low), time for the winner's refit is kept back, no further
-        candidate starts, and a running one whose next fold would end past the budget is
-        abandoned, unless it is the first to complete. At least
+        candidate starts, and a running one whose next fold (for the first candidate: its
+        next fold and its own refit) would end past the budget is abandoned. At least
         one candidate is always cross-validated successfully (if none fits the budget, or
-        every one tried failed, the rest are tried over budget, cheapest first, until one
-        works). Skipped candidates are listed in ``skipped_`` and in a ``UserWarning``. None
+        every one tried failed or was abandoned, the rest are tried over budget, cheapest
+        first, until one works). Skipped candidates are listed in ``skipped_`` and in a ``UserWarning``. None
         means no limit: exactly the ``top_k`` best-ranked candidates are cross-validated
         (more only when they all fail).
     ensemble : bool, default=True
@@ -457,10 +457,10 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.ranking_time_ = _clock() - start
         search_start = _clock()
         costs = predicted_costs(table["predicted_fit_time"].to_numpy(), X.shape[0], n_splits)
-        tried, skipped = self._search(table, costs, X_fit, y, cv, sample_weight, search_start,
-                                      n_splits)
-        best, best_estimator, refit_time = self._refit(table, tried, skipped, costs, X_fit, y,
-                                                       cv, sample_weight)
+        tried, skipped, abandoned = self._search(table, costs, X_fit, y, cv, sample_weight,
+                                                 search_start, n_splits)
+        best, best_estimator, refit_time = self._refit(table, tried, skipped, abandoned, costs,
+                                                       X_fit, y, cv, sample_weight)
 
         self.recommendations_ = table
         self.notes_ = notes
@@ -525,7 +525,8 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Cross-validate the plan's candidates (``skllmselect.search``): ``(tried, skipped)``.
 
         ``tried``: the candidates' records, in the order they ran; ``skipped``: pipeline name
-        -> why, for the ones ``time_budget`` left out.
+        -> why, for the ones ``time_budget`` left out; ``abandoned``: the positions of those
+        stopped during their cross-validation.
         """
         budget = self.time_budget
         search = plan_search(table["predicted_score"].to_numpy(), costs,
@@ -533,22 +534,26 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                              residuals=self._residuals_in_order(table),
                              uncertainty=table["uncertainty"].to_numpy())
         skipped = {table["pipeline"].iat[p]: why for p, why in search.skipped.items()}
-        tried = []
+        tried, abandoned = [], set()
         for i, position in enumerate(search.positions):
-            # The safety stop, for predicted costs that were too low. The first candidate
-            # that works always completes; after it, what the best one's refit on all rows
-            # will take is kept back, and no candidate starts, nor a further fold of one,
-            # that the clock says would end past the budget.
-            deadline = None
-            if budget is not None and any(r["status"] == "ok" for r in tried):
-                deadline = search_start + budget - candidates.refit_reserve(tried, n_splits)
+            # The safety stop, for predicted costs that were too low. Once a candidate has
+            # completed, what the best one's refit on all rows will take is kept back; before
+            # that, a candidate must leave time for its own refit. No candidate starts, nor a
+            # further fold of one, that the clock says would end past the budget (should
+            # none complete, _refit falls back to the cheapest, over budget).
+            deadline, first = None, not any(r["status"] == "ok" for r in tried)
+            if budget is not None:
+                deadline = search_start + budget - (
+                    0.0 if first else candidates.refit_reserve(tried, n_splits))
                 if _clock() >= deadline:
                     skipped.update((table["pipeline"].iat[p], f"time_budget={budget:g} s was "
                                     f"spent before it (predicted {costs[p]:.3g} s)")
                                    for p in search.positions[i:])
                     break
-            record = self._cross_validate(table, position, X, y, cv, sample_weight, deadline)
+            record = self._cross_validate(table, position, X, y, cv, sample_weight, deadline,
+                                          reserve_refit=first)
             if record is None:
+                abandoned.add(position)
                 skipped[table["pipeline"].iat[position]] = (
                     f"stopped: time_budget={budget:g} s ran out during its cross-validation "
                     f"(predicted {costs[position]:.3g} s)")
@@ -559,9 +564,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             while not any(r["status"] == "ok" for r in tried) and position < len(table):
                 tried.append(self._cross_validate(table, position, X, y, cv, sample_weight))
                 position += 1
-        return tried, skipped
+        return tried, skipped, abandoned
 
-    def _refit(self, table, tried, skipped, costs, X, y, cv, sample_weight):
+    def _refit(self, table, tried, skipped, abandoned, costs, X, y, cv, sample_weight):
         """Refit the best candidate on all rows: ``(record, estimator, seconds)``.
 
         Should none be left (nothing fitted the budget, every candidate tried failed, or the
@@ -570,8 +575,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         over its budget. ``(None, None, 0.0)`` when no pipeline works.
         """
         done = {r["pipeline"] for r in tried}
-        rest = [p for p in np.argsort(costs, kind="stable").tolist()
-                if table["pipeline"].iat[p] not in done]
+        # an abandoned candidate has shown it is slower than predicted: the last resort
+        rest = sorted((p for p in np.argsort(costs, kind="stable").tolist()
+                       if table["pipeline"].iat[p] not in done), key=lambda p: p in abandoned)
         while True:
             best, best_estimator, refit_time = candidates.refit_best(
                 table, tried, X, y, sample_weight, clock=_clock)
@@ -619,7 +625,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return StratifiedKFold(n_splits=n_splits, shuffle=seed is not None, random_state=seed)
 
     def _cross_validate(self, table, position, X, y, cv, sample_weight=None,
-                        deadline=None) -> dict | None:
+                        deadline=None, reserve_refit=False) -> dict | None:
         """:func:`skllmselect.candidates.cross_validate` with this selector's settings.
 
         Its ``deadline`` is a reading of the selector's clock (``time_budget``).
@@ -627,7 +633,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return candidates.cross_validate(table, position, X, y, cv, self.scoring,
                                          n_jobs=self.n_jobs, keep_proba=self.ensemble,
                                          sample_weight=sample_weight, deadline=deadline,
-                                         clock=_clock)
+                                         reserve_refit=reserve_refit, clock=_clock)
 
     def _warn(self, tried, skipped) -> None:
         failed = [r for r in tried if r["status"] != "ok"]

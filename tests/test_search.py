@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
-from skllmselect import LLMAlgorithmSelector, selector
+from skllmselect import LLMAlgorithmSelector, candidates, selector
 from skllmselect.portfolio import PIPELINE_NAMES
 from skllmselect.search import MIN_GAIN, plan_search, predicted_costs
 
@@ -72,7 +72,8 @@ def test_a_slow_ranking_does_not_change_the_candidates(monkeypatch, rigged_model
     for load_seconds in (0.0, 1000.0):  # a warm process, then a very cold one
         readings = iter([0.0, load_seconds] + [load_seconds + 1e-3 * i for i in range(1, 10**5)])
         monkeypatch.setattr(selector, "_clock", lambda readings=readings: next(readings))
-        est = LLMAlgorithmSelector(model=model, top_k=2, cv=3, time_budget=5,
+        # a budget far above the cheap ones' real fold times, far below the rest's 75 s
+        est = LLMAlgorithmSelector(model=model, top_k=2, cv=3, time_budget=40,
                                    random_state=0).fit(X, y)
         assert est.ranking_time_ == load_seconds
         tried.append(list(est.cv_results_["pipeline"]))
@@ -85,12 +86,62 @@ def test_a_candidate_running_past_the_budget_is_abandoned_at_its_next_fold(monke
     X, y = load_iris(return_X_y=True)
     model = rigged_model("abandon", ranking=["gaussian_nb", "lda", "knn_5"],
                            fit_times={name: 0.01 for name in PIPELINE_NAMES})
-    # Readings: fit's start, ranking done, search start; then every reading is 10 s on,
-    # so the budget (15 s) runs out during the second candidate.
+    # Readings: fit's start, ranking done, search start; then every reading is 10 s on:
+    # the first candidate reads 10 before it starts and 20, 30 after its first two folds;
+    # the second reads 40 before it starts and 50 after its first fold, past the budget.
+    readings = iter([0.0, 0.0, 0.0] + [10.0 * i for i in range(1, 10**5)])
+    monkeypatch.setattr(selector, "_clock", lambda: next(readings))
+    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=45, random_state=0)
+    with pytest.warns(UserWarning, match="ran out during its cross-validation"):
+        est.fit(X, y)
+    assert list(est.cv_results_["pipeline"]) == ["gaussian_nb"]
+    assert "ran out during its cross-validation" in est.skipped_["lda"]
+    assert "was spent before it" in est.skipped_["knn_5"]
+
+
+def test_a_first_candidate_past_the_budget_gives_way_to_the_cheapest(monkeypatch,
+                                                                     rigged_model):
+    """No candidate completed in time: the cheapest one not abandoned runs, over budget."""
+    X, y = load_iris(return_X_y=True)
+    model = rigged_model("abandon_first", ranking=["knn_5", "lda", "gaussian_nb"],
+                           fit_times={name: 1.0 for name in PIPELINE_NAMES}
+                           | {"gaussian_nb": 0.01, "knn_5": 0.001})
+    # The first candidate (predicted the cheapest) reads 10 before it starts and 20 after
+    # its first fold: past the 15 s budget, so it is abandoned, and the budget is spent.
     readings = iter([0.0, 0.0, 0.0] + [10.0 * i for i in range(1, 10**5)])
     monkeypatch.setattr(selector, "_clock", lambda: next(readings))
     est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=15, random_state=0)
-    with pytest.warns(UserWarning, match="ran out during its cross-validation"):
+    with pytest.warns(UserWarning, match="cheapest candidate was tried although over budget"):
         est.fit(X, y)
-    assert list(est.cv_results_["pipeline"]) == ["gaussian_nb"]  # the first always completes
-    assert "ran out during its cross-validation" in est.skipped_["lda"]
+    assert list(est.cv_results_["pipeline"]) == ["gaussian_nb"]  # not knn_5 again
+    assert "ran out during its cross-validation" in est.skipped_["knn_5"]
+    assert "was spent before it" in est.skipped_["lda"]
+
+
+def test_the_first_candidate_keeps_time_for_its_own_refit(monkeypatch, rigged_model):
+    """Its folds alone would fit the budget, its refit after them would not."""
+    X, y = load_iris(return_X_y=True)
+    model = rigged_model("own_refit", ranking=["gaussian_nb", "lda"],
+                           fit_times={name: 1e6 for name in PIPELINE_NAMES}
+                           | {"gaussian_nb": 0.01, "lda": 0.01})  # the plan: these two
+    # The clock never moves; every fold "takes" 4 s, so after one fold the next and a
+    # refit (4 s scaled to all rows: 6 s) would end at 10 s.
+    monkeypatch.setattr(selector, "_clock", lambda: 0.0)
+    fold_fit = 4.0
+
+    def slow(*args, **kwargs):
+        fold = original(*args, **kwargs)
+        return fold | {"fit_time": fold_fit}
+
+    original = candidates._fit_and_score
+    monkeypatch.setattr(candidates, "_fit_and_score", slow)
+    est = LLMAlgorithmSelector(model=model, top_k=2, cv=3, time_budget=9, random_state=0)
+    with pytest.warns(UserWarning, match="cheapest candidate was tried although over budget"):
+        est.fit(X, y)
+    # Both are abandoned after their first fold; then one is cross-validated over budget,
+    # since fit must return a model.
+    assert "ran out" in est.skipped_["gaussian_nb"] and "ran out" in est.skipped_["lda"]
+    assert len(est.cv_results_["pipeline"]) == 1
+    est = LLMAlgorithmSelector(model=model, top_k=2, cv=3, time_budget=11, random_state=0)
+    est.fit(X, y)
+    assert list(est.cv_results_["pipeline"]) == ["gaussian_nb", "lda"]

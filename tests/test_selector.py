@@ -508,10 +508,11 @@ def test_time_budget_stops_the_search_when_spent(rigged_model, fake_clock):
     X, y = iris()
     model = rigged_model("fast", ranking=["gaussian_nb", "lda", "knn_5"], fit_times={})
     # The clock reads 0 at fit's start, 1 when the ranking is done, 2 as the search starts;
-    # then 3 before the second candidate, 4 and 5 after its first two folds (the last one
-    # needs no reading), and 6 before the third: past 2 + 3.5 less the refit's reserve.
-    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=3.5)
-    with pytest.warns(UserWarning, match=r"knn_5 \(time_budget=3.5 s was spent before it"):
+    # then 3 before the first candidate, 4 and 5 after its first two folds (the last one
+    # needs no reading), 6, 7 and 8 for the second, and 9 before the third: past 2 + 6.5
+    # less the refit's reserve.
+    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=6.5)
+    with pytest.warns(UserWarning, match=r"knn_5 \(time_budget=6.5 s was spent before it"):
         est.fit(X, y)
     assert list(est.cv_results_["pipeline"]) == ["gaussian_nb", "lda"]
     assert list(est.skipped_)[0] == "knn_5"
