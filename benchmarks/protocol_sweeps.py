@@ -87,21 +87,15 @@ def main(argv=None) -> int:
         mix = (1 - share) * blend + share * single_best
         out[f"shrink: variance share, tau {tau}"] = regret1(truth, mix).mean()
     if not args.skip_forests:
-        split = frame["split"].to_numpy()
         for label, (splits, n_trees, leaf) in FORESTS.items():
-            parts = []
-            for held_out, record in zip(held, records, strict=True):
-                train = np.setdiff1d(np.arange(len(frame)), held_out)
-                if splits == "train":
-                    train = train[split[train] == "train"]
-                sub = table.subset(train)
-                real = sub.groups["source"].to_numpy() != "synthetic"
-                model = ev.PerPipelineForest(n_estimators=n_trees, min_samples_leaf=leaf)
-                model.fit(sub.metafeatures, sub.scores, sample_weight=np.where(real, 5.0, 1.0))
-                mix = (0.5 * np.asarray(record["predictions"][NETWORK_ALONE], float)
-                       + 0.5 * model.predict_scores(table.metafeatures[held_out]))
-                parts.append(regret1(table.scores[held_out], mix))
-            out[f"forest at 0.5: {label}"] = np.concatenate(parts).mean()
+            parts = forest_per_fold(frame, table, held, train_splits=splits,
+                                    n_estimators=n_trees, min_samples_leaf=leaf)
+            out[f"forest at 0.5: {label}"] = np.concatenate([
+                regret1(table.scores[held_out],
+                        0.5 * np.asarray(record["predictions"][NETWORK_ALONE], float)
+                        + 0.5 * predicted)
+                for held_out, record, predicted in zip(held, records, parts, strict=True)
+            ]).mean()
     if args.targets:
         out.update(target_sweep(frame, table, held, records, truth, network))
     text = pd.Series(out, name="regret@1").round(2).to_string()
@@ -136,33 +130,40 @@ def nested_weight(records, held, table) -> dict:
     return out
 
 
+def forest_per_fold(frame, table, held, *, target=lambda scores: scores, train_splits="both",
+                    **forest) -> list[np.ndarray]:
+    """Each fold's held-out predictions by a ``PerPipelineForest(**forest)`` fitted on the
+    rest (``train_splits="train"``: on its train split only) on ``target(scores)``, real
+    tables weighted 5x as the shipped forest is."""
+    split = frame["split"].to_numpy()
+    parts = []
+    for held_out in held:
+        train = np.setdiff1d(np.arange(len(frame)), held_out)
+        if train_splits == "train":
+            train = train[split[train] == "train"]
+        sub = table.subset(train)
+        real = sub.groups["source"].to_numpy() != "synthetic"
+        model = ev.PerPipelineForest(**forest).fit(sub.metafeatures, target(sub.scores),
+                                                   sample_weight=np.where(real, 5.0, 1.0))
+        parts.append(model.predict_scores(table.metafeatures[held_out]))
+    return parts
+
+
 def target_sweep(frame, table, held, records, truth, network) -> dict:
     """Regret@1 of forests on each of :data:`TARGETS`, alone and blended with the network.
 
     Blends add the centred predictions (a ranking ignores each dataset's level); the
     indicator's probabilities count as 10 points per unit, the scale of a near-best margin.
     """
-    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
-
     def centred(p):
         return p - p.mean(axis=1, keepdims=True)
 
     out = {}
-    for kind, make in (("RF", RandomForestRegressor), ("extra trees", ExtraTreesRegressor)):
+    for kind, extra_trees in (("RF", False), ("extra trees", True)):
         for label, target in TARGETS.items():
-            parts = []
-            for held_out in held:
-                train = np.setdiff1d(np.arange(len(frame)), held_out)
-                sub = table.subset(train)
-                real = sub.groups["source"].to_numpy() != "synthetic"
-                median = ev.baselines._impute_median(sub.metafeatures)
-                model = make(n_estimators=50, min_samples_leaf=2, max_features=0.5,
-                             random_state=0, n_jobs=1)
-                model.fit(ev.baselines._fill(sub.metafeatures, median), target(sub.scores),
-                          sample_weight=np.where(real, 5.0, 1.0))
-                parts.append(model.predict(ev.baselines._fill(table.metafeatures[held_out],
-                                                              median)))
-            predicted = centred(np.concatenate(parts))
+            predicted = centred(np.concatenate(forest_per_fold(
+                frame, table, held, target=target, n_estimators=50, min_samples_leaf=2,
+                extra_trees=extra_trees)))
             scale = 0.1 if label.startswith("within") else 1.0
             out[f"targets: {kind} on {label}, alone"] = regret1(truth, predicted).mean()
             for weight in (0.5, 0.67):
@@ -170,7 +171,6 @@ def target_sweep(frame, table, held, records, truth, network) -> dict:
                 out[f"targets: {kind} on {label}, blended at {weight}"] = regret1(
                     truth, mix).mean()
     return out
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -170,3 +170,24 @@ def test_evaluate_command_trains_the_fold_models_with_a_model_option(corpus, tmp
     np.testing.assert_allclose(record["predictions"][f"{protocol.MODEL}, by score"][0],
                                predict_and_rank(network, tokenizer, None, vector, 3).scores,
                                atol=1e-5)
+
+
+def test_sweep_forests_never_see_their_held_out_tables(corpus):
+    """benchmarks.protocol_sweeps.forest_per_fold: each fold's forest fits the other rows."""
+    from benchmarks.protocol_sweeps import forest_per_fold
+    from pretrain import evaluate as ev
+
+    _, frame = corpus
+    held = protocol.real_folds(frame, 3)
+    changed = frame.copy()
+    for name in PIPELINE_NAMES:  # the held-out tables' scores, scrambled
+        column = changed[f"score.{name}"].to_numpy().copy()
+        column[held[0]] = 1.0 - column[held[0]]
+        changed[f"score.{name}"] = column
+    for splits in ("both", "train"):
+        before, after = (forest_per_fold(f, ev.selection_table(f), held, train_splits=splits,
+                                         n_estimators=5, extra_trees=True)
+                         for f in (frame, changed))
+        assert before[0].shape == (len(held[0]), len(PIPELINE_NAMES))
+        np.testing.assert_array_equal(before[0], after[0])  # the fold that held them out
+        assert not np.array_equal(before[1], after[1])  # a fold that trained on them

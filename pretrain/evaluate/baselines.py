@@ -13,7 +13,7 @@ import itertools
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
 from sklearn.preprocessing import RobustScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
@@ -145,17 +145,20 @@ class NearestDatasets(BaseEstimator):
 
 class PerPipelineForest(BaseEstimator):
     """One multi-output random forest regressing every pipeline's score on the meta-features
-    (missing values imputed with the training median)."""
+    (missing values imputed with the training median). ``extra_trees``: extremely randomized
+    trees instead (tried as the shipped forest's alternative, docs/decisions.md)."""
 
-    def __init__(self, n_estimators=100, min_samples_leaf=2, random_state=0):
+    def __init__(self, n_estimators=100, min_samples_leaf=2, random_state=0, extra_trees=False):
         self.n_estimators = n_estimators
         self.min_samples_leaf = min_samples_leaf
         self.random_state = random_state
+        self.extra_trees = extra_trees
 
     def fit(self, meta_train, scores_train, sample_weight=None):
         meta, scores = _check_training(meta_train, scores_train)
         self.median_ = _impute_median(meta)
-        self.forest_ = RandomForestRegressor(
+        forest = ExtraTreesRegressor if self.extra_trees else RandomForestRegressor
+        self.forest_ = forest(
             n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
             max_features=0.5, random_state=self.random_state, n_jobs=1,
         ).fit(_fill(meta, self.median_), scores, sample_weight=sample_weight)
