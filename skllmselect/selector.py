@@ -138,12 +138,12 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         while one fits and can matter. Should the clock show the budget running out (the
         predicted costs were too low), time for the winner's refit is kept back, no further
         candidate starts, and a running one whose next fold (for the first candidate: its
-        next fold and its own refit) would end past the budget is abandoned. At least
-        one candidate is always cross-validated successfully (if none fits the budget, or
-        every one tried failed or was abandoned, the rest are tried over budget, cheapest
-        first, until one works). Skipped candidates are listed in ``skipped_`` and in a ``UserWarning``. None
-        means no limit: exactly the ``top_k`` best-ranked candidates are cross-validated
-        (more only when they all fail).
+        next fold and its own refit) would end past the budget is abandoned. At least one
+        candidate is always cross-validated successfully (if none fits the budget, or every
+        one tried failed or was abandoned, the rest are tried over budget, cheapest first,
+        until one works). Skipped candidates are listed in ``skipped_`` and in a
+        ``UserWarning``. None means no limit: exactly the ``top_k`` best-ranked candidates
+        are cross-validated (more only when they all fail).
     ensemble : bool, default=True
         Build a weighted ensemble of the cross-validated candidates (greedy ensemble
         selection with replacement over their out-of-fold probabilities, Caruana et al.
