@@ -59,10 +59,7 @@ from skllmselect.sampling import CORPUS_MAX_ROWS, CORPUS_SEED  # noqa: E402
 
 RESULTS = peers.RESULTS
 
-SEARCH_REVISION = 2
-"""Bumped when ``fit``'s search under ``time_budget`` changes behaviour, so that skllmselect's
-records are measured again (2: the first candidate is abandoned too when its next fold and
-its own refit would end past the budget)."""
+SEARCH_REVISION = peers.SEARCH_REVISION
 TIERS = {"uci": (2, 5, 10, 30, 60), "large": (10, 30, 60)}
 #: Methods fitted at every budget, and those fitted once at their own time.
 BUDGETED = ("skllmselect", "flaml", "autogluon_default", "autogluon_best")

@@ -43,9 +43,23 @@ def cross_validate(table, position, X, y, cv, scoring, *, n_jobs=None, keep_prob
     ``keep_proba`` (the ensemble's): also each fold's test-row probabilities.
     """
     record = {"pipeline": table["pipeline"].iat[position], "recommendation_rank": position + 1,
-              "predicted_score": table["predicted_score"].iat[position],
-              "status": "ok", "error": "", "note": ""}
-    estimator = table["estimator"].iat[position]
+              "predicted_score": table["predicted_score"].iat[position]}
+    return cross_validate_pipeline(record, table["estimator"].iat[position], X, y, cv, scoring,
+                                   n_jobs=n_jobs, keep_proba=keep_proba,
+                                   sample_weight=sample_weight, deadline=deadline,
+                                   reserve_refit=reserve_refit, clock=clock)
+
+
+def cross_validate_pipeline(record, estimator, X, y, cv, scoring, *, n_jobs=None,
+                            keep_proba=False, sample_weight=None, deadline=None,
+                            reserve_refit=False, clock=time.perf_counter) -> dict | None:
+    """:func:`cross_validate` of any pipeline (a tuned variant): ``record`` names it.
+
+    ``record`` holds ``pipeline``, ``recommendation_rank`` and ``predicted_score`` (and
+    ``params`` for a variant); the results are added to it, and ``estimator`` (unfitted),
+    which the refits clone.
+    """
+    record.update(status="ok", error="", note="", estimator=estimator)
     _log.info("cross-validating %s (%d folds)", record["pipeline"], cv.get_n_splits(),
               extra={"candidate": record["pipeline"]})
     scorer = check_scoring(estimator, scoring)
@@ -86,7 +100,7 @@ def cross_validate(table, position, X, y, cv, scoring, *, n_jobs=None, keep_prob
     return record
 
 
-def refit_best(table, tried, X, y, sample_weight=None, clock=time.perf_counter):
+def refit_best(tried, X, y, sample_weight=None, clock=time.perf_counter):
     """``(record, estimator, seconds)`` of the best candidate that refits on all rows.
 
     Candidates are taken by cross-validated score; one whose refit fails (a model's
@@ -98,12 +112,10 @@ def refit_best(table, tried, X, y, sample_weight=None, clock=time.perf_counter):
         if not ok:
             return None, None, 0.0
         best = max(ok, key=lambda r: float(np.mean(r["test_score"])))  # first of ties
-        position = table.index[table["pipeline"] == best["pipeline"]][0]
         _log.info("refitting %s on all rows", best["pipeline"])
         tick = clock()
         try:
-            estimator = fit_pipeline(clone(table.at[position, "estimator"]), X, y,
-                                     sample_weight)
+            estimator = fit_pipeline(clone(best["estimator"]), X, y, sample_weight)
         except Exception as err:  # as in cross-validation: pass it over, say why
             score = float(np.mean(best.pop("test_score")))
             best.update(status="failed", error=f"cross-validated {score:.4g}, but the "
@@ -195,7 +207,8 @@ def cv_results(tried: list[dict], n_splits: int) -> dict:
         rank[~np.isfinite(mean)] = int(np.isfinite(mean).sum()) + 1
     results = {
         "pipeline": np.array(names, dtype=object),
-        "params": [{"pipeline": n} for n in names],
+        "params": [{"pipeline": r.get("base", r["pipeline"]), **r.get("params", {})}
+                   for r in tried],
         "recommendation_rank": np.array([r["recommendation_rank"] for r in tried]),
         "predicted_score": np.array([r["predicted_score"] for r in tried], dtype=float),
     }

@@ -220,7 +220,7 @@ class EnsembleClassifier:
 # ------------------------------------------------------------------------ forming it in fit
 
 
-def form(table, tried, best, winner, X, y, cv, sample_weight, scoring, classes, *,
+def form(tried, best, winner, X, y, cv, sample_weight, scoring, classes, *,
          deadline=None, clock=time.perf_counter):
     """Greedy ensemble selection over the tried candidates' out-of-fold probabilities.
 
@@ -262,12 +262,11 @@ def form(table, tried, best, winner, X, y, cv, sample_weight, scoring, classes, 
         if record is best:
             members[j] = winner
             continue
-        position = table.index[table["pipeline"] == record["pipeline"]][0]
         _log.info("refitting %s on all rows (ensemble member)", record["pipeline"])
         tick = clock()
         try:
-            estimator = candidates.fit_pipeline(clone(table.at[position, "estimator"]), X,
-                                                y, sample_weight)
+            estimator = candidates.fit_pipeline(clone(record["estimator"]), X, y,
+                                                sample_weight)
         except Exception as err:  # leave it out, say why
             record["note"] = (f"left out of the ensemble: its refit on all rows failed: "
                               f"{type(err).__name__}: {err}")

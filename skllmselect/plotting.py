@@ -34,10 +34,14 @@ def _table_and_measured(selector_or_table):
             )
         table = selector_or_table.recommendations_
         results = selector_or_table.cv_results_
+        # A tuned variant ("svc_rbf#3", skllmselect.tuning) is drawn on its pipeline's row:
+        # each row shows the best of the pipeline and its variants.
         measured = pd.DataFrame({
-            "mean": results["mean_test_score"], "std": results["std_test_score"],
-        }, index=pd.Index(results["pipeline"], name="pipeline"))
+            "pipeline": [params["pipeline"] for params in results["params"]],
+            "mean": results["mean_test_score"], "std": results["std_test_score"]})
         measured = measured[np.isfinite(measured["mean"])]
+        best = measured.groupby("pipeline", sort=False)["mean"].idxmax().to_numpy()
+        measured = measured.loc[best].set_index("pipeline")
         scoring = selector_or_table.scoring
         measured.attrs["scoring"] = scoring if isinstance(scoring, str) else "score"
     else:
@@ -116,6 +120,9 @@ def plot_recommendation(selector_or_table, ax=None):
 
     table, measured = _table_and_measured(selector_or_table)
     chosen = getattr(selector_or_table, "best_pipeline_", None)
+    if chosen is not None:  # its pipeline's row (a tuned variant's too)
+        chosen = selector_or_table.cv_results_["params"][selector_or_table.best_index_][
+            "pipeline"]
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 0.3 * len(table) + 1.2), layout="constrained")
     names = table["pipeline"].astype(str).tolist()
@@ -154,7 +161,8 @@ def plot_recommendation(selector_or_table, ax=None):
                 bar.set_hatch(CHOSEN_HATCH)
                 bar.set_edgecolor("black")
                 handles.append(Patch(facecolor=CHOSEN_COLOUR, hatch=CHOSEN_HATCH,
-                                     edgecolor="black", label=f"chosen: {name}"))
+                                     edgecolor="black",
+                                     label=f"chosen: {selector_or_table.best_pipeline_}"))
         scores += list(shown["mean"])
     labels = [f"{name} (chosen)" if name == chosen else name for name in names]
     ax.set_yticks(positions, labels=labels)

@@ -13,7 +13,8 @@ in a fresh process or a warm one, on a fast machine or a busy one:
    own errors on its training datasets (the residuals of :mod:`skllmselect.ranking`), or,
    without residuals, the expected improvement under the predicted uncertainty. The plan
    stops when the best gain is below :data:`MIN_GAIN` (a tenth of a point of the score):
-   a candidate that cannot matter is not worth its seconds.
+   a candidate that cannot matter is not worth its seconds. What the plan leaves of the
+   budget goes to tuning the best candidates (:mod:`skllmselect.tuning`, ``tune=True``).
 
 The budget counts the search only: the cross-validation, the refits and the ensemble. The
 one-time model load and the meta-features come before it (``fit`` reports them apart in

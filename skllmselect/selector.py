@@ -13,6 +13,7 @@ import logging
 import os
 import time
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -28,7 +29,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skllmselect import candidates, loading, model_cache
+from skllmselect import candidates, loading, model_cache, tuning
 from skllmselect.calibration import TemperatureScaling, decision_columns
 from skllmselect.coverage import CoverageWarning, coverage_notes
 from skllmselect.describe import describe
@@ -37,7 +38,7 @@ from skllmselect.metafeatures import METAFEATURE_NAMES
 from skllmselect.portfolio import make_pipeline_by_name, unmet_by_parameters, unmet_requirements
 from skllmselect.prediction import predict_and_rank
 from skllmselect.search import plan_search, predicted_costs
-from skllmselect.tabular import PreparationWarning, fill_missing_categories
+from skllmselect.tabular import fill_missing_categories, warn_notes
 from skllmselect.validation import (
     check_fit_params,
     check_sample_weight,
@@ -142,13 +143,20 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         candidate is always cross-validated successfully (if none fits the budget, or every
         one tried failed or was abandoned, the rest are tried over budget, cheapest first,
         until one works). Skipped candidates are listed in ``skipped_`` and in a
-        ``UserWarning``. None means no limit: exactly the ``top_k`` best-ranked candidates
-        are cross-validated (more only when they all fail).
+        ``UserWarning``. What the plan leaves of the budget goes to tuning (``tune``).
+        None means no limit: exactly the ``top_k`` best-ranked candidates are
+        cross-validated (more only when they all fail).
     ensemble : bool, default=True
         Build a weighted ensemble of the cross-validated candidates (greedy ensemble
         selection with replacement over their out-of-fold probabilities, Caruana et al.
         2004, :mod:`skllmselect.ensemble`) and predict with it when it scores better on the
         folds than the winner alone. Costs the refits of its members, no cross-validation.
+    tune : bool, default=True
+        With ``time_budget``: spend what the plan leaves of it on a random search over the
+        hyperparameters of the best candidates so far (:mod:`skllmselect.tuning`); each
+        variant is one more candidate (named ``"<pipeline>#<i>"``, its parameters in
+        ``cv_results_["params"]``). How many variants run depends on the clock. Without a
+        budget nothing is tuned.
     n_jobs : int, optional
         Parallel jobs of each candidate's cross-validation (as in
         :func:`~sklearn.model_selection.cross_validate`).
@@ -269,13 +277,14 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "time_budget": [Interval(Real, 0, None, closed="neither"), None],
         "ensemble": ["boolean"],
+        "tune": ["boolean"],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
     }
 
     def __init__(self, model=loading.BUNDLED, revision=None, top_k=3, cv=5,
-                 scoring="balanced_accuracy", time_budget=None, ensemble=True, n_jobs=None,
-                 random_state=None):
+                 scoring="balanced_accuracy", time_budget=None, ensemble=True, tune=True,
+                 n_jobs=None, random_state=None):
         self.model = model
         self.revision = revision
         self.top_k = top_k
@@ -283,6 +292,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.scoring = scoring
         self.time_budget = time_budget
         self.ensemble = ensemble
+        self.tune = tune
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -317,7 +327,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # The ranking's own notes (a pipeline that cannot fit these labels) are not warned:
         # the table already shows that pipeline last.
         table.attrs["notes"] = list(description.plan.notes) + table.attrs["notes"]
-        _warn_notes(description.plan.notes)
+        warn_notes(description.plan.notes)
         return table
 
     def _seed(self):
@@ -443,7 +453,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X, y, plan = description.X, description.y, description.plan
         seed = self._seed()
         cv, notes = self._folds_and_notes(X_fit, y, groups, seed, plan)
-        _warn_notes(notes)  # here, for its stacklevel: the warning points at the caller of fit
+        warn_notes(notes)  # here, for its stacklevel: the warning points at the caller of fit
         vector = description.vector
         _log.info("ranking the pipelines")
         table = self._rank(vector, X, y, seed, cv, weighted=sample_weight is not None)
@@ -459,6 +469,12 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         costs = predicted_costs(table["predicted_fit_time"].to_numpy(), X.shape[0], n_splits)
         tried, skipped, abandoned = self._search(table, costs, X_fit, y, cv, sample_weight,
                                                  search_start, n_splits)
+        if self.tune and self.time_budget is not None:  # the budget's rest: skllmselect.tuning
+            tuning.tune(tried, X.shape[0], partial(
+                candidates.cross_validate_pipeline, X=X_fit, y=y, cv=cv, scoring=self.scoring,
+                n_jobs=self.n_jobs, keep_proba=self.ensemble, sample_weight=sample_weight,
+                reserve_refit=True, clock=_clock), end=search_start + self.time_budget,
+                n_splits=n_splits, seed=seed, clock=_clock)
         best, best_estimator, refit_time = self._refit(table, tried, skipped, abandoned, costs,
                                                        X_fit, y, cv, sample_weight)
 
@@ -580,7 +596,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                        if table["pipeline"].iat[p] not in done), key=lambda p: p in abandoned)
         while True:
             best, best_estimator, refit_time = candidates.refit_best(
-                table, tried, X, y, sample_weight, clock=_clock)
+                tried, X, y, sample_weight, clock=_clock)
             if best_estimator is not None or not rest:
                 return best, best_estimator, refit_time
             position = rest.pop(0)
@@ -610,7 +626,7 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         order.
         """
         ensemble, score, weights, refit_time = form(
-            table, tried, best, (self.best_estimator_, self.calibration_), X, y, cv,
+            tried, best, (self.best_estimator_, self.calibration_), X, y, cv,
             sample_weight, self.scoring, self.classes_, deadline=deadline, clock=_clock)
         self.refit_time_ += refit_time
         if ensemble is not None:
@@ -771,17 +787,3 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.string = True
         return tags
 
-
-def _warn_notes(notes) -> None:
-    """The preparation notes as one warning (the first ones in full, then a count)."""
-    if not notes:
-        return
-    shown = list(notes[:_NOTES_SHOWN])
-    if len(notes) > _NOTES_SHOWN:
-        shown.append(f"... and {len(notes) - _NOTES_SHOWN} more")
-    warnings.warn("LLMAlgorithmSelector prepared the table: " + " ".join(shown)
-                  + " (see notes_ after fit, or the recommendation's .attrs['notes'])",
-                  PreparationWarning, stacklevel=3)
-
-
-_NOTES_SHOWN = 10

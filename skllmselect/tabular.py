@@ -47,6 +47,7 @@ ignored.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -512,3 +513,18 @@ def _array_seconds(X: np.ndarray) -> np.ndarray:
     else:
         return X
     return np.asarray(seconds, dtype=np.float64)
+
+
+_NOTES_SHOWN = 10  # notes shown in full in fit's warning; the rest are counted
+
+
+def warn_notes(notes) -> None:
+    """The preparation notes as one warning (the first ones in full, then a count)."""
+    if not notes:
+        return
+    shown = list(notes[:_NOTES_SHOWN])
+    if len(notes) > _NOTES_SHOWN:
+        shown.append(f"... and {len(notes) - _NOTES_SHOWN} more")
+    warnings.warn("LLMAlgorithmSelector prepared the table: " + " ".join(shown)
+                  + " (see notes_ after fit, or the recommendation's .attrs['notes'])",
+                  PreparationWarning, stacklevel=3)

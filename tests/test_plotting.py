@@ -122,11 +122,32 @@ class _Fitted:
         self.recommendations_ = table
         self.cv_results_ = {**fitted.cv_results_, "mean_test_score": np.array(measured),
                             "std_test_score": np.full(len(measured), 0.005)}
-        self.best_pipeline_ = fitted.cv_results_["pipeline"][int(np.argmax(measured))]
+        self.best_index_ = int(np.argmax(measured))
+        self.best_pipeline_ = self.cv_results_["pipeline"][self.best_index_]
         self.scoring = fitted.scoring
 
     def recommend(self, X, y):  # what marks a selector for plot_recommendation
         raise NotImplementedError
+
+
+def test_a_tuned_winner_is_marked_on_its_pipelines_row(fitted):
+    """A variant of skllmselect.tuning ("lda#1") is drawn on its pipeline's row, the best of
+    the pipeline and its variants."""
+    results = fitted.cv_results_
+    first = results["pipeline"][0]
+    with_variant = {**results, "pipeline": np.array([*results["pipeline"], f"{first}#1"]),
+                    "params": [*results["params"], {"pipeline": first, "C": 1.0}]}
+    fitted_like = _Fitted(type("F", (), {"cv_results_": with_variant,
+                                         "scoring": fitted.scoring})(),
+                          fitted.recommendations_, measured=[0.9, 0.8, 0.95])
+    assert fitted_like.best_pipeline_ == f"{first}#1"
+    ax = plot_recommendation(fitted_like)
+    _, measured = _bars(ax)
+    assert sorted(_bar_widths(measured)) == [0.8, 0.95]  # the pipeline's best: its variant
+    assert [p.get_hatch() for p in measured.patches if p.get_width() == 0.95][0]
+    bold = [t.get_text() for t in ax.get_yticklabels() if t.get_fontweight() == "bold"]
+    assert bold == [f"{first} (chosen)"]
+    assert f"chosen: {first}#1" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_bad_arguments_are_clear_errors():

@@ -73,7 +73,7 @@ def test_a_slow_ranking_does_not_change_the_candidates(monkeypatch, rigged_model
         readings = iter([0.0, load_seconds] + [load_seconds + 1e-3 * i for i in range(1, 10**5)])
         monkeypatch.setattr(selector, "_clock", lambda readings=readings: next(readings))
         # a budget far above the cheap ones' real fold times, far below the rest's 75 s
-        est = LLMAlgorithmSelector(model=model, top_k=2, cv=3, time_budget=40,
+        est = LLMAlgorithmSelector(model=model, top_k=2, cv=3, time_budget=40, tune=False,
                                    random_state=0).fit(X, y)
         assert est.ranking_time_ == load_seconds
         tried.append(list(est.cv_results_["pipeline"]))
@@ -91,7 +91,8 @@ def test_a_candidate_running_past_the_budget_is_abandoned_at_its_next_fold(monke
     # the second reads 40 before it starts and 50 after its first fold, past the budget.
     readings = iter([0.0, 0.0, 0.0] + [10.0 * i for i in range(1, 10**5)])
     monkeypatch.setattr(selector, "_clock", lambda: next(readings))
-    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=45, random_state=0)
+    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=45, tune=False,
+                               random_state=0)
     with pytest.warns(UserWarning, match="ran out during its cross-validation"):
         est.fit(X, y)
     assert list(est.cv_results_["pipeline"]) == ["gaussian_nb"]
@@ -110,7 +111,8 @@ def test_a_first_candidate_past_the_budget_gives_way_to_the_cheapest(monkeypatch
     # its first fold: past the 15 s budget, so it is abandoned, and the budget is spent.
     readings = iter([0.0, 0.0, 0.0] + [10.0 * i for i in range(1, 10**5)])
     monkeypatch.setattr(selector, "_clock", lambda: next(readings))
-    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=15, random_state=0)
+    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=15, tune=False,
+                               random_state=0)
     with pytest.warns(UserWarning, match="cheapest candidate was tried although over budget"):
         est.fit(X, y)
     assert list(est.cv_results_["pipeline"]) == ["gaussian_nb"]  # not knn_5 again
@@ -135,13 +137,15 @@ def test_the_first_candidate_keeps_time_for_its_own_refit(monkeypatch, rigged_mo
 
     original = candidates._fit_and_score
     monkeypatch.setattr(candidates, "_fit_and_score", slow)
-    est = LLMAlgorithmSelector(model=model, top_k=2, cv=3, time_budget=9, random_state=0)
+    est = LLMAlgorithmSelector(model=model, top_k=2, cv=3, time_budget=9, tune=False,
+                               random_state=0)
     with pytest.warns(UserWarning, match="cheapest candidate was tried although over budget"):
         est.fit(X, y)
     # Both are abandoned after their first fold; then one is cross-validated over budget,
     # since fit must return a model.
     assert "ran out" in est.skipped_["gaussian_nb"] and "ran out" in est.skipped_["lda"]
     assert len(est.cv_results_["pipeline"]) == 1
-    est = LLMAlgorithmSelector(model=model, top_k=2, cv=3, time_budget=11, random_state=0)
+    est = LLMAlgorithmSelector(model=model, top_k=2, cv=3, time_budget=11, tune=False,
+                               random_state=0)
     est.fit(X, y)
     assert list(est.cv_results_["pipeline"]) == ["gaussian_nb", "lda"]

@@ -482,7 +482,7 @@ def test_time_budget_skips_candidates_predicted_too_slow(rigged_model):
     X, y = iris()
     model = rigged_model("slow_first", ranking=["random_forest", "gaussian_nb", "lda", "knn_5"],
                          fit_times={"random_forest": 1e6})
-    est = LLMAlgorithmSelector(model=model, top_k=2, cv=3, time_budget=300)
+    est = LLMAlgorithmSelector(model=model, top_k=2, cv=3, time_budget=300, tune=False)
     with pytest.warns(UserWarning, match=r"skipped 1 .*random_forest \(predicted"):
         est.fit(X, y)
     assert list(est.skipped_) == ["random_forest"]
@@ -496,7 +496,7 @@ def test_time_budget_always_tries_one_candidate(rigged_model):
     X, y = iris()
     slow = {name: 1e6 for name in PIPELINE_NAMES} | {"lda": 1e5}
     model = rigged_model("all_slow", ranking=["random_forest"], fit_times=slow)
-    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=1.0)
+    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=1.0, tune=False)
     with pytest.warns(UserWarning, match="cheapest candidate was tried although over budget"):
         est.fit(X, y)
     assert list(est.cv_results_["pipeline"]) == ["lda"]  # the cheapest
@@ -511,7 +511,7 @@ def test_time_budget_stops_the_search_when_spent(rigged_model, fake_clock):
     # then 3 before the first candidate, 4 and 5 after its first two folds (the last one
     # needs no reading), 6, 7 and 8 for the second, and 9 before the third: past 2 + 6.5
     # less the refit's reserve.
-    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=6.5)
+    est = LLMAlgorithmSelector(model=model, top_k=3, cv=3, time_budget=6.5, tune=False)
     with pytest.warns(UserWarning, match=r"knn_5 \(time_budget=6.5 s was spent before it"):
         est.fit(X, y)
     assert list(est.cv_results_["pipeline"]) == ["gaussian_nb", "lda"]
