@@ -35,7 +35,7 @@ LABELS = {
     "sbs": "single best pipeline alone",
 }
 COLUMNS = ["dataset", "method", "family", "budget", "status", "balanced_accuracy",
-           "wall_time", "chosen", "n_train", "n_classes", "reused", "error"]
+           "wall_time", "search_time", "chosen", "n_train", "n_classes", "reused", "error"]
 
 
 def load_records(folder: Path) -> pd.DataFrame:
@@ -48,6 +48,8 @@ def load_records(folder: Path) -> pd.DataFrame:
                      "status": record["status"],
                      "balanced_accuracy": record["balanced_accuracy"],
                      "wall_time": record["wall_time"],
+                     # skllmselect's: what time_budget bounds (wall less the meta-features)
+                     "search_time": record["details"].get("search_time", float("nan")),
                      "chosen": record["details"].get("chosen"),
                      "n_train": record["n_train"], "n_classes": record["n_classes"],
                      "reused": "reused_from" in record, "error": record["error"]})
@@ -157,6 +159,26 @@ def plot(table: pd.DataFrame, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def budget_table(table: pd.DataFrame) -> pd.DataFrame:
+    """skllmselect at each budget: how its search time and its wall time compare with it."""
+    ours = table[(table["family"] == OURS) & (table["status"] == "ok")]
+    rows = {}
+    for budget, group in ours.groupby("budget"):
+        search, wall = group["search_time"] / budget, group["wall_time"] / budget
+        rows[f"{budget:g}"] = {
+            "datasets": len(group), "median search / budget": round(search.median(), 2),
+            "max search / budget": round(search.max(), 2),
+            "search over 1.1 budget": int((search > 1.1).sum()),
+            "max wall / budget": round(wall.max(), 2),
+            "median wall - search s": round((group["wall_time"] - group["search_time"])
+                                            .median(), 2)}
+    out = pd.DataFrame(rows).T
+    if len(out):
+        out = out.astype({"datasets": int, "search over 1.1 budget": int})
+    out.index.name = "skllmselect budget s"
+    return out
+
+
 def write_report(out: Path, tier: str) -> list[Path]:
     """The tier's CSV, markdown and plot from its records; the paths written (none when
     there is no record yet)."""
@@ -192,6 +214,13 @@ def write_report(out: Path, tier: str) -> list[Path]:
         "## skllmselect against each peer at the same budget (W/T/L)",
         "",
         markdown_table(wtl_table(table)),
+        "",
+        "## skllmselect's time against its budget",
+        "",
+        "`time_budget` bounds the search (cross-validation, tuning, refits, ensemble); the "
+        "wall time also counts the meta-features and the ranking before it (the last column).",
+        "",
+        markdown_table(budget_table(table)),
         "",
         "## Failures",
         "",

@@ -26,8 +26,8 @@ Protocol, per dataset of the UCI benchmark folder:
     wall time T; skllmselect_k3 is the estimator's default fit;
   - [skllmselect_k3_single]: the same with ``ensemble=False`` (what the ensemble adds);
   - [skllmselect_b5], [skllmselect_b10]: ``time_budget=5`` and ``10`` (the anytime search:
-    the top-3 set, then down the ranking by predicted gain per second), with how their
-    search time compares with the budget;
+    the top-3 set, then down the ranking by predicted gain per second, then the budget's
+    rest tuning the best candidates), with how their search time compares with the budget;
   - [flaml_1x], [flaml_4x]: ``flaml.AutoML().fit(task="classification", time_budget=B)``
     with B = max(--min-budget, T of skllmselect top_k=3) and 4 B, balanced accuracy as its
     metric (a custom metric function: 1 - balanced accuracy on FLAML's own validation

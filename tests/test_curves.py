@@ -180,7 +180,9 @@ def fabricated_records(folder: Path) -> None:
                 "dataset": f"uci/{name}", "method": curves.record_key(family, budget),
                 "family": family, "budget": budget, "status": "failed" if failed else "ok",
                 "error": "no models" if failed else None, "balanced_accuracy": value,
-                "wall_time": (budget or 0.1) * 1.1, "details": {"chosen": "x"},
+                "wall_time": (budget or 0.1) * 1.1, "details": {
+                    "chosen": "x",
+                    "search_time": (budget or 0.1) * {"a": 0.9, "b": 1.0, "c": 1.1}[name]},
                 "n_train": 100, "n_classes": 3}, folder / f"{name}__{family}_{budget}.json")
 
 
@@ -204,6 +206,16 @@ def test_wins_ties_losses_and_ranks_on_fabricated_records(tmp_path):
     assert ranks["flaml @ 10 s"] < ranks["skllmselect @ 10 s"]  # FLAML best at 10 s here
     assert ranks.sum() == pytest.approx(sum(range(1, 8)))  # 7 configurations ranked
     assert summary.loc[curves_report.LABELS["sbs"], "budget s"] == "-"
+
+
+def test_the_budget_table_compares_search_and_wall_time_with_the_budget(tmp_path):
+    fabricated_records(tmp_path)  # search time 0.9 (a), 1.0 (b) and 1.1 (c) of the budget
+    budget = curves_report.budget_table(curves_report.load_records(tmp_path))
+    assert list(budget.index) == ["2", "10"] and list(budget["datasets"]) == [3, 3]
+    assert list(budget["median search / budget"]) == [1.0, 1.0]
+    assert list(budget["max search / budget"]) == [1.1, 1.1]
+    assert list(budget["search over 1.1 budget"]) == [0, 0]
+    assert list(budget["max wall / budget"]) == [1.1, 1.1]
 
 
 def test_the_report_writes_its_files_and_the_docs_block(tmp_path):
