@@ -537,10 +537,13 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     new, skipped, sbs = run(args, methods)
     elapsed = time.perf_counter() - start
-    table = load_table(args, methods)
+    # The report covers every method with records, not only the ones run now: a run of one
+    # method must not shrink peers.md to it.
+    table = load_table(args, list(METHODS))
     if not len(table):
         print("no records to summarise")
         return 1
+    methods = [m for m in METHODS if m in set(table["method"])]
     if sbs is None:
         sbs_rows = table.loc[table["method"] == "sbs", "chosen"].dropna()
         sbs = sbs_rows.iloc[0] if len(sbs_rows) else None

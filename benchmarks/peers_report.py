@@ -152,7 +152,7 @@ def budget_lines(table: pd.DataFrame) -> list[str]:
         whole = group["wall_time"].astype(float) / budget
         within = int((search <= 1.1).sum())
         lines.append(
-            f"- {METHODS[method]}: search time (cross-validation, refits, ensemble) over the "
+            f"- {METHODS[method]}: search time (cross-validation, tuning, refits, ensemble) over "
             f"budget: median {search.median():.2f}, max {search.max():.2f}; within 10 % of "
             f"it on {within} of {len(group)} datasets (target: all: "
             f"{'met' if within == len(group) else 'NOT met'}); the whole fit, with the "
