@@ -1,8 +1,8 @@
 """The candidates of ``fit``: cross-validating one pipeline, refitting the best, the results.
 
 What :class:`skllmselect.selector.LLMAlgorithmSelector` does with each pipeline its search
-(:mod:`skllmselect.search`) picks: :func:`cross_validate` runs it over the shared folds (a
-failure is recorded, not raised), :func:`refit_best` refits the best one on all rows, and
+(:mod:`skllmselect.search`) picks: :func:`cross_validate_pipeline` runs it over the shared
+folds (a failure is recorded, not raised), :func:`refit_best` refits the best one on all rows, and
 :func:`cv_results` lays the records out as GridSearchCV's ``cv_results_``. The time budget's
 clock is the selector's, passed in as ``clock`` so that one clock drives the whole search.
 """
@@ -24,40 +24,34 @@ from skllmselect.calibration import decision_columns, in_class_columns
 _log = logging.getLogger("skllmselect.selector")
 
 
-def cross_validate(table, position, X, y, cv, scoring, *, n_jobs=None, keep_proba=False,
-                   sample_weight=None, deadline=None, reserve_refit=False,
-                   clock=time.perf_counter) -> dict | None:
-    """Cross-validate the candidate at ``position`` of the ranked ``table``; a failure is
-    recorded, not raised.
+def candidate_record(table, position) -> dict:
+    """The record of the ranked ``table``'s candidate at ``position``, before it runs."""
+    return {"pipeline": table["pipeline"].iat[position], "recommendation_rank": position + 1,
+            "predicted_score": table["predicted_score"].iat[position]}
+
+
+def cross_validate_pipeline(record, estimator, X, y, cv, scoring, *, n_jobs=None,
+                            keep_proba=False, sample_weight=None, deadline=None,
+                            reserve_refit=False, clock=time.perf_counter) -> dict | None:
+    """Cross-validate ``estimator`` (a ranked candidate, or a tuned variant of one); a
+    failure is recorded, not raised.
+
+    ``record`` names it: ``pipeline``, ``recommendation_rank`` and ``predicted_score``
+    (:func:`candidate_record`; and ``base`` and ``params`` for a variant). The results are
+    added to it, and ``estimator`` (unfitted), which the refits clone.
 
     ``deadline`` (a reading of ``clock``): should the next fold, taking as long as the
     ones before it, end past it, the candidate is abandoned and None returned
     (``time_budget``'s safety stop). ``reserve_refit``: the first candidate's test, with no
-    earlier candidate to keep a refit back for: its own refit on all rows (its mean fold
-    fit, scaled as in :func:`refit_reserve`) must also end before the deadline.
+    earlier candidate to keep a refit back for (and every tuned variant's): its own refit
+    on all rows (its mean fold fit, scaled as in :func:`refit_reserve`) must also end
+    before the deadline.
 
     Besides the scores, a candidate without ``predict_proba`` keeps its out-of-fold
     decision values (``record["out_of_fold"]``: decision columns, labels, weights of the
     test rows of every fold that trained on all classes): should it win, its
     probabilities are calibrated on them (:mod:`skllmselect.calibration`), no extra fit.
     ``keep_proba`` (the ensemble's): also each fold's test-row probabilities.
-    """
-    record = {"pipeline": table["pipeline"].iat[position], "recommendation_rank": position + 1,
-              "predicted_score": table["predicted_score"].iat[position]}
-    return cross_validate_pipeline(record, table["estimator"].iat[position], X, y, cv, scoring,
-                                   n_jobs=n_jobs, keep_proba=keep_proba,
-                                   sample_weight=sample_weight, deadline=deadline,
-                                   reserve_refit=reserve_refit, clock=clock)
-
-
-def cross_validate_pipeline(record, estimator, X, y, cv, scoring, *, n_jobs=None,
-                            keep_proba=False, sample_weight=None, deadline=None,
-                            reserve_refit=False, clock=time.perf_counter) -> dict | None:
-    """:func:`cross_validate` of any pipeline (a tuned variant): ``record`` names it.
-
-    ``record`` holds ``pipeline``, ``recommendation_rank`` and ``predicted_score`` (and
-    ``params`` for a variant); the results are added to it, and ``estimator`` (unfitted),
-    which the refits clone.
     """
     record.update(status="ok", error="", note="", estimator=estimator)
     _log.info("cross-validating %s (%d folds)", record["pipeline"], cv.get_n_splits(),

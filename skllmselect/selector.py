@@ -471,10 +471,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                                                  search_start, n_splits)
         if self.tune and self.time_budget is not None:  # the budget's rest: skllmselect.tuning
             tuning.tune(tried, X.shape[0], partial(
-                candidates.cross_validate_pipeline, X=X_fit, y=y, cv=cv, scoring=self.scoring,
-                n_jobs=self.n_jobs, keep_proba=self.ensemble, sample_weight=sample_weight,
-                reserve_refit=True, clock=_clock), end=search_start + self.time_budget,
-                n_splits=n_splits, seed=seed, clock=_clock)
+                self._cross_validate_pipeline, X=X_fit, y=y, cv=cv, sample_weight=sample_weight,
+                reserve_refit=True), end=search_start + self.time_budget, n_splits=n_splits,
+                seed=seed, clock=_clock)
         best, best_estimator, refit_time = self._refit(table, tried, skipped, abandoned, costs,
                                                        X_fit, y, cv, sample_weight)
 
@@ -642,14 +641,20 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _cross_validate(self, table, position, X, y, cv, sample_weight=None,
                         deadline=None, reserve_refit=False) -> dict | None:
-        """:func:`skllmselect.candidates.cross_validate` with this selector's settings.
+        """Cross-validate the candidate at ``position`` of the ranked ``table``."""
+        return self._cross_validate_pipeline(
+            candidates.candidate_record(table, position), table["estimator"].iat[position], X,
+            y, cv, sample_weight, deadline=deadline, reserve_refit=reserve_refit)
 
-        Its ``deadline`` is a reading of the selector's clock (``time_budget``).
-        """
-        return candidates.cross_validate(table, position, X, y, cv, self.scoring,
-                                         n_jobs=self.n_jobs, keep_proba=self.ensemble,
-                                         sample_weight=sample_weight, deadline=deadline,
-                                         reserve_refit=reserve_refit, clock=_clock)
+    def _cross_validate_pipeline(self, record, pipeline, X, y, cv, sample_weight=None,
+                                 deadline=None, reserve_refit=False) -> dict | None:
+        """:func:`skllmselect.candidates.cross_validate_pipeline` with this selector's
+        settings (a ranked candidate's or a tuned variant's); ``deadline`` is a reading of
+        the selector's clock (``time_budget``)."""
+        return candidates.cross_validate_pipeline(
+            record, pipeline, X, y, cv, self.scoring, n_jobs=self.n_jobs,
+            keep_proba=self.ensemble, sample_weight=sample_weight, deadline=deadline,
+            reserve_refit=reserve_refit, clock=_clock)
 
     def _warn(self, tried, skipped) -> None:
         failed = [r for r in tried if r["status"] != "ok"]

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 from sklearn.base import clone
 
+from skllmselect.candidates import refit_reserve
+
 # fit's steps are logged under the estimator's logger name, wherever their code lives.
 _log = logging.getLogger("skllmselect.selector")
 
@@ -124,8 +126,6 @@ def tune(tried: list[dict], n_rows: int, cross_validate, *, end: float, n_splits
     this data is no candidate. The variants that completed are appended to ``tried``;
     returns how many ran.
     """
-    from skllmselect.candidates import refit_reserve
-
     def mean_score(record):
         return float(np.mean(record["test_score"]))
 
