@@ -122,6 +122,16 @@ def bootstrap_interval(differences: np.ndarray, seed: int = 0, n: int = 10_000):
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
+def paired_line(diff: np.ndarray, what: str, who: str) -> str:
+    """The report line of a paired difference over tables: mean, interval, W/T/L."""
+    low, high = bootstrap_interval(diff)
+    wins, ties = int((diff > TIE).sum()), int((np.abs(diff) <= TIE).sum())
+    losses = int((diff < -TIE).sum())
+    return (f"- {what}, mean over tables: {diff.mean() * 100:+.2f} points of balanced "
+            f"accuracy, 95 % paired bootstrap interval [{low * 100:+.2f}, {high * 100:+.2f}]; "
+            f"W/T/L of {who} {wins}/{ties}/{losses} (a tie within {TIE * 100:g} points).")
+
+
 def report(records: list[dict], path: Path, command: str) -> str:
     frame = pd.DataFrame([{
         "dataset": r["dataset"], "n_train": r["n_train"], "n_classes": r["n_classes"],
@@ -131,9 +141,6 @@ def report(records: list[dict], path: Path, command: str) -> str:
         "members": len(r["ensemble"].get("members", {})),
     } for r in records])
     diff = (frame["ensemble"] - frame["single"]).to_numpy()
-    low, high = bootstrap_interval(diff)
-    wins, ties = int((diff > TIE).sum()), int((np.abs(diff) <= TIE).sum())
-    losses = int((diff < -TIE).sum())
     formed = frame["members"] > 0
     summary = pd.DataFrame([
         {"fit": "ensemble=False (winner alone)", "mean bal. acc.": frame["single"].mean(),
@@ -154,9 +161,7 @@ def report(records: list[dict], path: Path, command: str) -> str:
         "its top 3 is better chosen here than on unseen tables; what is measured is what "
         "averaging the cross-validated candidates adds on held-out rows.", "",
         markdown_table(summary.set_index("fit").round(4)), "",
-        f"- ensemble - single, mean over tables: {diff.mean() * 100:+.2f} points of balanced "
-        f"accuracy, 95 % paired bootstrap interval [{low * 100:+.2f}, {high * 100:+.2f}]; "
-        f"W/T/L of the ensemble {wins}/{ties}/{losses} (a tie within {TIE * 100:g} points).",
+        paired_line(diff, "ensemble - single", "the ensemble"),
         f"- an ensemble was formed on {int(formed.sum())} of {len(frame)} tables (elsewhere "
         "the winner alone scored best on the folds and the two fits predict alike).",
         f"- time: median {frame['single_s'].median():.2f} s without, "

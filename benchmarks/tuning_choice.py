@@ -38,12 +38,11 @@ from benchmarks.ensemble_choice import (  # noqa: E402
     MIN_ROWS,
     PER_PACKAGE,
     RESULTS,
-    bootstrap_interval,
     choose_tables,
     measure,
+    paired_line,
     warm_up,
 )
-from benchmarks.peers import TIE  # noqa: E402
 from pretrain.collect import iter_collection  # noqa: E402
 from pretrain.markdown import markdown_table  # noqa: E402
 from pretrain.parallel import write_json_atomic  # noqa: E402
@@ -65,9 +64,6 @@ def report(records: list[dict], budget: float, path: Path, command: str) -> str:
         "tuned_winner": r["tuned"].get("best_pipeline", ""),
     } for r in sorted(records, key=lambda r: r["dataset"])])
     diff = (frame["tuned"] - frame["plan"]).to_numpy()
-    low, high = bootstrap_interval(diff)
-    wins, ties = int((diff > TIE).sum()), int((np.abs(diff) <= TIE).sum())
-    losses = int((diff < -TIE).sum())
     small = frame["n_train"] < 300
     summary = pd.DataFrame([
         {"fit": f"time_budget={budget:g}, tune=False", "mean bal. acc.": frame["plan"].mean(),
@@ -87,9 +83,7 @@ def report(records: list[dict], budget: float, path: Path, command: str) -> str:
         f"`LLMAlgorithmSelector(time_budget={budget:g}, random_state=0)` with `tune=False` and "
         "`tune=True`, balanced accuracy on the 25 %.", "",
         markdown_table(summary.set_index("fit").round(4)), "",
-        f"- tuned - plan, mean over tables: {diff.mean() * 100:+.2f} points of balanced "
-        f"accuracy, 95 % paired bootstrap interval [{low * 100:+.2f}, {high * 100:+.2f}]; "
-        f"W/T/L of tuning {wins}/{ties}/{losses} (a tie within {TIE * 100:g} points).",
+        paired_line(diff, "tuned - plan", "tuning"),
         f"- on the {int(small.sum())} tables under 300 training rows: "
         f"{diff[small.to_numpy()].mean() * 100:+.2f} points; on the {int((~small).sum())} "
         f"others: {diff[~small.to_numpy()].mean() * 100:+.2f}.",
