@@ -3,6 +3,7 @@
     python -m benchmarks.curves [--tier uci|large] [--uci-path FOLDER] [--datasets iris,glass]
         [--methods skllmselect,flaml,autogluon_default,autogluon_best,lazypredict,sbs]
         [--budgets 2,5,10,30,60] [--autogluon-python PATH] [--timeout-factor 5]
+        [--once-timeout 1800]
         [--retry-failed] [--out DIR]
 
 The question behind it: which tool gives the best model for each second spent. The protocol
@@ -29,7 +30,9 @@ A method may overrun its budget (FLAML's final retrain, skllmselect's meta-featu
 refits, AutoGluon's last model): its wall time is recorded as measured. The timeout that
 turns a run into a "timeout" record is ``--timeout-factor`` x B + 120 s (default 5 x B +
 120), soft for the in-process methods (it fires when Python regains control), a kill for
-AutoGluon's subprocess.
+AutoGluon's subprocess; for the methods without a budget it is ``--once-timeout`` (default
+1800 s), soft for the SBS, a kill for LazyPredict, which runs in a forked child (its SVC or
+label propagation on tens of thousands of rows stays in C code for hours).
 
 Resumable: one JSON record per (dataset, method, budget) under ``OUT/curves/<tier>/``,
 named ``<dataset>__<method>_b<B>.json`` (``<dataset>__lazypredict.json`` for the methods
@@ -129,9 +132,44 @@ def reusable_peer_record(peer_records: Path, dataset: str, method: str,
     return record if same and record["status"] == "ok" else None
 
 
-def timeout_for(budget: float | None, factor: float) -> float:
-    # LazyPredict and the SBS: peers.py's default soft limit
-    return 1800.0 if budget is None else factor * budget + 120.0
+def timeout_for(budget: float | None, factor: float, once: float = 1800.0) -> float:
+    # LazyPredict and the SBS: ``once`` (peers.py's default limit)
+    return once if budget is None else factor * budget + 120.0
+
+
+def in_child(call, timeout: float):
+    """``call()`` in a forked child, killed at ``timeout``: a fit stuck in C code (LazyPredict's
+    SVC or label propagation on 30,000 rows) never returns to Python for the soft alarm."""
+    import multiprocessing
+    import traceback
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child():
+        try:
+            send.send(("ok", call()))
+        except BaseException as error:  # sent back and raised in the parent
+            send.send(("failed", "".join(traceback.format_exception_only(type(error), error))))
+
+    process = context.Process(target=child, daemon=True)
+    process.start()
+    send.close()
+    try:
+        if not receive.poll(timeout):
+            raise peers.MethodTimeout(f"killed after {timeout:g} s without a result")
+        try:
+            kind, value = receive.recv()
+        except EOFError:  # the child died without a word: killed for memory, or a crash
+            process.join()
+            raise RuntimeError(f"the fit's process died (exit code {process.exitcode})") from None
+        if kind != "ok":
+            raise RuntimeError(value.strip())
+        return value
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
 
 
 def measure(method: str, budget: float | None, data, *, seed: int, timeout: float,
@@ -149,13 +187,15 @@ def measure(method: str, budget: float | None, data, *, seed: int, timeout: floa
                                                 budget=budget, timeout=timeout,
                                                 python=autogluon_python)
         if method == "lazypredict":
-            return peers.run_lazypredict(X_train, y_train, X_test, y_test, seed=seed)
+            return in_child(lambda: peers.run_lazypredict(X_train, y_train, X_test, y_test,
+                                                          seed=seed), timeout)
         if method == "sbs":
             return peers.run_sbs(X_train, y_train, X_test, pipeline=sbs, seed=seed)
         raise ValueError(f"unknown method {method!r}")
 
     # the subprocess is killed at `timeout`; the soft alarm is a margin behind it
-    alarm = timeout + 30 if method in autogluon_peer.PRESETS else timeout
+    killed = method in autogluon_peer.PRESETS or method == "lazypredict"
+    alarm = timeout + 30 if killed else timeout
     return peers.guarded(call, y_test, alarm)
 
 
@@ -221,7 +261,8 @@ def run(args, methods: list[str], budgets: list[float]) -> tuple[int, int, int]:
                         sbs = peers.sbs_pipeline()
                     result = measure(method, budget, (X_train, X_test, y_train, y_test),
                                      seed=args.seed,
-                                     timeout=timeout_for(budget, args.timeout_factor),
+                                     timeout=timeout_for(budget, args.timeout_factor,
+                                                         args.once_timeout),
                                      sbs=sbs, autogluon_python=args.autogluon_python)
                     new += 1
                 record = {"dataset": dataset.id, "method": key, "family": method,
@@ -278,6 +319,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=CORPUS_SEED)
     parser.add_argument("--timeout-factor", type=float, default=5.0,
                         help="a fit is a timeout after FACTOR x budget + 120 s")
+    parser.add_argument("--once-timeout", type=float, default=1800.0,
+                        help="seconds before LazyPredict (killed) or the SBS (soft) is a "
+                             "timeout")
     parser.add_argument("--autogluon-python", type=Path, default=None,
                         help="AutoGluon's interpreter (default: $SKLLMSELECT_AUTOGLUON_PYTHON "
                              "or work/venv-autogluon/bin/python)")
