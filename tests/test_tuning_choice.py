@@ -29,3 +29,17 @@ def test_the_two_fits_differ_only_in_tune():
     plan, tuned = fits(30.0).values()
     assert plan == {"time_budget": 30.0, "tune": False}
     assert tuned == {"time_budget": 30.0, "tune": True}
+
+
+def test_the_report_adds_flaml_when_every_table_has_it(tmp_path):
+    records = [_record("a", 100, 0.70, 0.80, "svc_rbf#3"), _record("b", 1000, 0.70, 0.70, "lda")]
+    without = report(records, 30.0, tmp_path / "t.md", "cmd")
+    assert "FLAML" not in without
+    records[0]["flaml"] = {"status": "ok", "balanced_accuracy": 0.75, "wall_time": 30.1}
+    assert "FLAML" not in report(records, 30.0, tmp_path / "t.md", "cmd")  # not on every table
+    records[1]["flaml"] = {"status": "timeout", "balanced_accuracy": 0.5, "wall_time": 270.0}
+    text = report(records, 30.0, tmp_path / "t.md", "cmd")
+    assert "| FLAML time_budget=30" in text
+    assert "tuned - FLAML at the same budget, mean over tables: +12.50 points" in text
+    assert "W/T/L of the tuned fit 2/0/0" in text
+    assert "FLAML failed or timed out on 1 tables" in text
