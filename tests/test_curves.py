@@ -58,7 +58,7 @@ def stub_run(tmp_path, monkeypatch):
     monkeypatch.setattr(peers, "warm_up", lambda methods: None)
     monkeypatch.setattr(peers, "bundled_model_id", lambda: "weights-hash")
     args = SimpleNamespace(out=tmp_path, tier="uci", seed=0, retry_failed=False, sbs="rf",
-                           timeout_factor=5.0, autogluon_python=None,
+                           timeout_factor=5.0, once_timeout=1800.0, autogluon_python=None,
                            peer_records=tmp_path / "peers")
 
     def run(methods, budgets, **changes):
