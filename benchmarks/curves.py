@@ -132,44 +132,14 @@ def reusable_peer_record(peer_records: Path, dataset: str, method: str,
     return record if same and record["status"] == "ok" else None
 
 
-def timeout_for(budget: float | None, factor: float, once: float = 1800.0) -> float:
-    # LazyPredict and the SBS: ``once`` (peers.py's default limit)
+TIMEOUT_FACTOR = 5.0
+"""A budgeted fit is a timeout after TIMEOUT_FACTOR x budget + 120 s (``--timeout-factor``)."""
+
+
+def timeout_for(budget: float | None, factor: float = TIMEOUT_FACTOR,
+                once: float = peers.TIMEOUT) -> float:
+    # LazyPredict and the SBS, which take no budget: ``once`` (``--once-timeout``)
     return once if budget is None else factor * budget + 120.0
-
-
-def in_child(call, timeout: float):
-    """``call()`` in a forked child, killed at ``timeout``: a fit stuck in C code (LazyPredict's
-    SVC or label propagation on 30,000 rows) never returns to Python for the soft alarm."""
-    import multiprocessing
-    import traceback
-
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-
-    def child():
-        try:
-            send.send(("ok", call()))
-        except BaseException as error:  # sent back and raised in the parent
-            send.send(("failed", "".join(traceback.format_exception_only(type(error), error))))
-
-    process = context.Process(target=child, daemon=True)
-    process.start()
-    send.close()
-    try:
-        if not receive.poll(timeout):
-            raise peers.MethodTimeout(f"killed after {timeout:g} s without a result")
-        try:
-            kind, value = receive.recv()
-        except EOFError:  # the child died without a word: killed for memory, or a crash
-            process.join()
-            raise RuntimeError(f"the fit's process died (exit code {process.exitcode})") from None
-        if kind != "ok":
-            raise RuntimeError(value.strip())
-        return value
-    finally:
-        if process.is_alive():
-            process.kill()
-        process.join()
 
 
 def measure(method: str, budget: float | None, data, *, seed: int, timeout: float,
@@ -187,8 +157,8 @@ def measure(method: str, budget: float | None, data, *, seed: int, timeout: floa
                                                 budget=budget, timeout=timeout,
                                                 python=autogluon_python)
         if method == "lazypredict":
-            return in_child(lambda: peers.run_lazypredict(X_train, y_train, X_test, y_test,
-                                                          seed=seed), timeout)
+            return peers.in_child(lambda: peers.run_lazypredict(
+                X_train, y_train, X_test, y_test, seed=seed), timeout)
         if method == "sbs":
             return peers.run_sbs(X_train, y_train, X_test, pipeline=sbs, seed=seed)
         raise ValueError(f"unknown method {method!r}")
@@ -317,9 +287,9 @@ def main(argv=None) -> int:
                         + "; ".join(f"{t} {','.join(map(str, b))}" for t, b in TIERS.items())
                         + ")")
     parser.add_argument("--seed", type=int, default=CORPUS_SEED)
-    parser.add_argument("--timeout-factor", type=float, default=5.0,
+    parser.add_argument("--timeout-factor", type=float, default=TIMEOUT_FACTOR,
                         help="a fit is a timeout after FACTOR x budget + 120 s")
-    parser.add_argument("--once-timeout", type=float, default=1800.0,
+    parser.add_argument("--once-timeout", type=float, default=peers.TIMEOUT,
                         help="seconds before LazyPredict (killed) or the SBS (soft) is a "
                              "timeout")
     parser.add_argument("--autogluon-python", type=Path, default=None,

