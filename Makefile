@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 # SKLLMSELECT_UCI. It is never part of the repository; the tests that read it skip without it.
 UCI ?= $(SKLLMSELECT_UCI)
 need-uci = $(if $(UCI),,$(error Set UCI=path/to/uci (or SKLLMSELECT_UCI): the folder of the UCI benchmark, manifest.json and *.csv.gz))
+# Bare git snapshots of the two public repositories the corpus reads (`git clone --bare`):
+# vincentarelbundock/Rdatasets and klainfo/DefectData, at the commits the corpus manifest
+# records (`make corpus RDATASETS_REPO=... DEFECTDATA=...`).
+need-repos = $(if $(and $(RDATASETS_REPO),$(DEFECTDATA)),,$(error Set RDATASETS_REPO=path/to/Rdatasets.git and DEFECTDATA=path/to/DefectData.git: bare git snapshots of vincentarelbundock/Rdatasets and klainfo/DefectData))
 
 .PHONY: test fuzz-slow lint compat demo docs docs-serve tables ground-truth peers peers-autogluon-env \
 	curves curves-large corpus train protocol clean
@@ -125,7 +129,9 @@ curves-large: $(BIN)/.installed $(AUTOGLUON_VENV)/.installed
 # A committed corpus is restored first, so only what is missing is computed.
 corpus: $(BIN)/.installed
 	$(need-uci)
+	$(need-repos)
 	$(BIN)/python -m pretrain collect --registry --synthetic 3000 --seed 0 --out work/collection \
+		--rdatasets-repo $(RDATASETS_REPO) --defectdata $(DEFECTDATA) \
 		--uci-path $(UCI) --n-jobs 2
 	test ! -f pretrain/data/corpus/runs.jsonl.gz || $(BIN)/python -m pretrain unpack \
 		--corpus pretrain/data/corpus --runs work/runs --metafeatures work/metafeatures

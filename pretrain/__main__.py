@@ -42,7 +42,7 @@ from pretrain.sources.uci import FROM_ENV
 
 def _datasets(args):
     """(iterable of datasets, count or None) for the chosen source."""
-    names = args.names.split(",") if args.names else None
+    names = _names(args.names)
     if args.source == "uci":
         from pretrain.sources.uci import iter_uci, read_manifest
 
@@ -54,10 +54,36 @@ def _datasets(args):
     if args.source == "collection":
         from pretrain.collect import collection_size, iter_collection
 
-        return iter_collection(args.path), collection_size(args.path)
+        if names is None:
+            return iter_collection(args.path), collection_size(args.path)
+        wanted = set(names)
+        listed = {e["id"] for e in _collection_index(args.path)}
+        missing = sorted(wanted - listed)
+        if missing:
+            raise ValueError(f"--names: {len(missing)} id(s) not in {args.path}, e.g. "
+                             f"{missing[:3]}; ids look like 'rdatasets/AER/Affairs'.")
+        return iter_collection(args.path, keep=lambda e: e["id"] in wanted), len(wanted)
+    if names is not None:
+        raise ValueError("--names selects uci or collection datasets, not a folder's.")
     from pretrain.sources.folder import iter_folder
 
     return iter_folder(args.path, target=args.target), None
+
+
+def _names(value):
+    """``--names``: comma-separated ids, or ``@FILE`` with one id per line (None: all)."""
+    if not value:
+        return None
+    if value.startswith("@"):
+        text = Path(value[1:]).read_text()
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def _collection_index(path):
+    from pretrain.collect import INDEX
+
+    return json.loads((Path(path) / INDEX).read_text())["datasets"]
 
 
 def _add_runs(subparsers):
@@ -65,7 +91,9 @@ def _add_runs(subparsers):
     parser.add_argument("--source", choices=["uci", "folder", "collection"], required=True)
     parser.add_argument("--path", help="source folder (uci: default $SKLLMSELECT_UCI)")
     parser.add_argument("--target", help="folder source: class column (default: last column)")
-    parser.add_argument("--names", help="comma-separated dataset names to keep (uci)")
+    parser.add_argument("--names",
+                        help="datasets to score, comma-separated or @FILE (one per line): "
+                             "uci names or collection ids (e.g. rdatasets/AER/Affairs)")
     parser.add_argument("--out", required=True, help="folder of records (one JSON per dataset)")
     parser.add_argument("--n-jobs", type=int, default=1, help="datasets in parallel")
     parser.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port)")
@@ -283,6 +311,7 @@ def _add_train(subparsers):
                         help="override a field of the preset's pretrain.config.ModelOptions "
                              "(skllmselect.model.NetworkOptions and n_bins), e.g. "
                              "value_channel=true (repeatable)")
+    _add_objective_option(parser)
     parser.set_defaults(func=_run_train)
 
 
@@ -295,7 +324,8 @@ def _run_train(args):
     config = presets.customize(presets.PRESETS[args.preset](corpus=args.corpus),
                                max_steps=args.max_steps, precision=args.precision,
                                device=args.device, seed=args.seed,
-                               model=_model_options(args.model_option))
+                               model=_options(args.model_option),
+                               objective=_options(args.objective_option, "objective"))
     if args.out:
         config = replace(config, out_dir=args.out)
     if args.distributed:
@@ -422,33 +452,42 @@ def _add_evaluate(subparsers):
                         help="override a field of the preset's pretrain.config.ModelOptions "
                              "(skllmselect.model.NetworkOptions and n_bins), e.g. d_model=64 "
                              "(repeatable)")
+    _add_objective_option(parser)
     parser.add_argument("--only-fold", type=int, action="append",
                         help="run only this fold now (0-based; repeatable); others resume later")
     parser.add_argument("--n-resamples", type=int, default=1000)
     parser.set_defaults(func=_run_evaluate)
 
 
-def _model_option_keys() -> list[str]:
-    """The fields of :class:`pretrain.config.ModelOptions`, the keys ``--model-option`` takes."""
+def _option_keys(kind: str) -> list[str]:
+    """The fields ``--model-option`` (:class:`pretrain.config.ModelOptions`) or
+    ``--objective-option`` (:class:`pretrain.config.ObjectiveConfig`) takes."""
     from dataclasses import fields
 
-    from pretrain.config import ModelOptions
+    from pretrain.config import ModelOptions, ObjectiveConfig
 
-    return [f.name for f in fields(ModelOptions)]
+    return [f.name for f in fields({"model": ModelOptions, "objective": ObjectiveConfig}[kind])]
 
 
-def _model_options(pairs: list[str]) -> dict:
+def _options(pairs: list[str], kind: str = "model") -> dict:
+    """``KEY=VALUE`` pairs of ``--{kind}-option`` as a dict (JSON values: numbers, booleans)."""
     out = {}
-    keys = _model_option_keys()
+    keys = _option_keys(kind)
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise ValueError(f"--model-option takes KEY=VALUE, got {pair!r}.")
+            raise ValueError(f"--{kind}-option takes KEY=VALUE, got {pair!r}.")
         if key not in keys:
-            raise ValueError(f"--model-option {key!r} is not a model option; the keys are "
+            raise ValueError(f"--{kind}-option {key!r} is not a {kind} option; the keys are "
                              f"{keys}.")
         out[key] = json.loads(value) if value[:1] in "-0123456789[{tf" else value
     return out
+
+
+def _add_objective_option(parser) -> None:
+    parser.add_argument("--objective-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a field of pretrain.config.ObjectiveConfig (the loss "
+                             "parts' weights), e.g. ranking_temperature=0.01 (repeatable)")
 
 
 def _run_evaluate(args):
@@ -459,7 +498,8 @@ def _run_evaluate(args):
         preset=None if args.preset == "none" else args.preset, max_steps=args.max_steps,
         seed=args.seed, precision=args.precision, real_repeats=args.real_repeats,
         forest_weight=args.forest_weight,
-        model_overrides=_model_options(args.model_option), folds=args.only_fold)
+        model_overrides=_options(args.model_option),
+        objective_overrides=_options(args.objective_option, "objective"), folds=args.only_fold)
     if len(records) < args.folds:
         print(f"{len(records)} of {args.folds} folds done; run again to finish.")
         return 0

@@ -134,11 +134,12 @@ PRESETS = {"debug": debug, "small": small, "compact": compact, "full": full}
 def customize(config: TrainConfig, *, max_steps: int | None = None,
               precision: str | None = None, device: str | None = None,
               seed: int | None = None, real_repeats: int | None = None,
-              model: dict | None = None) -> TrainConfig:
+              model: dict | None = None, objective: dict | None = None) -> TrainConfig:
     """A preset's config with the command line's (or the protocol's) changes; None keeps.
 
     ``max_steps`` also shortens the warmup and the batch-size ramp to fit the run;
-    ``model`` replaces fields of :class:`~pretrain.config.ModelOptions`.
+    ``model`` replaces fields of :class:`~pretrain.config.ModelOptions`, ``objective``
+    those of :class:`~pretrain.config.ObjectiveConfig`.
     """
     from dataclasses import replace
 
@@ -157,6 +158,8 @@ def customize(config: TrainConfig, *, max_steps: int | None = None,
         config = replace(config, real_repeats=real_repeats)
     if model:
         config = replace(config, model=replace(config.model, **model))
+    if objective:
+        config = replace(config, objective=replace(config.objective, **objective))
     return config
 
 

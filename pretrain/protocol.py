@@ -95,7 +95,8 @@ def fold_corpus(corpus_dir, frame: pd.DataFrame, held_out: np.ndarray, out_dir) 
 
 def train_fold_model(corpus: Path, fold_dir: Path, preset: str, *, max_steps=None,
                      seed: int = 0, precision: str | None = None, real_repeats: int = 1,
-                     model_overrides: dict | None = None) -> Path:
+                     model_overrides: dict | None = None,
+                     objective_overrides: dict | None = None) -> Path:
     """Train (or resume) the fold's model and export it with its residuals; return its dir."""
     from pretrain import presets
     from pretrain.export import MODEL_FILES, write_residuals
@@ -107,7 +108,7 @@ def train_fold_model(corpus: Path, fold_dir: Path, preset: str, *, max_steps=Non
     config = presets.customize(
         presets.PRESETS[preset](corpus=str(corpus), out_dir=str(fold_dir / "run")),
         max_steps=max_steps, precision=precision, seed=seed, real_repeats=real_repeats,
-        model=model_overrides)
+        model=model_overrides, objective=objective_overrides)
     train(config)
     model_dir.mkdir(parents=True, exist_ok=True)
     for name in MODEL_FILES:
@@ -118,8 +119,9 @@ def train_fold_model(corpus: Path, fold_dir: Path, preset: str, *, max_steps=Non
 
 def run_fold(corpus_dir, frame: pd.DataFrame, held_out: np.ndarray, fold_dir: Path, *,
              preset: str | None, max_steps=None, seed: int = 0, precision: str | None = None,
-            real_repeats: int = 1, model_overrides: dict | None = None,
-            forest_weight: float | None = None) -> dict:
+             real_repeats: int = 1, model_overrides: dict | None = None,
+             objective_overrides: dict | None = None,
+             forest_weight: float | None = None) -> dict:
     """Every method fitted on the fold's training rows, scored on its held-out rows.
 
     With ``forest_weight``, the fold's model folder also gets the forest meta-learner
@@ -144,7 +146,8 @@ def run_fold(corpus_dir, frame: pd.DataFrame, held_out: np.ndarray, fold_dir: Pa
         corpus = fold_corpus(corpus_dir, frame, held_out, fold_dir / "corpus")
         model_dir = train_fold_model(corpus, fold_dir, preset, max_steps=max_steps, seed=seed,
                                      precision=precision, real_repeats=real_repeats,
-                                     model_overrides=model_overrides)
+                                     model_overrides=model_overrides,
+                                     objective_overrides=objective_overrides)
         if forest_weight is not None:
             from pretrain.forest import write_forest
             from skllmselect.loading import FOREST_NAME
@@ -173,8 +176,8 @@ def run_fold(corpus_dir, frame: pd.DataFrame, held_out: np.ndarray, fold_dir: Pa
 
 def run(corpus_dir, out_dir, *, n_folds: int = 5, preset: str | None = "small",
         max_steps=None, seed: int = 0, precision: str | None = None, real_repeats: int = 1,
-        model_overrides: dict | None = None, forest_weight: float | None = None,
-        folds: list[int] | None = None,
+        model_overrides: dict | None = None, objective_overrides: dict | None = None,
+        forest_weight: float | None = None, folds: list[int] | None = None,
         progress: bool = True) -> list[dict]:
     """Run (or resume) every fold; return the fold records in fold order."""
     corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
@@ -191,6 +194,8 @@ def run(corpus_dir, out_dir, *, n_folds: int = 5, preset: str | None = "small",
                 "model_overrides": model_overrides or {}}
     if real_repeats != 1:  # only when set, so earlier runs' settings still match
         settings["real_repeats"] = real_repeats
+    if objective_overrides:  # likewise
+        settings["objective_overrides"] = objective_overrides
     if forest_weight is not None:
         from pretrain import forest
 
@@ -219,6 +224,7 @@ def run(corpus_dir, out_dir, *, n_folds: int = 5, preset: str | None = "small",
         record = run_fold(corpus_dir, frame, rows, out_dir / f"fold_{k}", preset=preset,
                           max_steps=max_steps, seed=seed, precision=precision,
                           real_repeats=real_repeats, model_overrides=model_overrides,
+                          objective_overrides=objective_overrides,
                           forest_weight=forest_weight)
         record["fold"] = k
         write_json_atomic(record, path)

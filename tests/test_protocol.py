@@ -172,6 +172,22 @@ def test_evaluate_command_trains_the_fold_models_with_a_model_option(corpus, tmp
                                atol=1e-5)
 
 
+def test_evaluate_command_trains_the_fold_models_with_an_objective_option(corpus, tmp_path):
+    from pretrain.__main__ import main
+
+    path, _ = corpus
+    assert main(["evaluate", "--corpus", str(path), "--out", str(tmp_path), "--folds", "3",
+                 "--preset", "debug", "--max-steps", "2", "--only-fold", "1",
+                 "--objective-option", "ranking_temperature=0.02"]) == 0
+    settings = json.loads((tmp_path / "settings.json").read_text())
+    assert settings["objective_overrides"] == {"ranking_temperature": 0.02}
+    summary = json.loads((tmp_path / "fold_1" / "run" / "summary.json").read_text())
+    assert summary["config"]["objective"]["ranking_temperature"] == 0.02
+    # Another objective is another run: the folder refuses to mix them.
+    assert main(["evaluate", "--corpus", str(path), "--out", str(tmp_path), "--folds", "3",
+                 "--preset", "debug", "--max-steps", "2", "--only-fold", "1"]) == 2
+
+
 def test_sweep_forests_never_see_their_held_out_tables(corpus):
     """benchmarks.protocol_sweeps.forest_per_fold: each fold's forest fits the other rows."""
     from benchmarks.protocol_sweeps import forest_per_fold

@@ -15,7 +15,7 @@ import torch
 from pretrain import checkpoint
 from pretrain import train as train_module
 from pretrain.batches import IGNORE_INDEX, BatchSampler, Collator, CorpusData, DataPosition
-from pretrain.config import GuardConfig, ModelOptions, OptimConfig, TrainConfig
+from pretrain.config import GuardConfig, ModelOptions, ObjectiveConfig, OptimConfig, TrainConfig
 from pretrain.losses import listwise_ranking, score_nll
 from pretrain.train import lr_at, param_groups, read_metrics, train
 from skllmselect.metafeatures import METAFEATURE_NAMES
@@ -429,6 +429,8 @@ def test_model_options_are_the_network_options_plus_the_bins():
     assert config.network_options() == options.network_options()
     assert main(["evaluate", "--out", "unused", "--model-option", "colour=red"]) == 2
     assert main(["train", "--out", "unused", "--model-option", "colour=red"]) == 2
+    assert main(["evaluate", "--out", "unused", "--objective-option", "d_model=64"]) == 2
+    assert main(["train", "--out", "unused", "--objective-option", "ranking_weight"]) == 2
 
 
 def test_train_command_takes_model_options(corpus, tmp_path):
@@ -439,6 +441,17 @@ def test_train_command_takes_model_options(corpus, tmp_path):
                  "--model-option", "d_model=16"]) == 0
     saved = json.loads((tmp_path / "model" / "config.json").read_text())
     assert saved["value_channel"] is True and saved["d_model"] == 16
+
+
+def test_train_command_takes_objective_options(corpus, tmp_path):
+    from pretrain.__main__ import main
+
+    assert main(["train", "--preset", "debug", "--corpus", str(corpus), "--out", str(tmp_path),
+                 "--max-steps", "2", "--no-progress", "--objective-option",
+                 "ranking_temperature=0.01", "--objective-option", "mlm_weight=0"]) == 0
+    objective = json.loads((tmp_path / "summary.json").read_text())["config"]["objective"]
+    assert objective["ranking_temperature"] == 0.01 and objective["mlm_weight"] == 0
+    assert objective["score_weight"] == ObjectiveConfig().score_weight  # the rest kept
 
 
 def test_config_round_trips_through_a_dict():
