@@ -13,6 +13,8 @@ the baselines (``fold_k.json``) and asks, by top-1 regret on the held-out real d
   the fifth;
 - **shrink**: whether shrinking the blend toward the single best pipeline's mean helps,
   by a constant share or by a share that grows with the predicted variance;
+- **risk**: ranking by the blend minus a multiple of each pipeline's predicted standard
+  deviation (risk-averse) or plus it (optimistic);
 - **targets** (``--targets``): what the forest regresses: the scores as they are, the scores
   centred on each dataset's mean (only the differences between pipelines), an indicator of
   being within one point of the dataset's best, or the gap to the best clipped at 10 points;
@@ -86,6 +88,10 @@ def main(argv=None) -> int:
         share = sd**2 / (sd**2 + tau**2)
         mix = (1 - share) * blend + share * single_best
         out[f"shrink: variance share, tau {tau}"] = regret1(truth, mix).mean()
+    for lam in (-0.5, -0.25, 0.25, 0.5, 1.0):
+        # Risk: rank by the blend minus lam predicted standard deviations (lam > 0: prefer
+        # the pipelines the model is sure of; lam < 0: optimism, as a bandit would).
+        out[f"risk: blend - {lam} sd"] = regret1(truth, blend - lam * sd).mean()
     if not args.skip_forests:
         for label, (splits, n_trees, leaf) in FORESTS.items():
             parts = forest_per_fold(frame, table, held, train_splits=splits,
