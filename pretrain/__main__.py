@@ -345,7 +345,7 @@ def _add_train(subparsers):
                         help="override a field of the preset's pretrain.config.ModelOptions "
                              "(skllmselect.model.NetworkOptions and n_bins), e.g. "
                              "value_channel=true (repeatable)")
-    _add_objective_option(parser)
+    _objective_option_argument(parser)
     parser.set_defaults(func=_run_train)
 
 
@@ -486,7 +486,7 @@ def _add_evaluate(subparsers):
                         help="override a field of the preset's pretrain.config.ModelOptions "
                              "(skllmselect.model.NetworkOptions and n_bins), e.g. d_model=64 "
                              "(repeatable)")
-    _add_objective_option(parser)
+    _objective_option_argument(parser)
     parser.add_argument("--only-fold", type=int, action="append",
                         help="run only this fold now (0-based; repeatable); others resume later")
     parser.add_argument("--n-resamples", type=int, default=1000)
@@ -518,7 +518,7 @@ def _options(pairs: list[str], kind: str = "model") -> dict:
     return out
 
 
-def _add_objective_option(parser) -> None:
+def _objective_option_argument(parser) -> None:
     parser.add_argument("--objective-option", action="append", default=[], metavar="KEY=VALUE",
                         help="override a field of pretrain.config.ObjectiveConfig (the loss "
                              "parts' weights), e.g. ranking_temperature=0.01 (repeatable)")
