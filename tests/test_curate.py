@@ -532,3 +532,16 @@ def test_near_duplicate_search_keeps_disjoint_uci_halves_apart(uci, name):
     one, two = halves(curate.clean(uci[f"uci/{name}"]).dataset)
     result = curate.find_duplicates([curate.fingerprint(one), curate.fingerprint(two)])
     assert result["near_groups"] == []
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, 1e300])
+def test_prepare_refuses_what_the_estimator_refuses(bad):
+    # Such a table would be scored (the pipelines impute or fail) but never described
+    # (describe refuses it), so it would cost its cross-validation for nothing.
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"x": rng.normal(size=120), "z": rng.normal(size=120)})
+    y = pd.Series(rng.choice(["a", "b"], 120))
+    assert curate.prepare(Dataset("t", X, y)).reason is None
+    X.loc[5, "z"] = bad
+    prepared = curate.prepare(Dataset("t", X, y))
+    assert prepared.dataset is None and prepared.reason == "estimator_refuses"

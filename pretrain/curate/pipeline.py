@@ -16,6 +16,7 @@ from pretrain.curate.redaction import PII_KINDS, redact
 from pretrain.sources import Dataset
 from pretrain.sources.uci import FROM_ENV
 from skllmselect.tabular import plan_table
+from skllmselect.validation import check_finite
 
 #: Why :func:`curate` drops a dataset, in pipeline order (with :data:`CLEAN_REASONS`).
 DROP_REASONS = (*CLEAN_REASONS, "estimator_refuses", "leakage", "exact_duplicate",
@@ -68,11 +69,12 @@ def estimator_prepared(dataset: Dataset) -> Dataset | None:
     and describe, so the ground truth scores the same columns the meta-features read. The
     curation checks above (constant, target-copy and row-number columns, tiny classes,
     duplicates) are quality filters for the corpus on top of them. None when the estimator
-    would refuse the table (no usable column left).
+    would refuse the table (no usable column left, infinite or float32-overflowing values).
     """
     try:
         plan = plan_table(dataset.X)
         X = plan.transform(dataset.X)
+        check_finite(X)  # what fit and describe refuse would leave a scored table unused
     except (ValueError, TypeError):  # e.g. every column an identifier: fit would refuse
         return None
     if X is dataset.X:
