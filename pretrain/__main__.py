@@ -250,13 +250,21 @@ def _run_corpus(args):
                                                "content_hashes")}, indent=1))
 
 
-def _add_unpack(subparsers):
-    parser = subparsers.add_parser("unpack", help="restore record folders from a corpus")
+def _record_folders_step(subparsers, name: str, help_text: str, runs_help: str,
+                         metafeatures_help: str, func) -> None:
+    """``unpack`` and ``pack``: a corpus folder's packs and the record folders they mirror."""
+    parser = subparsers.add_parser(name, help=help_text)
     parser.add_argument("--corpus", required=True, help="corpus folder with *.jsonl.gz packs")
-    parser.add_argument("--runs", help="restore ground-truth records here (and repeated-CV "
-                                       "records runs.seedN into the sibling folder RUNS_seedN)")
-    parser.add_argument("--metafeatures", help="restore meta-feature records here")
-    parser.set_defaults(func=_run_unpack)
+    parser.add_argument("--runs", help=runs_help)
+    parser.add_argument("--metafeatures", help=metafeatures_help)
+    parser.set_defaults(func=func)
+
+
+def _add_unpack(subparsers):
+    _record_folders_step(
+        subparsers, "unpack", "restore record folders from a corpus",
+        "restore ground-truth records here (and repeated-CV records runs.seedN into the "
+        "sibling folder RUNS_seedN)", "restore meta-feature records here", _run_unpack)
 
 
 def _run_unpack(args):
@@ -273,13 +281,10 @@ def _run_unpack(args):
 
 
 def _add_pack(subparsers):
-    parser = subparsers.add_parser(
-        "pack", help="keep records computed since the corpus was built in its packs")
-    parser.add_argument("--corpus", required=True, help="corpus folder with *.jsonl.gz packs")
-    parser.add_argument("--runs", help="ground-truth records to pack (and the repeated-CV "
-                                       "folders RUNS_seedN beside it)")
-    parser.add_argument("--metafeatures", help="meta-feature records to pack")
-    parser.set_defaults(func=_run_pack)
+    _record_folders_step(
+        subparsers, "pack", "keep records computed since the corpus was built in its packs",
+        "ground-truth records to pack (and the repeated-CV folders RUNS_seedN beside it)",
+        "meta-feature records to pack", _run_pack)
 
 
 def _run_pack(args):
