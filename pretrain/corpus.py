@@ -238,9 +238,9 @@ def build(collection_dir, runs_dir, out_dir, *, metafeatures_dir=None, repeat_ru
     ``collection.jsonl.gz``) that let a later session resume or extend the corpus.
     """
     from pretrain import diversity
-    from pretrain.collect import INDEX, iter_collection
+    from pretrain.collect import iter_collection, read_index
     collection_dir, runs_dir, out_dir = Path(collection_dir), Path(runs_dir), Path(out_dir)
-    index = json.loads((collection_dir / INDEX).read_text())
+    index = read_index(collection_dir)
     in_collection = {entry["id"] for entry in index["datasets"]}
     run_records = [r for r in read_records(runs_dir) if r["dataset"] in in_collection]
     if not run_records:
@@ -273,9 +273,7 @@ def build(collection_dir, runs_dir, out_dir, *, metafeatures_dir=None, repeat_ru
     report["stale_ground_truth"] = stale
     report["not_yet_scored"] = len(in_collection) - len(run_records)
     manifest = write_corpus(table, out_dir, protocol=protocol, collection_report=report)
-    pack_records(runs_dir, out_dir / "runs.jsonl.gz")
-    pack_repeats(repeat_runs, out_dir)
-    pack_records(mf_dir, out_dir / "metafeatures.jsonl.gz")
+    pack_folders(out_dir, runs_dir=runs_dir, repeat_runs=repeat_runs, metafeatures_dir=mf_dir)
     pack_records(collection_dir / "outcomes", out_dir / "collection.jsonl.gz")
     benchmark = benchmark_table(benchmark_results)
     if benchmark is not None:
@@ -283,15 +281,23 @@ def build(collection_dir, runs_dir, out_dir, *, metafeatures_dir=None, repeat_ru
     return manifest
 
 
-def pack_repeats(repeat_runs, out_dir) -> None:
-    """Pack each repeated-CV folder as ``runs.seed<N>.jsonl.gz`` (``unpack`` restores them)."""
+def pack_folders(out_dir, *, runs_dir=None, repeat_runs=(), metafeatures_dir=None) -> dict:
+    """Pack the record folders into ``out_dir`` (``unpack`` restores them): ground truth as
+    ``runs.jsonl.gz``, each repeated-CV folder as ``runs.seed<N>.jsonl.gz`` (N read from its
+    records), meta-features as ``metafeatures.jsonl.gz``. Returns {archive name: records}."""
+    out_dir, counts = Path(out_dir), {}
+    folders = [("runs.jsonl.gz", runs_dir), ("metafeatures.jsonl.gz", metafeatures_dir)]
     for folder in repeat_runs:
         seeds = {r["protocol"]["seed"] for r in read_records(folder)}
         if not seeds:
             continue
         if len(seeds) != 1:
             raise ValueError(f"{folder} mixes protocol seeds {sorted(seeds)}; one per folder.")
-        pack_records(folder, Path(out_dir) / f"runs.seed{seeds.pop()}.jsonl.gz")
+        folders.append((f"runs.seed{seeds.pop()}.jsonl.gz", folder))
+    for name, folder in folders:
+        if folder is not None:
+            counts[name] = pack_records(folder, out_dir / name)
+    return counts
 
 
 def benchmark_table(results_dir) -> pd.DataFrame | None:
