@@ -134,7 +134,8 @@ def corpus_summary(root: Path) -> str:
             f"{synthetic:,} synthetic, every one with its meta-features and all "
             f"{len(m['pipelines'])} pipelines' {m['protocol']['n_splits']}-fold CV scores "
             f"({_repeated(root)}, `python -m pretrain runs --repeat-of`); "
-            f"{pending:,} more tables are curated but not yet scored (`make corpus` resumes).")
+            + (f"{pending:,} more tables are curated but not yet scored (`make corpus` "
+               "resumes)." if pending else "every curated table is scored."))
 
 
 def collection_summary(root: Path) -> str:

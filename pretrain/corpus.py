@@ -194,6 +194,17 @@ def content_hashes(table: pd.DataFrame) -> dict:
     }
 
 
+def repeated_cv_summary(table: pd.DataFrame, repeat_records: list[dict],
+                        base_seed: int = 0) -> dict:
+    """What the manifest says of repeated CV: the protocol seeds averaged and how many tables
+    average two or more of them (``n_cv_seeds``), so the docs never count by hand."""
+    seeds = sorted({base_seed, *(r["protocol"]["seed"] for r in repeat_records)})
+    repeated = table["n_cv_seeds"] >= 2
+    return {"seeds": seeds, "tables_with_two_seeds": int(repeated.sum()),
+            "largest_repeated_rows": int(table.loc[repeated, "n_rows_used"].max())
+            if repeated.any() else 0}
+
+
 def write_corpus(table: pd.DataFrame, out_dir, *, protocol: runs.Protocol,
                  collection_report: dict | None = None) -> dict:
     """Write ``corpus.parquet`` and ``manifest.json``; return the manifest."""
@@ -272,6 +283,7 @@ def build(collection_dir, runs_dir, out_dir, *, metafeatures_dir=None, repeat_ru
                                     if r["error"] is not None}
     report["stale_ground_truth"] = stale
     report["not_yet_scored"] = len(in_collection) - len(run_records)
+    report["repeated_cv"] = repeated_cv_summary(table, repeat_records, protocol.seed)
     manifest = write_corpus(table, out_dir, protocol=protocol, collection_report=report)
     pack_folders(out_dir, runs_dir=runs_dir, repeat_runs=repeat_runs, metafeatures_dir=mf_dir)
     pack_records(collection_dir / "outcomes", out_dir / "collection.jsonl.gz")

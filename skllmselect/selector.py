@@ -23,7 +23,6 @@ from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
@@ -68,19 +67,13 @@ def load_network(model=loading.BUNDLED, revision=None):
     return model_cache.load(str(model), revision)[:2]
 
 
-def _estimator_has(attr: str):
-    """``available_if`` check: delegate only what the best pipeline has (as GridSearchCV)."""
-
-    def check(self) -> bool:
-        if getattr(self, "ensemble_", None) is not None and attr != "predict":
-            raise AttributeError(f"The fitted selector predicts with an ensemble, which has no "
-                                 f"{attr}; see ensemble_ (or fit with ensemble=False).")
-        if hasattr(self, "best_estimator_"):
-            getattr(self.best_estimator_, attr)  # AttributeError if it does not have it
-        # Unfitted: any pipeline may win, so the method is there and raises NotFittedError.
-        return True
-
-    return check
+def _logits(proba: np.ndarray) -> np.ndarray:
+    """Decision values whose softmax is ``proba`` (binary: the log-odds of the second class),
+    clipped so that a probability of 0 or 1 gives a large finite value, not infinity."""
+    log = np.log(np.clip(proba, 1e-15, 1.0))
+    if proba.shape[1] == 2:
+        return log[:, 1] - log[:, 0]
+    return log - log.mean(axis=1, keepdims=True)
 
 
 # ------------------------------------------------------------------------------ the estimator
@@ -96,9 +89,9 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ``ensemble=True`` it then builds a weighted ensemble of the candidates from their
     out-of-fold probabilities (greedy ensemble selection, :mod:`skllmselect.ensemble`; no
     extra cross-validation) and, when the ensemble scores better on the folds than the winner
-    alone, predicts with it (``ensemble_``). Otherwise ``predict`` and ``decision_function``
-    delegate to the winner (``decision_function`` exists only when it has one, and never
-    with an ensemble). ``predict_proba`` and
+    alone, predicts with it (``ensemble_``). Otherwise ``predict`` delegates to the winner;
+    ``decision_function`` is the winner's own when it has one and no ensemble won, else the
+    logits of ``predict_proba`` (so it always exists). ``predict_proba`` and
     ``predict_log_proba`` always exist: the winner's own, or for a winner without them
     (ridge, linear_svc, svc_rbf) its decision values calibrated on the out-of-fold decision
     values of its cross-validation (no extra fit; see ``calibration_``). ``score`` is the
@@ -682,7 +675,6 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return check_X_predict(self, X, getattr(self, "_fit_columns", None),
                                getattr(self, "_table_plan", None))
 
-    @available_if(_estimator_has("predict"))
     def predict(self, X):
         """Class labels predicted by ``ensemble_``, or ``best_estimator_`` without one.
 
@@ -747,9 +739,15 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         with np.errstate(divide="ignore"):
             return np.log(self.best_estimator_.predict_proba(X))
 
-    @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
-        """Decision function of ``best_estimator_`` (only when it has one and no ensemble won).
+        """Decision values, whichever pipeline won.
+
+        ``best_estimator_``'s own when it has a decision function and no ensemble won
+        (ridge, the SVMs, logistic regression, LDA, ...); otherwise (an ensemble, or a
+        winner such as a random forest or an MLP) the logits of :meth:`predict_proba`: for
+        two classes the log-odds of ``classes_[1]``, for more the centred log-probabilities.
+        Either way they rank samples as ``predict_proba`` does, and the method exists on
+        every selector, fitted or not, as ``predict_proba`` does.
 
         Parameters
         ----------
@@ -759,8 +757,10 @@ class LLMAlgorithmSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        X = self._check_X_predict(X)
-        return self.best_estimator_.decision_function(X)
+        own = getattr(self, "best_estimator_", None)
+        if getattr(self, "ensemble_", None) is None and hasattr(own, "decision_function"):
+            return own.decision_function(self._check_X_predict(X))
+        return _logits(self.predict_proba(X))  # raises NotFittedError before fit
 
     def score(self, X, y, sample_weight=None):
         """The ``scoring`` metric of the fitted selector on (X, y), as GridSearchCV's ``score``.

@@ -198,6 +198,11 @@ def test_repeated_cv_averages_seeds_of_the_same_table(collection, tmp_path):
     assert again["datasets"] == first["datasets"]
     table = pd.read_parquet(tmp_path / "corpus2" / "corpus.parquet").set_index("dataset")
     assert (table["n_cv_seeds"] == 2).all()
+    # The manifest counts what the table holds (the docs' numbers come from it).
+    assert first["collection"]["repeated_cv"]["tables_with_two_seeds"] == 0
+    assert again["collection"]["repeated_cv"] == {
+        "seeds": [0, 1], "tables_with_two_seeds": len(table),
+        "largest_repeated_rows": int(table["n_rows_used"].max())}
     seeds = [{r["dataset"]: r for r in read_records(tmp_path / folder)}
              for folder in ("runs", "runs_seed1")]
     for dataset, row in table.iterrows():

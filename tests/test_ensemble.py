@@ -140,7 +140,8 @@ def test_fit_keeps_an_ensemble_that_scores_better_on_the_folds(noisy, three_cand
     assert proba.sum(axis=1) == pytest.approx(1.0)
     assert (est.predict(X) == est.classes_[np.argmax(proba, axis=1)]).all()
     assert np.log(proba) == pytest.approx(est.predict_log_proba(X))
-    assert not hasattr(est, "decision_function")  # an ensemble has none
+    values = est.decision_function(X)  # an ensemble's: the logits of its probabilities
+    assert (np.argmax(values, axis=1) == np.argmax(proba, axis=1)).all()
     assert est.score(X, y) == pytest.approx(balanced_accuracy_score(y, est.predict(X)))
     restored = pickle.loads(pickle.dumps(est))
     assert (restored.predict_proba(X) == proba).all()

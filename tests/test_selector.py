@@ -261,30 +261,45 @@ def test_a_failing_candidate_is_passed_over(rigged_model):
     assert list(est.cv_results_["rank_test_score"]) == [2, 1]
 
 
-@pytest.mark.parametrize("winner, has, lacks", [
-    ("ridge", ["decision_function", "predict"], []),
-    ("knn_5", ["predict"], ["decision_function"]),
-    ("logreg", ["predict_proba", "predict_log_proba", "decision_function"], []),
+@pytest.mark.parametrize("winner, own", [
+    ("ridge", ["decision_function", "predict"]),
+    ("knn_5", ["predict", "predict_proba"]),
+    ("logreg", ["predict_proba", "predict_log_proba", "decision_function"]),
 ])
-def test_methods_delegate_to_the_best_pipeline(rigged_model, winner, has, lacks):
+def test_methods_delegate_to_the_best_pipeline(rigged_model, winner, own):
     X, y = iris()
+    methods = ["predict", "predict_proba", "predict_log_proba", "decision_function"]
     est = LLMAlgorithmSelector(model=rigged_model(f"first_{winner}", ranking=[winner]),
                                top_k=1, cv=3)
-    assert all(hasattr(est, m) for m in has + lacks)  # unfitted: any pipeline may win
-    with pytest.raises(NotFittedError):
-        est.predict_proba(X)
+    assert all(hasattr(est, m) for m in methods)  # unfitted: any pipeline may win
+    for method in methods:
+        with pytest.raises(NotFittedError):
+            getattr(est, method)(X)
     est.fit(X, y)
     assert est.best_pipeline_ == winner
-    for method in has:
-        assert hasattr(est, method)
+    assert all(hasattr(est, m) for m in methods)  # fitted: the same methods, whoever won
+    for method in own:
         np.testing.assert_allclose(getattr(est, method)(X[:5]),
                                    getattr(est.best_estimator_, method)(X[:5]))
-    for method in lacks:
-        assert not hasattr(est, method)
-        with pytest.raises(AttributeError):
-            getattr(est, method)(X)
-    # Probabilities always exist, whichever pipeline won.
-    assert hasattr(est, "predict_proba") and hasattr(est, "predict_log_proba")
+    if "decision_function" not in own:  # the logits of the probabilities: same ranking
+        proba, values = est.predict_proba(X), est.decision_function(X)
+        assert values.shape == proba.shape
+        np.testing.assert_allclose(values - values.mean(axis=1, keepdims=True),
+                                   np.log(np.clip(proba, 1e-15, 1))
+                                   - np.log(np.clip(proba, 1e-15, 1)).mean(axis=1, keepdims=True))
+        assert (np.argmax(values, axis=1) == np.argmax(proba, axis=1)).all()
+
+
+def test_binary_decision_values_are_the_log_odds_when_the_winner_has_none(rigged_model):
+    X, y = load_breast_cancer(return_X_y=True)
+    est = LLMAlgorithmSelector(model=rigged_model("first_knn_5", ranking=["knn_5"]),
+                               top_k=1, cv=3, ensemble=False).fit(X, y)
+    assert not hasattr(est.best_estimator_, "decision_function")
+    proba, values = est.predict_proba(X), est.decision_function(X)
+    assert values.shape == (len(y),) and np.isfinite(values).all()  # 0/1 probabilities clip
+    inside = (proba[:, 1] > 0) & (proba[:, 1] < 1)
+    np.testing.assert_allclose(values[inside], np.log(proba[inside, 1] / proba[inside, 0]))
+    assert ((values > 0) == (est.predict(X) == est.classes_[1])).all()
 
 
 # ------------------------------------------------------------------------------ probabilities
