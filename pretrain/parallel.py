@@ -154,11 +154,17 @@ def _progress_bar(enabled, total, desc):
 
 
 def pack_records(out_dir: str | Path, archive: str | Path) -> int:
-    """Write every record of ``out_dir`` into one gzip JSON-lines file (for committing)."""
+    """Write every record of ``out_dir`` into one gzip JSON-lines file (for committing).
+
+    The same records give the same bytes (no time stamp or file name in the gzip header), so packing
+    again after a run that added nothing leaves git with nothing to commit."""
     import gzip
+    import io
 
     records = read_records(out_dir)
-    with gzip.open(archive, "wt", compresslevel=9) as handle:
+    with open(archive, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb",
+                                                   compresslevel=9, mtime=0) as zipped, \
+            io.TextIOWrapper(zipped, encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, allow_nan=True) + "\n")
     return len(records)

@@ -276,3 +276,19 @@ def test_pack_adds_new_records_and_never_loses_packed_ones(collection, tmp_path)
     assert {r["dataset"] for r in read_records(restored)} >= {"planted/scored_later"}
     assert unpack_records(packs / "runs.seed1.jsonl.gz", tmp_path / "seed1") == 1
     assert (packs / "corpus.parquet").read_bytes() == table_before  # the table is untouched
+
+
+def test_packing_the_same_records_again_gives_the_same_bytes(tmp_path):
+    import time
+
+    from pretrain.parallel import pack_records, unpack_records, write_record
+
+    folder = tmp_path / "runs"
+    for i in range(3):
+        write_record({"dataset": f"d/{i}", "error": None, "score": float("nan")}, folder)
+    first, second = tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl.gz"
+    assert pack_records(folder, first) == 3
+    time.sleep(1.1)  # a time stamp in the gzip header would differ now
+    pack_records(folder, second)
+    assert first.read_bytes() == second.read_bytes()
+    assert unpack_records(first, tmp_path / "restored") == 3
