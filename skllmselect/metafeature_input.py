@@ -118,7 +118,44 @@ def encode_target(y, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     return codes.ravel(), counts
 
 
-def canonical_row_order(frame: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
+def numeric_values(col: pd.Series) -> np.ndarray:
+    """A numeric column as float64, missing (NaN, None, ``pd.NA``, +/-inf) as NaN."""
+    try:
+        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):  # object column of numbers and None/pd.NA
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64,
+                                                              na_value=np.nan)
+    values = values + 0.0  # -0.0 as 0.0
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
+def standardized(values: np.ndarray) -> np.ndarray:
+    """The column centred on its mean and divided by its standard deviation (version 4), on
+    the full data, NaN kept: the meta-features then read no unit. Version 3 gave pymfe raw
+    values, so rescaling one column (metres to millimetres) moved the nearest-neighbour
+    landmarks and the scale descriptors, and with them the ranking; the scale-sensitive
+    pipelines of the portfolio standardize their inputs, so the unit tells them nothing."""
+    # sorted: the sums must not depend on the row order, down to the last bit
+    present = np.sort(values[~np.isnan(values)])
+    if present.size == 0:
+        return values.copy()
+    centred = values - present.mean()
+    scale = present.std()
+    return centred / scale if scale > 0 and np.isfinite(scale) else centred
+
+
+def dense_ranks(values: np.ndarray) -> np.ndarray:
+    """1, 2, ... for the distinct values in increasing order, 0 for missing: what an
+    increasing transform of the column (a unit, a log, a shift) leaves unchanged."""
+    ranks = np.zeros(len(values), dtype=np.int64)
+    present = ~np.isnan(values)
+    ranks[present] = np.unique(values[present], return_inverse=True)[1].ravel() + 1
+    return ranks
+
+
+def canonical_row_order(frame: pd.DataFrame, codes: np.ndarray,
+                        is_cat: np.ndarray | None = None) -> np.ndarray:
     """A permutation of the rows that depends on their content alone.
 
     Rows are sorted by a key built from their cells and class that ignores row order, column
@@ -136,6 +173,11 @@ def canonical_row_order(frame: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
     cells = np.empty((n_rows, n_cols), dtype=np.uint64, order="F")  # columns contiguous
     for j in range(n_cols):
         col = frame.iloc[:, j]
+        if is_cat is not None and not is_cat[j]:
+            # A numeric column is keyed by its values' ranks (version 4), so that the rows,
+            # the subsample and pymfe's folds survive any increasing transform of a column.
+            cells[:, j] = _mix64(dense_ranks(numeric_values(col)).astype(np.uint64))
+            continue
         if col.dtype.kind == "f":
             # -0.0 + 0.0 is 0.0: pandas 3 hashes -0.0 as 0.0, pandas 2 did not (so the rows,
             # the subsample and every meta-feature of a table with a -0.0 differed).
@@ -200,20 +242,19 @@ def encode_columns(frame: pd.DataFrame, is_cat: np.ndarray, rows: np.ndarray):
             max_levels = max(max_levels, int(levels))
             encoded = _encode_categories(col.iloc[rows], missing[rows])
         else:
-            try:
-                full = col.to_numpy(dtype=np.float64, na_value=np.nan)
-            except (TypeError, ValueError):  # object column of numbers and None/pd.NA
-                full = pd.to_numeric(col, errors="coerce").to_numpy(
-                    dtype=np.float64, na_value=np.nan
-                )
-            missing = ~np.isfinite(full)
-            encoded = full[rows]
+            full = numeric_values(col)
+            missing = np.isnan(full)
+            encoded = standardized(full)[rows]
             gaps = missing[rows]
+            # The column's place in the canonical order comes from its ranks (version 4),
+            # so an increasing transform of it does not change which columns pymfe sees.
+            key = dense_ranks(full[rows]).tobytes()
             if gaps.any():
                 encoded[gaps] = np.median(encoded[~gaps]) if not gaps.all() else 0.0
         missing_cells += int(missing.sum())
         missing_rows |= missing
-        digest = hashlib.blake2b(encoded.tobytes(), digest_size=16).digest()
+        digest = hashlib.blake2b(key if not is_cat[j] else encoded.tobytes(),
+                                 digest_size=16).digest()
         columns.append((digest, bool(is_cat[j]), encoded))
     shape = {
         "missing_share": missing_cells / (n_rows * frame.shape[1]),

@@ -31,7 +31,11 @@ from skllmselect.metafeature_input import (
 #    the row order through the subsample and the landmarking folds).
 # 3: the row order refines row and column keys together (version 2's key tied on 0/1 tables,
 #    whose values then still depended on the caller's row order).
-METAFEATURES_VERSION = "3"
+# 4: numeric columns standardized (mean 0, sd 1 on the full data) before pymfe, and the
+#    row and column order keyed by each numeric column's ranks rather than its values, so an
+#    increasing affine transform of a column (a unit) leaves the vector unchanged and any
+#    increasing transform leaves the rows, the subsample and the folds unchanged.
+METAFEATURES_VERSION = "4"
 
 # The vector's layout, a contract with every stored corpus and trained model, so it is written
 # out here rather than computed from whatever pymfe offers. Groups come in extraction order
@@ -282,7 +286,7 @@ def extract(
     codes, class_counts = encode_target(y, n_rows=frame.shape[0])
     # Rows in an order fixed by their content, so that the subsample and pymfe's folds (and
     # with them landmarking and the model-based features) do not depend on the row order.
-    order = canonical_row_order(frame, codes)
+    order = canonical_row_order(frame, codes, is_cat)
     rows = order[subsample_rows(codes[order], max_rows, random_state)]
     columns, values = encode_columns(frame, is_cat, rows)
 

@@ -143,6 +143,43 @@ def test_binary_table_row_and_column_order_do_not_change_the_vector():
         np.testing.assert_array_equal(extract(shuffled, y[order], max_rows=150), original)
 
 
+@pytest.mark.parametrize("max_rows", [1000, 60])
+def test_a_new_unit_for_a_column_does_not_change_the_vector(max_rows):
+    """Version 3 read raw values: a column in millimetres instead of metres moved the
+    nearest-neighbour landmarks and the scale descriptors, the row keys (so the subsample and
+    the folds) and the column order, and with them the ranking."""
+    frame, y = mixed_frame(seed=4)
+    original = extract(frame, y, max_rows=max_rows)
+    rescaled = frame.assign(signal=frame["signal"] * 1000.0 - 3.0,
+                            skewed=frame["skewed"] / 7.3 + 100.0,
+                            count=frame["count"] * 12)
+    np.testing.assert_allclose(extract(rescaled, y, max_rows=max_rows), original,
+                               rtol=1e-9, atol=1e-9)
+
+
+def test_an_increasing_transform_keeps_the_rows_and_columns_pymfe_sees():
+    frame, y = mixed_frame(seed=5)
+    codes, _ = mfi.encode_target(y, len(frame))
+    is_cat = mfi.as_frame(frame)[1]
+    transformed = frame.assign(skewed=np.log(frame["skewed"]),
+                               signal=np.exp(frame["signal"]))
+    order = mfi.canonical_row_order(frame, codes, is_cat)
+    np.testing.assert_array_equal(mfi.canonical_row_order(transformed, codes, is_cat), order)
+    rows = order[:200]
+    digests = [digest for digest, _, _ in mfi.encode_columns(frame, is_cat, rows)[0]]
+    assert [d for d, _, _ in mfi.encode_columns(transformed, is_cat, rows)[0]] == digests
+
+
+def test_numeric_columns_reach_pymfe_standardized():
+    values = np.array([1.0, 2.0, np.nan, 4.0, 1000.0])
+    scaled = mfi.standardized(values)
+    present = scaled[~np.isnan(scaled)]
+    assert np.isnan(scaled[2])
+    assert abs(present.mean()) < 1e-12 and abs(present.std() - 1.0) < 1e-12
+    np.testing.assert_array_equal(mfi.standardized(np.full(3, 5.0)), np.zeros(3))
+    np.testing.assert_array_equal(mfi.dense_ranks(values), [1, 2, 0, 3, 4])
+
+
 def test_negative_zero_orders_rows_as_zero_on_every_pandas():
     """pandas 2 hashed -0.0 apart from 0.0 and pandas 3 does not: without the normalisation,
     a table with a -0.0 (UCI waveform5000) got other rows, so other meta-features, on
