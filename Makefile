@@ -154,8 +154,8 @@ train: $(BIN)/.installed
 # variants table in benchmarks/results/protocol.md.
 protocol: $(BIN)/.installed
 	OMP_NUM_THREADS=1 $(BIN)/python -m pretrain evaluate --preset compact --precision bf16 \
-		--forest-weight 0.5 --out work/protocol/compact_forest50_data4
-	$(BIN)/python -m benchmarks.protocol work/protocol/compact_forest50_data4
+		--forest-weight 0.5 --out work/protocol/compact_forest50_mf4
+	$(BIN)/python -m benchmarks.protocol work/protocol/compact_forest50_mf4
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info site

@@ -38,7 +38,7 @@ WEIGHTS = Path("skllmselect") / "weights" / "model.safetensors"
 PAGES = ("README.md", "docs/*.md", "docs/benchmarks/*.md")
 #: The protocol variant every model choice was made on, and the shipped configuration's.
 CHOICES_VARIANT = "d64L2_1000_forest50"
-SHIPPED_VARIANT = "compact_forest50_data4"
+SHIPPED_VARIANT = "compact_forest50_mf4"
 START = re.compile(r"^<!-- generated: (?P<name>[\w-]+) -->$", re.M)
 END = "<!-- end generated -->"
 

@@ -213,7 +213,8 @@ def extract(
 
     The shape features (sizes, class balance, categorical and missing shares) describe the
     full data. Everything else comes from pymfe on a stratified subsample of at most
-    ``max_rows`` rows, after imputation (numbers: median; categories: a "missing" level).
+    ``max_rows`` rows, after imputation (numbers: median; categories: a "missing" level),
+    numeric columns standardized on the full data (so a column's unit changes nothing).
     Columns are put in an order fixed by their content (a hash), never by their position, so
     a column-permuted copy of a dataset gets exactly the same vector; when there are too many
     columns, the same order decides which ones the column-hungry groups see.
