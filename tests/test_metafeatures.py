@@ -190,8 +190,9 @@ def test_negative_zero_orders_rows_as_zero_on_every_pandas():
     signed = values.copy()
     signed[values == 0.0] = -0.0
     assert np.signbit(signed).sum() > np.signbit(values).sum()
-    np.testing.assert_array_equal(mfi.canonical_row_order(pd.DataFrame(signed), codes),
-                                  mfi.canonical_row_order(pd.DataFrame(values), codes))
+    numeric = np.zeros(3, dtype=bool)
+    np.testing.assert_array_equal(mfi.canonical_row_order(pd.DataFrame(signed), codes, numeric),
+                                  mfi.canonical_row_order(pd.DataFrame(values), codes, numeric))
 
 
 @pytest.mark.parametrize("max_cols", [50, 4])
